@@ -1,0 +1,64 @@
+# socialrank: the two commands a new user runs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+export SOCIALRANK_HOME ?= $(CURDIR)/data
+export SOCIALRANK_PROJECT_DIR := $(CURDIR)
+export SOCIALRANK_CONFIG ?= $(CURDIR)/socialrank.toml
+# Airflow's embedded default: SQLite metadata under the data root, this repository's DAGs.
+export AIRFLOW_HOME ?= $(SOCIALRANK_HOME)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export GX_ANALYTICS_ENABLED := False
+AIRFLOW := $(BIN)/airflow
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint typecheck airflow-init lock clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialrank needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --constraint constraints.txt uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt --editable '.[test]'
+	touch $@
+
+install: $(INSTALLED)
+
+airflow-init: install
+	@mkdir -p $(AIRFLOW_HOME)
+	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	$(AIRFLOW) pools import airflow/pools.json
+
+run: install
+	$(BIN)/socialrank demo-data --if-empty
+	$(MAKE) --no-print-directory airflow-init
+	$(AIRFLOW) dags test socialrank_nightly
+	$(BIN)/socialrank status
+
+test: install
+	$(BIN)/ruff check pipeline dags tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check pipeline dags tests
+	$(BIN)/ruff format --check pipeline dags tests
+
+typecheck: install
+	$(BIN)/mypy
+
+# Re-resolve every pin after changing pyproject.toml's dependencies (needs the package registry).
+lock: install
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra test --no-header --no-annotate pyproject.toml \
+		-o constraints.txt.new
+	{ echo "# Exact pins for every package socialrank installs (runtime and test). Regenerate with 'make lock'."; \
+	  { grep -v '^#' constraints.txt.new; $(BIN)/uv pip freeze --python $(BIN)/python | grep '^uv=='; } \
+	  | sort -f -u; } > constraints.txt
+	rm constraints.txt.new
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

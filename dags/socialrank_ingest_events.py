@@ -1,0 +1,59 @@
+"""Event-driven ingestion: a ``*.ready`` sentinel in the landing zone runs the ingest at once. Wiring only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import Asset, AssetWatcher, dag, task
+
+from pipeline.config import load_settings
+from pipeline.orchestration.airflow_support import DEFAULT_ARGS, LAKE_ASSET, LAKE_WRITER_POOL, on_task_failure
+from pipeline.orchestration.triggers import ReadySentinelTrigger
+
+SETTINGS = load_settings()
+
+LANDING_ASSET = Asset(
+    name="socialrank_landing",
+    uri="socialrank://landing",
+    watchers=[AssetWatcher(name="ready_sentinel", trigger=ReadySentinelTrigger(str(SETTINGS.data.landing)))],
+)
+
+DOC = """
+### socialrank event-driven ingest
+
+Runs when a delivery's sentinel (`landing/<anything>.ready`) appears: the triggerer consumes the sentinel
+and this DAG ingests every delivery the ledger does not hold yet (by content hash, so nothing is ingested
+twice). The lake asset it updates carries the row counts. The nightly DAG builds and publishes the warehouse.
+"""
+
+
+@dag(
+    dag_id="socialrank_ingest_events",
+    schedule=[LANDING_ASSET],
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "on_failure_callback": on_task_failure},
+    tags=["socialrank", "ingest", "event-driven"],
+    doc_md=DOC,
+)
+def socialrank_ingest_events() -> None:
+    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET])
+    def ingest(outlet_events: Any = None, triggering_asset_events: Any = None) -> dict[str, Any]:
+        from pipeline.stages import ingest as ingest_stage
+
+        summary = ingest_stage(SETTINGS)
+        # A watcher's event carries the trigger's payload under "payload".
+        sentinels = [
+            (event.extra or {}).get("payload", {}).get("sentinel")
+            for events in (triggering_asset_events or {}).values()
+            for event in events
+        ]
+        outlet_events[LAKE_ASSET].extra = {"sentinels": sentinels, **summary}
+        return summary
+
+    ingest()
+
+
+socialrank_ingest_events()

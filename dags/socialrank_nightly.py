@@ -1,0 +1,120 @@
+"""Nightly socialrank run: wiring only; the work is in ``pipeline.stages``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.exceptions import AirflowFailException
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from pipeline.config import load_settings
+from pipeline.orchestration.airflow_support import (
+    DEFAULT_ARGS,
+    LAKE_ASSET,
+    LAKE_WRITER_POOL,
+    WAREHOUSE_ASSET,
+    WAREHOUSE_WRITER_POOL,
+    on_task_failure,
+)
+
+SETTINGS = load_settings()
+
+DOC = """
+### socialrank nightly
+
+Ingests what landed -> builds a new DuckDB warehouse from the lake -> runs the Great Expectations gate ->
+publishes the build atomically -> writes the HTML report.
+
+**Partition date.** Each run processes one day, derived the same way for every kind of run: the `run_date`
+param when given (manual runs), else the day its data interval starts, in the site's time zone. The nightly
+run after day D and a backfill of day D both process D. Backfills: *Trigger -> Backfill* in the UI.
+
+**Failures.** Transient faults retry with exponential backoff. A failed gate fails the run at once (no retry)
+and the previous warehouse stays published; Data Docs under `reports/data_docs/` show why, and a note is
+written under `runs/` in the data root.
+"""
+
+
+@dag(
+    dag_id="socialrank_nightly",
+    schedule=CronDataIntervalTimetable("30 3 * * *", timezone=SETTINGS.timezone.key),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=SETTINGS.timezone),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "on_failure_callback": on_task_failure},
+    params={
+        "run_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Process this day (YYYY-MM-DD) instead of the run's own date",
+        )
+    },
+    tags=["socialrank", "nightly"],
+    doc_md=DOC,
+)
+def socialrank_nightly() -> None:
+    @task
+    def partition(
+        data_interval_start: dt.datetime | None = None, params: dict[str, Any] | None = None
+    ) -> str:
+        from pipeline.stages import partition_date
+
+        run_date = (params or {}).get("run_date")
+        return partition_date(data_interval_start, run_date, SETTINGS.timezone).isoformat()
+
+    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET])
+    def ingest(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
+        from pipeline.stages import ingest as ingest_stage
+
+        summary = ingest_stage(SETTINGS)
+        outlet_events[LAKE_ASSET].extra = {"partition": run_date, **summary}
+        return summary
+
+    @task(pool=WAREHOUSE_WRITER_POOL)
+    def build(run_date: str, ingested: dict[str, Any]) -> dict[str, Any]:
+        from pipeline.stages import build as build_stage
+
+        return build_stage(SETTINGS, dt.date.fromisoformat(run_date))
+
+    @task(retries=0)
+    def gate(built: dict[str, Any]) -> dict[str, Any]:
+        from pathlib import Path
+
+        from pipeline.gate import GateFailed
+        from pipeline.stages import check
+
+        try:
+            return check(SETTINGS, Path(built["build_path"]))
+        except GateFailed as failure:
+            raise AirflowFailException(str(failure)) from failure
+
+    @task(pool=WAREHOUSE_WRITER_POOL, outlets=[WAREHOUSE_ASSET])
+    def publish(built: dict[str, Any], checked: dict[str, Any], outlet_events: Any = None) -> dict[str, Any]:
+        from pathlib import Path
+
+        from pipeline.stages import publish_build
+
+        published = publish_build(SETTINGS, Path(built["build_path"]), checked)
+        outlet_events[WAREHOUSE_ASSET].extra = {
+            "partition": built["run_date"],
+            "version": published["version"],
+            "as_of": published["as_of"],
+            "gate": "passed",
+            "row_counts": built["row_counts"],
+        }
+        return published
+
+    @task
+    def report(published: dict[str, Any]) -> str:
+        from pipeline.stages import write_report
+
+        return str(write_report(SETTINGS)["report"])
+
+    run_date = partition()
+    built = build(run_date, ingest(run_date))
+    report(publish(built, gate(built)))
+
+
+socialrank_nightly()

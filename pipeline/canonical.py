@@ -1,0 +1,137 @@
+"""The one URL canonicaliser (SPEC section 6). Every join between datasets uses its output.
+
+Rules, in order: trim; add ``https://`` to scheme-less links; lower-case scheme and host;
+``http`` becomes ``https`` (the same page is shared both ways); IDN hosts to punycode; default
+ports dropped; ``www.`` stripped (or kept, by policy); fragment dropped; tracking parameters
+removed; percent-encoding normalised and query arguments sorted (w3lib, Scrapy's canonicaliser);
+an empty path becomes ``/``. Redirects and ``rel=canonical`` found by the crawler are applied on
+top of this in the warehouse, through the crawl tables.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+
+import tldextract
+from w3lib.url import canonicalize_url
+
+TRACKING_PARAMETERS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "s_cid",
+        "si",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Offline: the public-suffix snapshot bundled with tldextract, never a download at run time.
+_domain_extractor = tldextract.TLDExtract(suffix_list_urls=())
+# A scheme is letters then ":"; "example.com:8080/x" has a port there, not a scheme.
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
+
+
+class NotAWebUrl(ValueError):
+    """The text is not an http(s) URL with a host."""
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _host(parts: SplitResult, www_policy: str) -> str:
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise NotAWebUrl("no host")
+    if ":" in host:
+        return host
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise NotAWebUrl(f"host {host!r} is not a valid domain name") from exc
+    host = host.lower()
+    if www_policy == "strip" and host.startswith("www."):
+        host = host[4:]
+    return host
+
+
+@lru_cache(maxsize=200_000)
+def canonicalize(url: str, www_policy: str = "strip") -> str:
+    """Return the canonical form of an http(s) URL; raise :class:`NotAWebUrl` for anything else."""
+    text = url.strip()
+    if not text:
+        raise NotAWebUrl("empty URL")
+    if not _SCHEME_RE.match(text):
+        if text.startswith("//"):
+            text = "https:" + text
+        elif "." in text.split("/", 1)[0]:
+            text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise NotAWebUrl(f"unparseable URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise NotAWebUrl(f"scheme {scheme!r} is not http(s)")
+    host = _host(parts, www_policy)
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    )
+    rebuilt = urlunsplit(("https", netloc, parts.path or "/", query, ""))
+    try:
+        return canonicalize_url(rebuilt, keep_fragments=False)
+    except ValueError as exc:
+        raise NotAWebUrl(f"unparseable URL: {exc}") from exc
+
+
+def try_canonicalize(url: str | None, www_policy: str = "strip") -> str | None:
+    """Canonical form, or ``None`` when the text is not a web URL."""
+    if not url:
+        return None
+    try:
+        return canonicalize(url, www_policy)
+    except NotAWebUrl:
+        return None
+
+
+def host_of(canonical_url: str) -> str:
+    return urlsplit(canonical_url).hostname or ""
+
+
+@lru_cache(maxsize=100_000)
+def registrable_domain(host: str) -> str:
+    """``blog.example.co.uk`` -> ``example.co.uk`` (public suffix list); the host itself if unknown."""
+    extracted = _domain_extractor(host)
+    return extracted.top_domain_under_public_suffix or host
+
+
+def is_owned(canonical_url: str, owned_sites: tuple[str, ...]) -> bool:
+    """Whether the URL is on one of the owned sites (the site itself or a subdomain of it)."""
+    host = host_of(canonical_url)
+    for site in owned_sites:
+        bare = site.removeprefix("www.")
+        if host == bare or host.endswith("." + bare):
+            return True
+    return False

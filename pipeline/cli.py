@@ -1,0 +1,266 @@
+"""``socialrank``: every stage from the command line, no Airflow needed.
+
+Exit codes: 0 success, 1 the data failed (gate failed, nothing to publish), 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from pipeline import stages, warehouse
+from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.gate import GateFailed
+
+log = logging.getLogger("socialrank")
+console = Console(stderr=True)
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Wrong arguments or missing inputs: exit code 2 with the message."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def _default_run_date(settings: Settings) -> dt.date:
+    """Nightly semantics: yesterday, in the site's time zone."""
+    return dt.datetime.now(settings.timezone).date() - dt.timedelta(days=1)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _latest_build(settings: Settings) -> Path:
+    builds = sorted(
+        (settings.data.warehouse_dir / "builds").glob("warehouse-*.duckdb"), key=lambda p: p.stat().st_mtime
+    )
+    if not builds:
+        raise UsageError("no unpublished build found; run 'socialrank build' first")
+    return builds[-1]
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline import demo
+
+    landing = settings.data.landing
+    if args.if_empty and not demo.landing_is_empty(landing):
+        log.info("landing zone %s already holds deliveries: sample data not written", landing)
+        return EXIT_OK
+    world = demo.write_demo_landing(landing, seed=args.seed)
+    log.info(
+        "wrote %d sample deliveries to %s (seed %d, %s..%s); planted effect: %+.1f positions for %s "
+        "after %d days",
+        len(world.files),
+        landing,
+        world.seed,
+        world.start_date,
+        world.end_date,
+        world.effect_positions,
+        world.effect_platform,
+        world.effect_lag_days,
+    )
+    for path in world.files:
+        log.info("  %s", path)
+    return EXIT_OK
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    summary = stages.ingest(settings)
+    if args.json:
+        _print_json(summary)
+    return EXIT_OK
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    with warehouse.writer_lock(settings):
+        built = stages.build(settings, args.date or _default_run_date(settings))
+    if args.json:
+        _print_json(built)
+    else:
+        log.info("built %s; next: 'socialrank check' then 'socialrank publish'", built["build_path"])
+    return EXIT_OK
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    build_path = args.build or _latest_build(settings)
+    try:
+        summary = stages.check(settings, build_path)
+    except GateFailed as failure:
+        if args.json:
+            _print_json(failure.summary)
+        log.error("%s", failure)
+        return EXIT_DATA
+    if args.json:
+        _print_json(summary)
+    return EXIT_OK
+
+
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    build_path = args.build or _latest_build(settings)
+    gate_result = stages.gate_result_path(build_path)
+    if not gate_result.exists():
+        raise UsageError(f"{build_path} has not passed the gate: run 'socialrank check' first")
+    with warehouse.writer_lock(settings):
+        published = stages.publish_build(settings, build_path, json.loads(gate_result.read_text("utf-8")))
+    log.info("published %s as %s", build_path.name, published["warehouse"])
+    return EXIT_OK
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.warehouse.exists():
+        raise UsageError(f"no published warehouse at {settings.warehouse}; run 'socialrank run' first")
+    log.info("report: %s", stages.write_report(settings)["report"])
+    return EXIT_OK
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    run_date = args.date or _default_run_date(settings)
+    log.info("running every stage for %s (data root %s)", run_date, settings.data.root)
+    try:
+        result = stages.run_all(settings, run_date)
+    except GateFailed as failure:
+        log.error("%s; the previous warehouse stays published", failure)
+        return EXIT_DATA
+    if args.json:
+        _print_json(result)
+    print_status(settings)
+    return EXIT_OK
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.warehouse.exists():
+        raise UsageError(f"no published warehouse at {settings.warehouse}; run 'socialrank run' first")
+    print_status(settings)
+    return EXIT_OK
+
+
+def print_status(settings: Settings) -> None:
+    """Where everything is, and a few headline rows of the mart."""
+    out = Console() if sys.stdout.isatty() else Console(width=150)
+    manifest = warehouse.published_manifest(settings) or {}
+    out.print(
+        f"[bold]warehouse[/]  {settings.warehouse}  (version {manifest.get('version')}, "
+        f"as of {manifest.get('as_of')})"
+    )
+    out.print(f"[bold]data docs[/]  {settings.data.data_docs / 'index.html'}")
+    out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        estimates = con.execute(
+            "SELECT platform, horizon, estimate, ci_low, ci_high, treated_units, control_units "
+            "FROM mart.impact_estimates WHERE outcome = 'position' AND estimate IS NOT NULL "
+            "ORDER BY platform, horizon"
+        ).fetchall()
+        panel = con.execute(
+            "SELECT canonical_url, query, day, position, social_links_any, referring_domains_nonsocial "
+            "FROM mart.ranking_impact WHERE social_links_any > 0 ORDER BY day DESC, position LIMIT 5"
+        ).fetchall()
+    finally:
+        con.close()
+    table = Table(title="mart.impact_estimates (outcome: position; negative = moved up)")
+    for column in ("platform", "horizon", "estimate", "95% interval", "treated", "controls"):
+        table.add_column(column)
+    for platform, horizon, estimate, low, high, treated, controls in estimates:
+        table.add_row(
+            platform, horizon, f"{estimate:+.2f}", f"{low:+.2f} .. {high:+.2f}", str(treated), str(controls)
+        )
+    out.print(table)
+    rows = Table(title="mart.ranking_impact (latest rows of socially linked pages)")
+    for column in ("canonical_url", "query", "day", "position", "social links", "ref. domains"):
+        rows.add_column(column)
+    for url, query, day, position, links, domains in panel:
+        rows.add_row(url, query, str(day), f"{position:.1f}", str(links), str(domains))
+    out.print(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socialrank",
+        description="Do social links move search rankings? Ingest exports, build the DuckDB warehouse, "
+        "gate it with Great Expectations, publish it.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="socialrank.toml to use (default: $SOCIALRANK_CONFIG or ./socialrank.toml)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[Settings, argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    demo = add("demo-data", cmd_demo_data, "write the bundled sample landing data (a deterministic world)")
+    demo.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
+    demo.add_argument("--if-empty", action="store_true", help="only when the landing zone holds nothing yet")
+    ingest = add("ingest", cmd_ingest, "ingest new deliveries from the landing zone into the lake")
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build = add("build", cmd_build, "build a new warehouse file from the lake (not published)")
+    build.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    check = add("check", cmd_check, "run the quality gate on a build (default: the latest)")
+    check.add_argument("--build", type=Path, help="build file to check")
+    check.add_argument("--json", action="store_true", help="print the gate summary as JSON")
+    publish = add("publish", cmd_publish, "publish a build that passed the gate (default: the latest)")
+    publish.add_argument("--build", type=Path, help="build file to publish")
+    add("report", cmd_report, "write the HTML report from the published warehouse")
+    run = add("run", cmd_run, "every stage in order: ingest, build, check, publish, report")
+    run.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
+    add("status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # A terminal gets rich's coloured log; files and CI logs get plain, greppable lines.
+    handler: logging.Handler = (
+        RichHandler(console=console, show_path=False, markup=False)
+        if console.is_terminal
+        else logging.StreamHandler(sys.stderr)
+    )
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s" if console.is_terminal else "%(asctime)s %(levelname)-7s %(message)s",
+        handlers=[handler],
+    )
+    for noisy in ("great_expectations", "urllib3", "tzlocal"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    started = time.perf_counter()
+    try:
+        settings = load_settings(args.config)
+        code: int = args.handler(settings, args)
+    except (ConfigError, UsageError) as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    except warehouse.BuildError as exc:
+        log.error("build failed: %s", exc)
+        return EXIT_DATA
+    log.info("%s finished in %.1fs", args.command, time.perf_counter() - started)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

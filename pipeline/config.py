@@ -1,0 +1,128 @@
+"""Settings: one TOML file (``socialrank.toml``) plus environment variables.
+
+The data root comes from ``SOCIALRANK_HOME`` (default ``./data``); the TOML file from
+``SOCIALRANK_CONFIG`` (default ``./socialrank.toml`` when it exists). Secrets never live here:
+they come from Airflow connections or the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_CONFIG_NAME = "socialrank.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file or an environment variable holds something unusable."""
+
+
+@dataclass(frozen=True)
+class DataRoot:
+    """The folders below ``SOCIALRANK_HOME`` (SPEC section 3)."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.reports / "data_docs"
+
+    @property
+    def gx_project(self) -> Path:
+        return self.root / "gx"
+
+    @property
+    def run_log(self) -> Path:
+        return self.root / "runs"
+
+    def ensure(self) -> None:
+        for path in (
+            self.landing,
+            self.lake,
+            self.quarantine,
+            self.warehouse_dir,
+            self.reports,
+            self.run_log,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data: DataRoot
+    owned_sites: tuple[str, ...]
+    timezone: ZoneInfo
+    www_policy: str = "strip"
+    history_start: str = "2006-03-21"
+    warehouse_path: Path | None = None
+    config_file: Path | None = None
+
+    @property
+    def warehouse(self) -> Path:
+        return self.warehouse_path or self.data.warehouse_dir / "warehouse.duckdb"
+
+
+def _as_str_tuple(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def load_settings(config_path: Path | None = None, home: Path | None = None) -> Settings:
+    """Read settings from the TOML file and the environment; environment wins for the data root."""
+    env_config = os.environ.get("SOCIALRANK_CONFIG")
+    path = config_path or (Path(env_config) if env_config else Path.cwd() / DEFAULT_CONFIG_NAME)
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    elif config_path is not None or env_config:
+        raise ConfigError(f"configuration file {path} does not exist")
+
+    site = raw.get("site", {})
+    home_value = home or Path(os.environ.get("SOCIALRANK_HOME") or raw.get("data", {}).get("home") or "data")
+    tz_name = site.get("timezone", "America/Los_Angeles")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{path}: unknown time zone {tz_name!r} in [site] timezone") from exc
+    www_policy = site.get("www_policy", "strip")
+    if www_policy not in ("strip", "keep"):
+        raise ConfigError(f"{path}: [site] www_policy must be 'strip' or 'keep', got {www_policy!r}")
+    owned = _as_str_tuple(site.get("owned_sites", ["example.com"]), "[site] owned_sites")
+    warehouse = raw.get("warehouse", {}).get("path")
+    return Settings(
+        data=DataRoot(home_value.resolve()),
+        owned_sites=tuple(domain.lower() for domain in owned),
+        timezone=timezone,
+        www_policy=www_policy,
+        history_start=str(site.get("history_start", "2006-03-21")),
+        warehouse_path=Path(warehouse).resolve() if warehouse else None,
+        config_file=path if path.exists() else None,
+    )

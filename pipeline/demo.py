@@ -1,0 +1,1026 @@
+"""A synthetic landing zone with a planted truth: realistic exports whose answer is known in advance.
+
+:func:`write_demo_landing` writes an X archive, a LinkedIn ``Shares.csv``, a Reddit ``posts.csv``, an
+Ahrefs backlinks export and a rank-tracker CSV, in the platforms' own formats (SPEC section 4), for an
+outdoor-gear site. The planted truth, returned as :class:`DemoWorld`:
+
+- 80 owned pages, each with a latent quality ``q ~ N(0, 1)``; 30 tracked keywords, each ranking 4-8
+  owned pages. A page-keyword pair's daily position is a baseline driven by quality (better pages rank
+  higher, i.e. a lower number) plus page and keyword effects, a mild per-page trend, a weekly cycle per
+  keyword and daily noise (sd 1.5). Positions are distinct integers per keyword and day, as on a results
+  page; beyond 100 the page is not ranked and the position is left empty.
+- 45% of pages are shared, and the better a page, the likelier it is shared (confounding: pages that
+  already rank well get shared more). A shared page gets its first link on one platform (x, linkedin,
+  reddit), some on two, each on a day between window days 30 and 110; repeat shares follow.
+- The only causal effect is X's: from ``effect_lag_days`` after a page's first X link, its positions
+  change by ``effect_positions`` (-3.0: three places better), ramping in linearly over
+  ``effect_ramp_days`` (:meth:`DemoWorld.effect_at`). LinkedIn and Reddit links change nothing.
+- X likes and reposts grow with quality. Ahrefs backlinks come from about 40 non-social domains, more
+  of them to better pages, first seen within the window; they do not depend on the social links.
+
+Same seed, same bytes: all randomness comes from the seed, and file and zip-entry times from ``end_date``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import numpy as np
+import numpy.typing as npt
+
+EFFECT_PLATFORM = "x"
+EFFECT_POSITIONS = -3.0
+EFFECT_LAG_DAYS = 14
+EFFECT_RAMP_DAYS = 14
+MIN_DAYS = 120
+PAGES = 80
+SHARED_FRACTION = 0.45
+FIRST_LINK_DAYS = (30, 110)
+PLATFORMS = ("x", "linkedin", "reddit")
+PRIMARY_PLATFORM_WEIGHTS = (0.45, 0.30, 0.25)
+SECOND_PLATFORM_RATE = 0.3
+BACKLINK_ROWS = 600
+REFERRING_DOMAINS = 40
+NOISE_SD = 1.5
+DROPOUT_RATE = 0.003
+# Posts go out between 14:00 and 23:00 UTC, so a link's day is the same in UTC and in US time zones.
+POST_HOURS = (14, 23)
+GENERATED_AT = dt.time(23, 12, 41)
+TRACKER_TAG = "?utm_source=tracker"
+X_TAG = "?utm_source=twitter&utm_medium=social"
+LINKEDIN_TAG = "?utm_source=linkedin&utm_medium=social"
+LANDED_AT = dt.time(23, 30)
+
+X_PATH_TEMPLATE = "social/x/twitter-archive-{end_date}.zip"
+LINKEDIN_PATH = "social/linkedin/Shares.csv"
+REDDIT_PATH = "social/reddit/posts.csv"
+AHREFS_PATH_TEMPLATE = "backlinks/ahrefs/{site}-backlinks.csv"
+RANK_TRACKER_PATH = "rankings/rank_tracker/positions.csv"
+
+TOPICS = (
+    "hiking boots",
+    "trail running shoes",
+    "backpacking tents",
+    "sleeping bags",
+    "daypacks",
+    "rain jackets",
+    "water filters",
+    "camp stoves",
+    "trekking poles",
+    "headlamps",
+    "sleeping pads",
+    "hammocks",
+    "camp chairs",
+    "down jackets",
+    "hiking socks",
+)
+# (section, slug pattern, title pattern): {s} is the topic slug, {t} the title-cased topic.
+PAGE_FORMATS = (
+    ("reviews", "best-{s}", "The Best {t} of {year}"),
+    ("guides", "how-to-choose-{s}", "How to Choose {t}"),
+    ("guides", "{s}-buying-guide", "{t} Buying Guide"),
+    ("guides", "{s}-care-and-repair", "{t}: Care and Repair"),
+    ("reviews", "budget-{s}", "Budget {t} That Don't Cut Corners"),
+    ("guides", "{s}-for-beginners", "{t} for Beginners"),
+)
+SECOND_KEYWORDS = ("{t} for beginners", "how to choose {t}", "cheap {t}", "{t} review", "lightweight {t}")
+# Google Ads volume buckets: trackers report these, never exact counts.
+VOLUME_BUCKETS = (
+    110,
+    170,
+    210,
+    260,
+    320,
+    390,
+    480,
+    590,
+    720,
+    880,
+    1000,
+    1300,
+    1600,
+    1900,
+    2400,
+    2900,
+    3600,
+    4400,
+    5400,
+    6600,
+    8100,
+    9900,
+    12100,
+)
+SUBREDDITS = ("hiking", "Ultralight", "CampingGear", "backpacking", "CampingandHiking", "trailrunning")
+X_HANDLES = (
+    ("Trail Notes", "trailnotes_"),
+    ("Alpine Daily", "alpinedaily"),
+    ("Ultralight Lab", "ultralightlab"),
+    ("Ranger Jo", "parkrangerjo"),
+    ("Summit Weekly", "summitweekly"),
+)
+WEB_APP = '<a href="https://mobile.twitter.com" rel="nofollow">Twitter Web App</a>'
+BUFFER_APP = '<a href="https://buffer.com" rel="nofollow">Buffer</a>'
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+TWITTER_EPOCH_MS = 1288834974657
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+X_SHARE_TEXTS = (
+    "New guide: {title} {link}",
+    "We tested a dozen so you don't have to &gt; {title} {link}",
+    "Heading out this weekend? {title} &amp; a few lessons we learned the hard way {link}",
+    "{title}\n\nEverything we wish we had known on our first trip. {link}",
+)
+X_REPEAT_TEXTS = (
+    "ICYMI: {title} {link}",
+    "Still one of our most-read pieces &amp; worth a second look: {title} {link}",
+    "Updated with this season's picks: {title} {link}",
+)
+X_PLAIN_TEXTS = (
+    "Trail conditions were perfect this morning. Who else is out?",
+    "Question for the hikers: poles on the way down only, or all day?",
+    "Packing tip: weigh everything once &amp; you'll never carry a third spare shirt again.",
+    "Frost on the tent, coffee on the stove. Best mornings of the year.",
+    "Reminder: tell someone your route before you go. Every time.",
+    "Thanks for reading, all 20k of you &lt;3",
+)
+X_EXTERNAL_LINKS = (
+    ("Leave No Trace, in seven principles {link}", "https://en.wikipedia.org/wiki/Leave_No_Trace"),
+    ("Check the forecast before you commit to the ridge {link}", "https://www.weather.gov/safety/"),
+    ("Great long read on trail maintenance {link}", "https://www.nps.gov/subjects/trails/index.htm"),
+)
+X_RETWEET_TEXTS = (
+    "The 10 essentials, explained {link}",
+    "Trail etiquette 101 &amp; why it matters {link}",
+    "New study on blister prevention {link}",
+)
+LINKEDIN_HOOKS = (
+    "We just published {title}.",
+    "Our most requested guide is live: {title}.",
+    "Three seasons of field testing went into this one: {title}.",
+)
+LINKEDIN_POINTS = (
+    ("WHAT", "A hands-on guide, no sponsored picks."),
+    ("WHY", "Most buying mistakes come down to fit, not brand."),
+    ("WHO", "Anyone planning their first multi-day trip."),
+    ("HOW", "We walked every pick for at least 100 km."),
+)
+LINKEDIN_FILLER = (
+    ("We're hiring a gear editor. Remote, outdoorsy, detail-obsessed.", "lnkd.in", ""),
+    ("Proud of the team: one million readers this year.", "", ""),
+    ("Our talk on testing gear honestly is online.", "", "youtube"),
+    ("Five years of reviews taught us one thing: fit beats features.", "", ""),
+)
+REDDIT_LINK_TITLES = (
+    "{title}",
+    "I wrote up everything I learned about {topic} after three seasons of testing",
+    "[Guide] {title}",
+)
+REDDIT_SELF_TITLES = (
+    ("What's your go-to for {topic}?", "Looking for recommendations before my next trip. Budget is open."),
+    ("Is it worth upgrading my {topic}?", "Mine are five years old and fine, but the new ones are lighter."),
+    ("Trip report: three days on the ridge", "Weather held, knees did not. Photos in the comments."),
+)
+DOMAIN_FIRST = (
+    "trail",
+    "summit",
+    "pine",
+    "river",
+    "north",
+    "alpine",
+    "granite",
+    "meadow",
+    "canyon",
+    "ridge",
+    "cedar",
+    "harbor",
+    "maple",
+    "frost",
+    "ember",
+    "lantern",
+    "compass",
+    "wild",
+    "blue",
+    "stone",
+)
+DOMAIN_SECOND = (
+    "notes",
+    "journal",
+    "review",
+    "weekly",
+    "gear",
+    "press",
+    "digest",
+    "outfitters",
+    "guide",
+    "collective",
+    "works",
+    "times",
+    "post",
+    "lab",
+    "hub",
+    "report",
+)
+DOMAIN_SUFFIXES = (".com", ".net", ".org", ".co.uk")
+DOMAIN_PLATFORMS = ("Blogs", "CMS", "News", "Forums", "E-commerce")
+ANCHOR_GENERIC = ("this guide", "here", "read more", "great breakdown")
+AHREFS_COLUMNS = (
+    "Referring page title",
+    "Referring page URL",
+    "Language",
+    "Platform",
+    "Referring page HTTP code",
+    "Domain rating",
+    "UR",
+    "Domain traffic",
+    "Referring domains",
+    "Linked domains",
+    "External links",
+    "Page traffic",
+    "Keywords",
+    "Target URL",
+    "Left context",
+    "Anchor",
+    "Right context",
+    "Type",
+    "Content",
+    "Nofollow",
+    "UGC",
+    "Sponsored",
+    "Rendered",
+    "Raw",
+    "Lost status",
+    "Drop reason",
+    "Discovered status",
+    "Link Group",
+    "Is spam",
+    "First seen",
+    "Last seen",
+    "Lost",
+)
+LINKEDIN_COLUMNS = ("Date", "ShareLink", "ShareCommentary", "SharedUrl", "MediaUrl", "Visibility")
+REDDIT_COLUMNS = ("id", "permalink", "date", "ip", "subreddit", "gildings", "title", "url", "body")
+RANK_COLUMNS = ("date", "keyword", "url", "position", "search_engine", "device", "country", "search_volume")
+
+Rng = np.random.Generator
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class FirstLink:
+    """A page's first link on a platform: the day every later effect is measured from."""
+
+    platform: str
+    page_url: str
+    day: dt.date
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """The truth planted in a demo landing zone. ``files`` are relative to the landing folder."""
+
+    seed: int
+    start_date: dt.date
+    end_date: dt.date
+    owned_site: str
+    effect_platform: str
+    effect_positions: float
+    effect_lag_days: int
+    effect_ramp_days: int
+    pages: int
+    queries: int
+    files: tuple[str, ...]
+    first_links: tuple[FirstLink, ...]
+
+    def effect_at(self, days_since_first_link: int) -> float:
+        """Planted position change ``days_since_first_link`` days after a page's first X link."""
+        ramp = (days_since_first_link - self.effect_lag_days) / self.effect_ramp_days
+        return self.effect_positions * min(1.0, max(0.0, ramp))
+
+
+@dataclass(frozen=True)
+class _Page:
+    path: str
+    title: str
+    topic: str
+    quality: float
+    tracker_suffix: str
+
+
+@dataclass(frozen=True)
+class _Share:
+    platform: str
+    page: int
+    day: int
+    at: dt.datetime
+    repeat: bool
+
+
+@dataclass(frozen=True)
+class _Site:
+    domain: str
+    pages: tuple[_Page, ...]
+    keywords: tuple[tuple[str, int], ...]
+    keyword_pages: tuple[tuple[int, ...], ...]
+
+    def url(self, page: int, host: str = "https://www.") -> str:
+        return f"{host}{self.domain}{self.pages[page].path}"
+
+
+def write_demo_landing(
+    landing: Path,
+    seed: int = 7,
+    *,
+    end_date: dt.date = dt.date(2026, 11, 1),
+    days: int = 150,
+    owned_site: str = "example.com",
+) -> DemoWorld:
+    """Write the demo exports under ``landing`` and return the truth planted in them."""
+    if days < MIN_DAYS:
+        raise ValueError(f"days must be at least {MIN_DAYS} to leave a pre and a post period, got {days}")
+    site_domain = owned_site.lower().removeprefix("www.")
+    start_date = end_date - dt.timedelta(days=days - 1)
+    # One stream per file: changing one writer does not reshuffle the others.
+    site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(7)
+    )
+    site = _build_site(site_rng, site_domain, end_date.year)
+    shares = _plan_shares(share_rng, site, start_date, days)
+    x_path = X_PATH_TEMPLATE.format(end_date=end_date.isoformat())
+    ahrefs_path = AHREFS_PATH_TEMPLATE.format(site=site_domain)
+    world = DemoWorld(
+        seed=seed,
+        start_date=start_date,
+        end_date=end_date,
+        owned_site=site_domain,
+        effect_platform=EFFECT_PLATFORM,
+        effect_positions=EFFECT_POSITIONS,
+        effect_lag_days=EFFECT_LAG_DAYS,
+        effect_ramp_days=EFFECT_RAMP_DAYS,
+        pages=len(site.pages),
+        queries=len(site.keywords),
+        files=(x_path, LINKEDIN_PATH, REDDIT_PATH, ahrefs_path, RANK_TRACKER_PATH),
+        first_links=_first_links(site, shares, start_date),
+    )
+    generated = dt.datetime.combine(end_date, GENERATED_AT, tzinfo=dt.UTC)
+    contents = {
+        x_path: _x_archive(x_rng, site, shares, start_date, days, generated),
+        LINKEDIN_PATH: _linkedin_shares(linkedin_rng, site, shares, start_date, days),
+        REDDIT_PATH: _reddit_posts(reddit_rng, site, shares, start_date, days),
+        ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
+        RANK_TRACKER_PATH: _rank_tracker(rank_rng, site, shares, world, days),
+    }
+    # The ingest dates backlink snapshots by the file's mtime: pin it to the end of the window.
+    landed = dt.datetime.combine(end_date, LANDED_AT, tzinfo=dt.UTC).timestamp()
+    for relative in world.files:
+        path = landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(contents[relative])
+        os.utime(path, (landed, landed))
+    return world
+
+
+def landing_is_empty(landing: Path) -> bool:
+    """True when ``landing`` holds no file except hidden ones (or does not exist)."""
+    return not any(
+        path.is_file() and not any(part.startswith(".") for part in path.relative_to(landing).parts)
+        for path in landing.rglob("*")
+    )
+
+
+# --- the world -------------------------------------------------------------------------------------
+
+
+def _build_site(rng: Rng, domain: str, year: int) -> _Site:
+    candidates = [
+        (topic, section, slug.format(s=topic.replace(" ", "-")), title.format(t=topic.title(), year=year))
+        for topic in TOPICS
+        for section, slug, title in PAGE_FORMATS
+    ]
+    chosen = sorted(rng.choice(len(candidates), size=PAGES, replace=False).tolist())
+    quality = rng.normal(size=PAGES)
+    # A few pages carry a tracking parameter in the tracker's URL, always the same for that page.
+    tagged = rng.random(PAGES) < 0.1
+    pages = tuple(
+        _Page(f"/{section}/{slug}/", title, topic, float(quality[i]), TRACKER_TAG if tagged[i] else "")
+        for i, (topic, section, slug, title) in enumerate(candidates[c] for c in chosen)
+    )
+    keywords: list[tuple[str, int]] = []
+    keyword_pages: list[list[int]] = []
+    for topic in TOPICS:
+        on_topic = [i for i, page in enumerate(pages) if page.topic == topic]
+        second = SECOND_KEYWORDS[int(rng.integers(len(SECOND_KEYWORDS)))].format(t=topic)
+        for phrase, volume_shift in ((f"best {topic}", 6), (second, 0)):
+            size = int(rng.integers(4, 9))
+            members = [int(i) for i in rng.permutation(on_topic)[:size]]
+            others = [i for i in range(PAGES) if i not in members]
+            members += [int(i) for i in rng.choice(others, size=size - len(members), replace=False)]
+            volume = VOLUME_BUCKETS[min(len(VOLUME_BUCKETS) - 1, int(rng.integers(0, 14)) + volume_shift)]
+            keywords.append((phrase, volume))
+            keyword_pages.append(members)
+    # Every page ranks for something: an unassigned page joins its topic's smaller keyword.
+    for page_index, page in enumerate(pages):
+        if not any(page_index in members for members in keyword_pages):
+            topic_keywords = [2 * TOPICS.index(page.topic), 2 * TOPICS.index(page.topic) + 1]
+            keyword_pages[min(topic_keywords, key=lambda k: len(keyword_pages[k]))].append(page_index)
+    return _Site(domain, pages, tuple(keywords), tuple(tuple(members) for members in keyword_pages))
+
+
+def _posted_at(rng: Rng, start: dt.date, day: int) -> dt.datetime:
+    hour = int(rng.integers(*POST_HOURS))
+    moment = dt.time(hour, int(rng.integers(60)), int(rng.integers(60)))
+    return dt.datetime.combine(start + dt.timedelta(days=day), moment, tzinfo=dt.UTC)
+
+
+def _plan_shares(rng: Rng, site: _Site, start: dt.date, days: int) -> list[_Share]:
+    quality = np.array([page.quality for page in site.pages])
+    # Confounding: selection on quality plus noise, so better pages are shared more often.
+    score = quality + rng.logistic(scale=0.7, size=len(quality))
+    shared = np.argsort(-score, kind="stable")[: round(SHARED_FRACTION * len(quality))]
+    shares: list[_Share] = []
+    for page in sorted(int(i) for i in shared):
+        primary = int(rng.choice(len(PLATFORMS), p=PRIMARY_PLATFORM_WEIGHTS))
+        platforms = [PLATFORMS[primary]]
+        if rng.random() < SECOND_PLATFORM_RATE:
+            platforms.append(str(rng.choice([p for p in PLATFORMS if p != PLATFORMS[primary]])))
+        for platform in platforms:
+            day = int(rng.integers(FIRST_LINK_DAYS[0], FIRST_LINK_DAYS[1] + 1))
+            shares.append(_Share(platform, page, day, _posted_at(rng, start, day), False))
+            for _ in range(int(rng.integers(0, 4))):
+                day += int(rng.integers(5, 30))
+                if day < days:
+                    shares.append(_Share(platform, page, day, _posted_at(rng, start, day), True))
+    return shares
+
+
+def _first_links(site: _Site, shares: Sequence[_Share], start: dt.date) -> tuple[FirstLink, ...]:
+    firsts = {
+        FirstLink(share.platform, site.url(share.page), start + dt.timedelta(days=share.day))
+        for share in shares
+        if not share.repeat
+    }
+    return tuple(sorted(firsts, key=lambda link: (link.day, link.platform, link.page_url)))
+
+
+# --- shared helpers ----------------------------------------------------------------------------------
+
+
+def _code(rng: Rng, length: int, alphabet: str = ALNUM) -> str:
+    return "".join(alphabet[int(i)] for i in rng.integers(len(alphabet), size=length))
+
+
+def _snowflake(rng: Rng, at: dt.datetime, epoch_ms: int = 0) -> str:
+    """X and LinkedIn ids carry their creation time in the high bits; the low 22 bits vary."""
+    millis = int(at.timestamp() * 1000) + int(rng.integers(1000)) - epoch_ms
+    return str((millis << 22) | int(rng.integers(1 << 22)))
+
+
+def _bold(text: str) -> str:
+    """Unicode "mathematical sans-serif bold", as LinkedIn posts fake bold text."""
+    return "".join(
+        chr(0x1D5D4 + ord(c) - ord("A"))
+        if "A" <= c <= "Z"
+        else chr(0x1D5EE + ord(c) - ord("a"))
+        if "a" <= c <= "z"
+        else c
+        for c in text
+    )
+
+
+def _csv_text(rows: Iterable[Sequence[str]], **dialect: Any) -> str:
+    out = io.StringIO()
+    csv.writer(out, **dialect).writerows(rows)
+    return out.getvalue()
+
+
+def _pick(rng: Rng, options: Sequence[Any]) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+def _by_platform(shares: Iterable[_Share], platform: str) -> list[_Share]:
+    return [share for share in shares if share.platform == platform]
+
+
+# --- X ------------------------------------------------------------------------------------------------
+
+
+def _x_time(at: dt.datetime) -> str:
+    # Built by hand: strftime's %a and %b follow the process locale.
+    return f"{WEEKDAYS[at.weekday()]} {MONTHS[at.month - 1]} {at:%d %H:%M:%S} +0000 {at.year}"
+
+
+def _iso_z(at: dt.datetime) -> str:
+    return f"{at:%Y-%m-%dT%H:%M:%S}.000Z"
+
+
+def _display_url(url: str) -> str:
+    parts = urlsplit(url)
+    rest = parts.path + (f"?{parts.query}" if parts.query else "")
+    return parts.netloc.removeprefix("www.") + (rest[:15] + "…" if len(rest) > 15 else rest)
+
+
+def _with_links(rng: Rng, template: str, expanded: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+    """Full text with a t.co link per ``{link}``; indices count the raw text, entities included."""
+    pieces = template.split("{link}")
+    text, urls = pieces[0], []
+    for url, piece in zip(expanded, pieces[1:], strict=True):
+        short = "https://t.co/" + _code(rng, 10)
+        urls.append(
+            {
+                "url": short,
+                "expanded_url": url,
+                "display_url": _display_url(url),
+                "indices": [str(len(text)), str(len(text) + len(short))],
+            }
+        )
+        text += short + piece
+    return text, urls
+
+
+def _tweet(
+    rng: Rng,
+    at: dt.datetime,
+    template: str,
+    expanded: Sequence[str],
+    counts: tuple[int, int],
+    source: str = WEB_APP,
+    mentions: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    tweet_id = _snowflake(rng, at, TWITTER_EPOCH_MS)
+    text, urls = _with_links(rng, template, expanded)
+    tweet: dict[str, Any] = {
+        "edit_info": {
+            "initial": {
+                "editTweetIds": [tweet_id],
+                "editableUntil": _iso_z(at + dt.timedelta(hours=1)),
+                "editsRemaining": "5",
+                "isEditEligible": False,
+            }
+        },
+        "retweeted": False,
+        "source": source,
+        "entities": {"hashtags": [], "symbols": [], "user_mentions": list(mentions), "urls": urls},
+        "display_text_range": ["0", str(len(text))],
+        "favorite_count": str(counts[0]),
+        "id_str": tweet_id,
+        "truncated": False,
+        "retweet_count": str(counts[1]),
+        "id": tweet_id,
+    }
+    if urls:
+        tweet["possibly_sensitive"] = False
+    tweet.update({"created_at": _x_time(at), "favorited": False, "full_text": text, "lang": "en"})
+    return {"tweet": tweet}
+
+
+def _owned_share_url(rng: Rng, site: _Site, page: int) -> str:
+    form = rng.random()
+    if form < 0.3:
+        return site.url(page, "https://") + X_TAG
+    if form < 0.45:
+        return site.url(page, "http://www.")
+    return site.url(page, "https://")
+
+
+def _x_tweets(
+    rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int
+) -> list[dict[str, Any]]:
+    items: list[tuple[dt.datetime, dict[str, Any]]] = []
+    for share in _by_platform(shares, "x"):
+        page = site.pages[share.page]
+        texts = X_REPEAT_TEXTS if share.repeat else X_SHARE_TEXTS
+        template = _pick(rng, texts).replace("{title}", page.title)
+        # Engagement grows with quality; repeat shares draw less.
+        likes = int(rng.poisson(math.exp(2.2 + 0.7 * page.quality - 0.5 * share.repeat)))
+        reposts = int(rng.poisson(0.15 * likes + 0.2))
+        source = BUFFER_APP if rng.random() < 0.5 else WEB_APP
+        items.append(
+            (
+                share.at,
+                _tweet(
+                    rng,
+                    share.at,
+                    template,
+                    [_owned_share_url(rng, site, share.page)],
+                    (likes, reposts),
+                    source,
+                ),
+            )
+        )
+    # Filler spans months before the window too: an archive holds the whole account history.
+    for kind in rng.integers(4, size=70):
+        at = _posted_at(rng, start, int(rng.integers(-120, days)))
+        counts = (int(rng.poisson(4)), int(rng.poisson(0.5)))
+        if kind == 0:
+            template, url = _pick(rng, X_EXTERNAL_LINKS)
+            items.append((at, _tweet(rng, at, template, [url], counts)))
+        elif kind == 1:
+            name, handle = _pick(rng, X_HANDLES)
+            user_id = str(rng.integers(10**8, 10**9))
+            mention = {
+                "name": name,
+                "screen_name": handle,
+                "indices": ["3", str(4 + len(handle))],
+                "id_str": user_id,
+                "id": user_id,
+            }
+            _, url = _pick(rng, X_EXTERNAL_LINKS)
+            template = f"RT @{handle}: " + _pick(rng, X_RETWEET_TEXTS)
+            items.append((at, _tweet(rng, at, template, [url], (0, 0), mentions=[mention])))
+        elif kind == 2:
+            _, handle = _pick(rng, X_HANDLES)
+            quoted_id = _snowflake(rng, at - dt.timedelta(days=1), TWITTER_EPOCH_MS)
+            quoted = f"https://x.com/{handle}/status/{quoted_id}"
+            items.append((at, _tweet(rng, at, "This, every single time. {link}", [quoted], counts)))
+        else:
+            items.append((at, _tweet(rng, at, _pick(rng, X_PLAIN_TEXTS), [], counts)))
+    # Archives list posts newest first, but not strictly: sort on a jittered time.
+    jitter = rng.normal(scale=3 * 86400, size=len(items))
+    order = sorted(range(len(items)), key=lambda i: -(items[i][0].timestamp() + float(jitter[i])))
+    return [items[i][1] for i in order]
+
+
+def _js(global_name: str, value: Any) -> str:
+    """A ``window.YTD...`` member in the archive's own layout: 2-space indent, ``" : "``, raw UTF-8."""
+    payload = json.dumps(value, indent=2, ensure_ascii=False, separators=(",", " : "))
+    return f"window.{global_name} = {payload}"
+
+
+def _jackson(value: Any, depth: int = 0) -> str:
+    """The manifest's layout (Jackson's default pretty printer): ``[ {`` ... ``} ]``."""
+    pad = "  " * depth
+    if isinstance(value, dict):
+        items = [f"{pad}  {json.dumps(key)} : {_jackson(item, depth + 1)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list):
+        return "[ " + ", ".join(_jackson(item, depth) for item in value) + " ]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _x_archive(
+    rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int, generated: dt.datetime
+) -> bytes:
+    handle = site.domain.split(".")[0].replace("-", "") + "hq"
+    account_id = str(rng.integers(10**18, 2 * 10**18))
+    friend_id = str(rng.integers(10**8, 10**9))
+    tweets = _x_tweets(rng, site, shares, start, days)
+    # Members the parser must leave alone. The DM links an owned page before any post does: picking
+    # it up would move that page's first X link.
+    dm_at = _posted_at(rng, start, 5)
+    dm_text, dm_urls = _with_links(
+        rng,
+        "Can we quote your guide in our newsletter? {link} Call me: +1 555 0100",
+        [site.url(0, "https://")],
+    )
+    dm = {
+        "dmConversation": {
+            "conversationId": f"{friend_id}-{account_id}",
+            "messages": [
+                {
+                    "messageCreate": {
+                        "reactions": [],
+                        "urls": [
+                            {"url": u["url"], "expanded": u["expanded_url"], "display": u["display_url"]}
+                            for u in dm_urls
+                        ],
+                        "text": dm_text,
+                        "mediaUrls": [],
+                        "senderId": friend_id,
+                        "recipientId": account_id,
+                        "id": _snowflake(rng, dm_at, TWITTER_EPOCH_MS),
+                        "createdAt": _iso_z(dm_at),
+                    }
+                }
+            ],
+        }
+    }
+    logins = [
+        {
+            "ipAudit": {
+                "accountId": account_id,
+                "createdAt": _iso_z(_posted_at(rng, start, int(day))),
+                "loginIp": f"203.0.113.{int(rng.integers(1, 255))}",
+            }
+        }
+        for day in sorted(rng.integers(days, size=6).tolist(), reverse=True)
+    ]
+    account = [
+        {
+            "account": {
+                "email": f"social@{site.domain}",
+                "createdVia": "web",
+                "username": handle,
+                "accountId": account_id,
+                "createdAt": "2019-04-02T16:20:11.000Z",
+                "accountDisplayName": handle.removesuffix("hq").title(),
+            }
+        }
+    ]
+    members = {
+        "data/README.txt": "This archive contains your X data. Open Your archive.html to browse it.\n",
+        "data/account.js": _js("YTD.account.part0", account),
+        "data/direct-messages.js": _js("YTD.direct_messages.part0", [dm]),
+        "data/ip-audit.js": _js("YTD.ip_audit.part0", logins),
+        "data/tweets.js": _js("YTD.tweets.part0", tweets),
+    }
+    data_types = {
+        key: {
+            **extra,
+            "files": [
+                {"fileName": f"data/{name}.js", "globalName": f"YTD.{glob}.part0", "count": str(count)}
+            ],
+        }
+        for key, name, glob, count, extra in (
+            ("account", "account", "account", 1, {}),
+            (
+                "directMessages",
+                "direct-messages",
+                "direct_messages",
+                1,
+                {"mediaDirectory": "data/direct_messages_media"},
+            ),
+            ("ipAudit", "ip-audit", "ip_audit", len(logins), {}),
+            ("tweets", "tweets", "tweets", len(tweets), {"mediaDirectory": "data/tweets_media"}),
+        )
+    }
+    manifest = {
+        "userInfo": {
+            "accountId": account_id,
+            "userName": handle,
+            "displayName": handle.removesuffix("hq").title(),
+        },
+        "archiveInfo": {
+            "sizeBytes": str(sum(len(text.encode()) for text in members.values())),
+            "generationDate": f"{generated:%Y-%m-%dT%H:%M:%S}.187Z",
+            "isPartialArchive": False,
+            "maxPartSizeBytes": "53687091200",
+        },
+        "readmeInfo": {"fileName": "data/README.txt", "directory": "data/", "name": "README.txt"},
+        "dataTypes": data_types,
+    }
+    members["data/manifest.js"] = "window.__THAR_CONFIG = " + _jackson(manifest)
+    stamp = generated.timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, members[name].encode())
+    return buffer.getvalue()
+
+
+# --- LinkedIn -------------------------------------------------------------------------------------------
+
+
+def _linkedin_shares(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int) -> bytes:
+    def short_link() -> str:
+        return "https://lnkd.in/g" + _code(rng, 7, ALNUM + "-_")
+
+    rows: list[tuple[dt.datetime, str, str, str]] = []
+    for share in _by_platform(shares, "linkedin"):
+        title = site.pages[share.page].title
+        if share.repeat:
+            lines = [f"In case you missed it: {title} {short_link()}"]
+        else:
+            points = rng.permutation(len(LINKEDIN_POINTS))[:2]
+            lines = [
+                _pick(rng, LINKEDIN_HOOKS).format(title=title),
+                "",
+                *(f"{_bold(LINKEDIN_POINTS[p][0])}? {LINKEDIN_POINTS[p][1]}" for p in points),
+                "",
+                f"Read the full guide: {short_link()}",
+            ]
+        shared = site.url(share.page) + (LINKEDIN_TAG if rng.random() < 0.3 else "")
+        rows.append((share.at, "\n".join(lines), shared, ""))
+    for _ in range(20):
+        text, link, shared_kind = _pick(rng, LINKEDIN_FILLER)
+        at = _posted_at(rng, start, int(rng.integers(-200, days)))
+        video = _code(rng, 11)
+        youtube = shared_kind == "youtube"
+        shared = f"https://www.youtube.com/watch?v={video}" if youtube else ""
+        media = f"https://i.ytimg.com/vi/{video}/maxresdefault.jpg" if youtube else ""
+        rows.append((at, f"{text} {short_link()}" if link else text, shared, media))
+    rows.sort(key=lambda row: row[0], reverse=True)
+    # LinkedIn's quirk: once CSV-decoded, every line of the commentary is still wrapped in double quotes.
+    table = [LINKEDIN_COLUMNS] + [
+        (
+            f"{at:%Y-%m-%d %H:%M:%S}",
+            "https://www.linkedin.com/feed/update/" + quote(f"urn:li:share:{_snowflake(rng, at)}", safe=""),
+            '"\n"'.join(text.split("\n")),
+            shared,
+            media,
+            "MEMBER_NETWORK",
+        )
+        for at, text, shared, media in rows
+    ]
+    return _csv_text(table, lineterminator="\n").encode()
+
+
+# --- Reddit ---------------------------------------------------------------------------------------------
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+    return out
+
+
+def _reddit_posts(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int) -> bytes:
+    posts: list[tuple[dt.datetime, str, str, str, str]] = []
+    for share in _by_platform(shares, "reddit"):
+        page = site.pages[share.page]
+        title = _pick(rng, REDDIT_LINK_TITLES).format(title=page.title, topic=page.topic)
+        url = site.url(share.page, _pick(rng, ("https://www.", "https://")))
+        posts.append((share.at, _pick(rng, SUBREDDITS), title, url, ""))
+    for _ in range(15):
+        title, body = _pick(rng, REDDIT_SELF_TITLES)
+        at = _posted_at(rng, start, int(rng.integers(-60, days)))
+        posts.append((at, _pick(rng, SUBREDDITS), title.format(topic=_pick(rng, TOPICS)), "", body))
+    posts.sort(key=lambda post: post[0])
+    # Reddit ids are base 36 and grow with time.
+    next_id = 36**6 + int(rng.integers(36**5))
+    table: list[Sequence[str]] = []
+    for at, subreddit, title, url, body in posts:
+        next_id += int(rng.integers(1, 40_000))
+        post_id = _base36(next_id)
+        slug = "_".join("".join(c for c in word if c.isalnum()) for word in title.lower().split()[:8])
+        permalink = f"https://www.reddit.com/r/{subreddit}/comments/{post_id}/{slug}/"
+        ip = f"198.51.100.{int(rng.integers(1, 255))}"
+        table.append(
+            (
+                post_id,
+                permalink,
+                f"{at:%Y-%m-%d %H:%M:%S} UTC",
+                ip,
+                subreddit,
+                "0",
+                title,
+                url or permalink,
+                body,
+            )
+        )
+    return _csv_text([REDDIT_COLUMNS, *reversed(table)]).encode()
+
+
+# --- Ahrefs ---------------------------------------------------------------------------------------------
+
+
+def _ahrefs_backlinks(rng: Rng, site: _Site, start: dt.date, days: int) -> bytes:
+    domains: list[str] = []
+    while len(domains) < REFERRING_DOMAINS:
+        joiner = "-" if rng.random() < 0.2 else ""
+        name = _pick(rng, DOMAIN_FIRST) + joiner + _pick(rng, DOMAIN_SECOND)
+        suffix = DOMAIN_SUFFIXES[int(rng.choice(len(DOMAIN_SUFFIXES), p=(0.6, 0.15, 0.15, 0.1)))]
+        if name + suffix not in domains:
+            domains.append(name + suffix)
+    rating = rng.integers(8, 83, size=len(domains))
+    traffic = np.round(np.exp(rng.normal(7, 2, size=len(domains)))).astype(int)
+    platform = [_pick(rng, DOMAIN_PLATFORMS) for _ in domains]
+    popularity = rng.dirichlet(np.full(len(domains), 0.8))
+    # Better pages attract more links: the same latent quality that drives rankings.
+    quality = np.array([page.quality for page in site.pages])
+    attraction = np.exp(0.9 * quality)
+    targets = rng.choice(len(site.pages), size=BACKLINK_ROWS, p=attraction / attraction.sum())
+    sources = rng.choice(len(domains), size=BACKLINK_ROWS, p=popularity)
+
+    def seen(day: int) -> str:
+        moment = dt.time(int(rng.integers(24)), int(rng.integers(60)), int(rng.integers(60)))
+        return f"{dt.datetime.combine(start + dt.timedelta(days=day), moment):%Y-%m-%d %H:%M:%S}"
+
+    rows: list[Sequence[str]] = [AHREFS_COLUMNS]
+    for target, source in zip(targets.tolist(), sources.tolist(), strict=True):
+        page, domain = site.pages[target], domains[source]
+        words = " ".join(
+            rng.choice(
+                ["notes", "kit", "trip", "gear", "season", "list", "picks", "advice", "weekend", "route"],
+                size=3,
+                replace=False,
+            ).tolist()
+        )
+        host = ("www." if rng.random() < 0.5 else "") + domain
+        section = _pick(rng, ("blog", "articles", "news", "forum"))
+        referring = f"https://{host}/{section}/{words.replace(' ', '-')}-{int(rng.integers(100, 9999))}/"
+        forum = platform[source] == "Forums"
+        anchor = _pick(rng, (page.title, page.title.lower(), *ANCHOR_GENERIC, site.url(target, "")))
+        first = int(rng.integers(days))
+        lost = days - 1 > first + 5 and rng.random() < 0.12
+        lost_day = int(rng.integers(first + 5, days)) if lost else 0
+        last = lost_day - int(rng.integers(1, 4)) if lost else int(rng.integers(max(first, days - 10), days))
+        linked = int(rng.integers(1, 40))
+        rows.append(
+            (
+                f"{words.title()} | {domain.split('.')[0].replace('-', ' ').title()}",
+                referring,
+                "en",
+                platform[source],
+                "200",
+                str(rating[source]),
+                str(int(rng.integers(0, 40))),
+                str(traffic[source]),
+                str(int(rng.integers(0, 60))),
+                str(linked),
+                str(linked + int(rng.integers(0, 30))),
+                str(int(rng.poisson(30))),
+                str(int(rng.poisson(12))),
+                site.url(target, _pick(rng, ("https://www.", "https://", "http://www."))),
+                "We compared a few options, and",
+                anchor,
+                "is the one we keep sending friends to.",
+                "text",
+                str(not forum).lower(),
+                str(forum or rng.random() < 0.15).lower(),
+                str(forum).lower(),
+                str(rng.random() < 0.03).lower(),
+                "true",
+                "true",
+                "removedfromhtml" if lost else "",
+                "",
+                "" if lost else "pagefound",
+                "",
+                "false",
+                seen(first),
+                seen(max(first, last)),
+                seen(lost_day) if lost else "",
+            )
+        )
+    text = _csv_text(rows, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
+# --- Rankings -------------------------------------------------------------------------------------------
+
+
+def _rank_tracker(rng: Rng, site: _Site, shares: Sequence[_Share], world: DemoWorld, days: int) -> bytes:
+    pairs = [(k, p) for k, members in enumerate(site.keyword_pages) for p in members]
+    keyword_of = np.array([k for k, _ in pairs])
+    page_of = np.array([p for _, p in pairs])
+    quality = np.array([page.quality for page in site.pages])
+    page_effect = rng.normal(scale=0.5, size=len(site.pages))
+    keyword_effect = rng.normal(scale=0.7, size=len(site.keywords))
+    latent = (
+        -quality[page_of]
+        + page_effect[page_of]
+        + keyword_effect[keyword_of]
+        + rng.normal(scale=0.35, size=len(pairs))
+    )
+    baseline = 3 + 95 / (1 + np.exp(-(latent - 0.92)))
+    t = np.arange(days)
+    slope = rng.normal(scale=3.0, size=len(site.pages))
+    weekday = np.array([(world.start_date + dt.timedelta(days=int(d))).weekday() for d in t])
+    amplitude = rng.uniform(0.3, 1.0, size=len(site.keywords))
+    phase = rng.uniform(0, 7, size=len(site.keywords))
+    cycle = 2 * np.pi * (weekday[None, :] + phase[keyword_of][:, None]) / 7
+    weekly = amplitude[keyword_of][:, None] * np.sin(cycle)
+    value: FloatArray = (
+        baseline[:, None]
+        + slope[page_of][:, None] * (t[None, :] / days - 0.5)
+        + weekly
+        + rng.normal(scale=NOISE_SD, size=(len(pairs), days))
+        + _x_effect(site, shares, world, days)[page_of]
+    )
+    positions = np.zeros((len(pairs), days), dtype=int)
+    rows_of = [[i for i, (k, _) in enumerate(pairs) if k == keyword] for keyword in range(len(site.keywords))]
+    for members in rows_of:
+        for day in range(days):
+            # One page per position, as on a results page: ties go to the next free place.
+            previous = 0
+            for i in sorted(members, key=lambda m: float(value[m, day])):
+                previous = max(round(float(value[i, day])), previous + 1, 1)
+                positions[i, day] = previous
+    unranked = (positions > 100) | (rng.random(positions.shape) < DROPOUT_RATE)
+    rows: list[Sequence[str]] = [RANK_COLUMNS]
+    for day in range(days):
+        date = (world.start_date + dt.timedelta(days=day)).isoformat()
+        for keyword, members in enumerate(rows_of):
+            phrase, volume = site.keywords[keyword]
+            for i in sorted(members, key=lambda m: int(positions[m, day])):
+                page = int(page_of[i])
+                url = site.url(page) + site.pages[page].tracker_suffix
+                position = "" if unranked[i, day] else str(positions[i, day])
+                rows.append((date, phrase, url, position, "google", "desktop", "US", str(volume)))
+    return _csv_text(rows, lineterminator="\n").encode()
+
+
+def _x_effect(site: _Site, shares: Sequence[_Share], world: DemoWorld, days: int) -> FloatArray:
+    """Per page and day, the planted position change from the page's first X link."""
+    effect = np.zeros((len(site.pages), days))
+    for share in _by_platform(shares, world.effect_platform):
+        if not share.repeat:
+            effect[share.page] = [world.effect_at(day - share.day) for day in range(days)]
+    return effect

@@ -1,0 +1,219 @@
+"""The quality gate: Great Expectations suites (``expectations/<schema>.<table>.json``) run in-database
+against a built warehouse file before it may be published.
+
+Validation runs through GX's SQL datasource on DuckDB (see :mod:`pipeline.gx_duckdb`), so metrics
+are computed by DuckDB and memory stays bounded whatever the table size. Run-dependent bounds (the
+run's date window, row counts in the lake) are suite parameters (``{"$PARAMETER": ...}``) filled
+here, so the suites stay static JSON. Results are rendered as Data Docs under the data root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.config import Settings
+from pipeline.warehouse import project_dir
+
+log = logging.getLogger(__name__)
+
+SITE_NAME = "socialrank"
+DATASOURCE_NAME = "warehouse_build"
+_TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
+MAX_POSITION = 100
+
+
+class GateFailed(RuntimeError):
+    """A suite failed: the build must not be published. Not worth retrying: the data is wrong."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        failed = [name for name, suite in summary["suites"].items() if not suite["success"]]
+        super().__init__(f"quality gate failed for {', '.join(failed)}; see {summary['data_docs']}")
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class Suite:
+    table: str
+    path: Path
+    spec: dict[str, Any] = field(repr=False)
+
+
+def load_suites(directory: Path) -> list[Suite]:
+    suites = []
+    for path in sorted(directory.glob("*.json")):
+        table = path.stem
+        if not _TABLE_NAME.match(table):
+            raise ValueError(f"{path}: suite files are named <core|mart>.<table>.json")
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        if spec.get("name") != table:
+            raise ValueError(f"{path}: suite name {spec.get('name')!r} must match the file name {table!r}")
+        suites.append(Suite(table, path, spec))
+    return suites
+
+
+def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
+    """Bounds that depend on the run: its date window and what the lake held when it was built."""
+    con = duckdb.connect(str(build_path), read_only=True)
+    try:
+        info = con.execute("SELECT as_of, lake_rows FROM meta.build_info").fetchone()
+        if info is None:
+            raise RuntimeError(f"{build_path}: meta.build_info is empty; not a finished build")
+        as_of, lake_rows = info
+        counts = {entry["dataset"]: entry["row_count"] for entry in lake_rows}
+        core_rankings = con.sql("SELECT count(*) FROM core.rankings_daily").fetchone()
+    finally:
+        con.close()
+    return {
+        "as_of": as_of.isoformat(),
+        "history_start": settings.history_start,
+        "max_position": MAX_POSITION,
+        "lake_rankings_rows": counts.get("rankings", 0),
+        "min_rankings_rows": min(1, counts.get("rankings", 0)),
+        "core_rankings_rows": int(core_rankings[0]) if core_rankings else 0,
+    }
+
+
+def _context(settings: Settings) -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx  # heavy: imported only when the gate runs
+
+    context = gx.get_context(mode="file", project_root_dir=str(settings.data.gx_project))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.variables.save()
+    if SITE_NAME not in context.get_site_names():
+        context.add_data_docs_site(
+            site_name=SITE_NAME,
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(settings.data.data_docs),
+                },
+            },
+        )
+    return context
+
+
+def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
+    """Validate every suite against ``build_path``; return a summary, or raise :class:`GateFailed`."""
+    import great_expectations as gx
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
+
+    from pipeline import gx_duckdb
+
+    started = time.perf_counter()
+    gx_duckdb.register()
+    suites = load_suites(project_dir() / "expectations")
+    parameters = suite_parameters(build_path, settings)
+    context = _context(settings)
+    datasource = context.data_sources.add_or_update_sql(
+        name=DATASOURCE_NAME,
+        connection_string=f"{gx_duckdb.DIALECT_NAME}:///{build_path}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    definitions = []
+    for suite in suites:
+        # The query names a table from a validated suite file name: fixed identifiers only.
+        asset = datasource.add_query_asset(name=suite.table, query=f"SELECT * FROM {suite.table}")
+        batch = asset.add_batch_definition_whole_table("whole table")
+        expectation_suite = context.suites.add_or_update(gx.ExpectationSuite(**suite.spec))
+        definitions.append(
+            context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite.table, data=batch, suite=expectation_suite)
+            )
+        )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name="socialrank_gate",
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[SITE_NAME])],
+            result_format={"result_format": "SUMMARY"},
+        )
+    )
+    try:
+        result = checkpoint.run(
+            expectation_parameters=parameters, run_id=gx.RunIdentifier(run_name=build_path.stem)
+        )
+    finally:
+        # DuckDB allows one configuration per file in a process: release GX's read-only connections.
+        for used in (datasource, context.data_sources.get(DATASOURCE_NAME)):
+            used.get_engine().dispose()
+            used.get_execution_engine().engine.dispose()
+    summary = _summarise(result, settings, parameters, time.perf_counter() - started)
+    _log_summary(summary)
+    if not summary["success"]:
+        raise GateFailed(summary)
+    return summary
+
+
+def _summarise(result: Any, settings: Settings, parameters: dict[str, Any], seconds: float) -> dict[str, Any]:
+    suites: dict[str, Any] = {}
+    for validation in result.run_results.values():
+        name = validation.suite_name
+        failures = []
+        for item in validation.results:
+            if item.success:
+                continue
+            config = item.expectation_config
+            exception = (item.exception_info or {}).get("exception_message")
+            failures.append(
+                {
+                    "expectation": config.type,
+                    "column": config.kwargs.get("column") or config.kwargs.get("column_list"),
+                    "description": config.kwargs.get("description") or config.meta.get("why"),
+                    "observed": item.result.get("observed_value"),
+                    "unexpected_count": item.result.get("unexpected_count"),
+                    "error": exception,
+                }
+            )
+        suites[name] = {
+            "success": bool(validation.success),
+            "evaluated": len(validation.results),
+            "failed": failures,
+        }
+    return {
+        "success": bool(result.success),
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(),
+        "seconds": round(seconds, 2),
+        "parameters": parameters,
+        "suites": suites,
+        "data_docs": str(settings.data.data_docs / "index.html"),
+    }
+
+
+def _log_summary(summary: dict[str, Any]) -> None:
+    for name, suite in sorted(summary["suites"].items()):
+        log.info(
+            "gate %-28s %s (%d expectations)",
+            name,
+            "passed" if suite["success"] else "FAILED",
+            suite["evaluated"],
+        )
+        for failure in suite["failed"]:
+            log.error(
+                "  failed %s on %s: observed %s, unexpected %s %s",
+                failure["expectation"],
+                failure["column"],
+                failure["observed"],
+                failure["unexpected_count"],
+                failure["error"] or failure["description"] or "",
+            )
+    log.info(
+        "gate %s in %.1fs; Data Docs: %s",
+        "passed" if summary["success"] else "FAILED",
+        summary["seconds"],
+        summary["data_docs"],
+    )

@@ -1,0 +1,182 @@
+"""The one place for lake schemas: every Parquet dataset's explicit Arrow schema and partition key.
+
+Each dataset is Hive-partitioned by one date column (``<column>=YYYY-MM-DD`` folders) and keeps that
+column inside the files too, so readers need no partition inference and an empty dataset still has
+its full schema (``_schema.parquet``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class LakeDataset:
+    name: str
+    schema: pa.Schema
+    partition_column: str
+
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+SOCIAL_POSTS = LakeDataset(
+    "social_posts",
+    pa.schema(
+        [
+            pa.field("platform", pa.string(), nullable=False),
+            pa.field("post_id", pa.string(), nullable=False),
+            pa.field("permalink", pa.string()),
+            pa.field("posted_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("post_date", pa.date32(), nullable=False),
+            pa.field("text", pa.string()),
+            pa.field("is_repost", pa.bool_(), nullable=False),
+            pa.field("delivery_id", pa.string(), nullable=False),
+            pa.field("source_file", pa.string(), nullable=False),
+        ]
+    ),
+    "post_date",
+)
+
+SOCIAL_LINKS = LakeDataset(
+    "social_links",
+    pa.schema(
+        [
+            pa.field("platform", pa.string(), nullable=False),
+            pa.field("post_id", pa.string(), nullable=False),
+            pa.field("permalink", pa.string()),
+            pa.field("posted_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("post_date", pa.date32(), nullable=False),
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("canonical_url", pa.string()),
+            pa.field("link_kind", pa.string(), nullable=False),
+            pa.field("is_shortener", pa.bool_(), nullable=False),
+            pa.field("is_repost", pa.bool_(), nullable=False),
+            pa.field("delivery_id", pa.string(), nullable=False),
+        ]
+    ),
+    "post_date",
+)
+
+ENGAGEMENT_SNAPSHOTS = LakeDataset(
+    "engagement_snapshots",
+    pa.schema(
+        [
+            pa.field("platform", pa.string(), nullable=False),
+            pa.field("post_id", pa.string(), nullable=False),
+            pa.field("permalink", pa.string()),
+            pa.field("snapshot_date", pa.date32(), nullable=False),
+            pa.field("likes", pa.int64()),
+            pa.field("reposts", pa.int64()),
+            pa.field("replies", pa.int64()),
+            pa.field("impressions", pa.int64()),
+            pa.field("clicks", pa.int64()),
+            pa.field("delivery_id", pa.string(), nullable=False),
+        ]
+    ),
+    "snapshot_date",
+)
+
+BACKLINKS = LakeDataset(
+    "backlinks",
+    pa.schema(
+        [
+            pa.field("tool", pa.string(), nullable=False),
+            pa.field("source_url", pa.string(), nullable=False),
+            pa.field("source_canonical", pa.string(), nullable=False),
+            pa.field("source_domain", pa.string(), nullable=False),
+            pa.field("target_url", pa.string(), nullable=False),
+            pa.field("target_canonical", pa.string(), nullable=False),
+            pa.field("anchor", pa.string()),
+            pa.field("nofollow", pa.bool_(), nullable=False),
+            pa.field("ugc", pa.bool_(), nullable=False),
+            pa.field("sponsored", pa.bool_(), nullable=False),
+            pa.field("first_seen", pa.date32()),
+            pa.field("last_seen", pa.date32()),
+            pa.field("lost", pa.bool_()),
+            pa.field("source_domain_rating", pa.float64()),
+            pa.field("snapshot_date", pa.date32(), nullable=False),
+            pa.field("delivery_id", pa.string(), nullable=False),
+        ]
+    ),
+    "snapshot_date",
+)
+
+RANKINGS = LakeDataset(
+    "rankings",
+    pa.schema(
+        [
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("ranking_date", pa.date32(), nullable=False),
+            pa.field("query", pa.string(), nullable=False),
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("canonical_url", pa.string(), nullable=False),
+            pa.field("position", pa.float64(), nullable=False),
+            pa.field("clicks", pa.int64()),
+            pa.field("impressions", pa.int64()),
+            pa.field("search_engine", pa.string()),
+            pa.field("device", pa.string()),
+            pa.field("country", pa.string()),
+            pa.field("search_volume", pa.int64()),
+            pa.field("delivery_id", pa.string(), nullable=False),
+        ]
+    ),
+    "ranking_date",
+)
+
+INGEST_LEDGER = LakeDataset(
+    "ingest_ledger",
+    pa.schema(
+        [
+            pa.field("delivery_id", pa.string(), nullable=False),
+            pa.field("landing_path", pa.string(), nullable=False),
+            pa.field("format", pa.string()),
+            pa.field("size_bytes", pa.int64(), nullable=False),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("message", pa.string()),
+            pa.field("records_read", pa.int64(), nullable=False),
+            pa.field("records_kept", pa.int64(), nullable=False),
+            pa.field("records_quarantined", pa.int64(), nullable=False),
+            pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("ingest_date", pa.date32(), nullable=False),
+        ]
+    ),
+    "ingest_date",
+)
+
+QUARANTINED_RECORDS = LakeDataset(
+    "quarantined_records",
+    pa.schema(
+        [
+            pa.field("delivery_id", pa.string(), nullable=False),
+            pa.field("landing_path", pa.string(), nullable=False),
+            pa.field("member", pa.string()),
+            pa.field("location", pa.string(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("excerpt", pa.string()),
+            pa.field("quarantined_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("ingest_date", pa.date32(), nullable=False),
+        ]
+    ),
+    "ingest_date",
+)
+
+# Datasets that parsers fill, by the record kind a parser yields.
+RECORD_DATASETS: dict[str, LakeDataset] = {
+    "post": SOCIAL_POSTS,
+    "link": SOCIAL_LINKS,
+    "engagement": ENGAGEMENT_SNAPSHOTS,
+    "backlink": BACKLINKS,
+    "ranking": RANKINGS,
+}
+
+ALL_DATASETS: tuple[LakeDataset, ...] = (
+    SOCIAL_POSTS,
+    SOCIAL_LINKS,
+    ENGAGEMENT_SNAPSHOTS,
+    BACKLINKS,
+    RANKINGS,
+    INGEST_LEDGER,
+    QUARANTINED_RECORDS,
+)

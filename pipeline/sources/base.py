@@ -1,0 +1,166 @@
+"""What every source parser shares: the records it yields and the context it parses in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pipeline.canonical import host_of, try_canonicalize
+from pipeline.delivery import Delivery
+
+RecordKind = Literal["post", "link", "engagement", "backlink", "ranking"]
+
+EXCERPT_LIMIT = 300
+SHORTENER_HOSTS = frozenset(
+    {
+        "t.co",
+        "lnkd.in",
+        "bit.ly",
+        "buff.ly",
+        "ow.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "dlvr.it",
+        "ift.tt",
+        "fb.me",
+        "trib.al",
+        "spr.ly",
+        "rebrand.ly",
+        "shorturl.at",
+        "l.facebook.com",
+        "lm.facebook.com",
+        "l.instagram.com",
+        "out.reddit.com",
+    }
+)
+# URLs inside free text: stop at whitespace, quotes and angle brackets; trailing punctuation is trimmed.
+_URL_IN_TEXT = re.compile(r"""(?:https?://|www\.)[^\s"'<>\u00a0]+""", re.IGNORECASE)
+_TRAILING_PUNCTUATION = ".,;:!?)]}…"
+_REDACT = re.compile(
+    r"(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+)|(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}\b)|(?P<phone>\+?\d[\d \-()]{7,}\d)"
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: RecordKind
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that could not be used: where it is and why. ``excerpt`` is bounded and redacted."""
+
+    member: str
+    location: str
+    reason: str
+    excerpt: str | None = None
+
+
+Extracted = Record | Rejected
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """Everything a parser needs besides the bytes."""
+
+    www_policy: str
+    landed_on: dt.date
+
+
+class SourceFormat(Protocol):
+    """One input format: recognised from content, parsed into records."""
+
+    name: str
+
+    def detect(self, delivery: Delivery) -> bool: ...
+
+    def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]: ...
+
+
+def redacted_excerpt(text: str) -> str:
+    """A bounded excerpt of a bad record with e-mail addresses, IP addresses and phone numbers masked."""
+    clipped = text[:EXCERPT_LIMIT]
+    return _REDACT.sub(lambda m: f"<{m.lastgroup}>", clipped)
+
+
+def urls_in_text(text: str) -> list[str]:
+    found = []
+    for match in _URL_IN_TEXT.finditer(text):
+        url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+        found.append(url)
+    return found
+
+
+def is_shortener(canonical_url: str | None) -> bool:
+    return canonical_url is not None and host_of(canonical_url) in SHORTENER_HOSTS
+
+
+def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
+    """A ``link`` record for a URL found in ``post``; ``None`` when the text is not a web URL."""
+    canonical = try_canonicalize(url, www_policy)
+    if canonical is None:
+        return None
+    return Record(
+        "link",
+        {
+            "platform": post["platform"],
+            "post_id": post["post_id"],
+            "permalink": post["permalink"],
+            "posted_at": post["posted_at"],
+            "post_date": post["post_date"],
+            "url": url,
+            "canonical_url": canonical,
+            "link_kind": link_kind,
+            "is_shortener": is_shortener(canonical),
+            "is_repost": post["is_repost"],
+        },
+    )
+
+
+def post_links(
+    post: dict[str, Any], explicit: list[tuple[str, str]], www_policy: str, scan_text: bool = True
+) -> Iterator[Record]:
+    """Link records for a post: the explicit links first, then URLs in the text not already found."""
+    seen: set[str] = set()
+    in_text = urls_in_text(post.get("text") or "") if scan_text else []
+    candidates = [*explicit, *((url, "text") for url in in_text)]
+    for url, kind in candidates:
+        record = link_record(post, url, kind, www_policy)
+        if record is not None and record.row["canonical_url"] not in seen:
+            seen.add(record.row["canonical_url"])
+            yield record
+
+
+def post_record(
+    platform: str,
+    post_id: str,
+    permalink: str | None,
+    posted_at: dt.datetime,
+    text: str | None,
+    is_repost: bool,
+    www_policy: str,
+) -> dict[str, Any]:
+    utc = posted_at.astimezone(dt.UTC)
+    return {
+        "platform": platform,
+        "post_id": post_id,
+        "permalink": try_canonicalize(permalink, www_policy) or permalink,
+        "posted_at": utc,
+        "post_date": utc.date(),
+        "text": text,
+        "is_repost": is_repost,
+    }
+
+
+class MalformedInput(Exception):
+    """A member is damaged from ``location`` on: what came before is kept, the rest is quarantined."""
+
+    def __init__(self, member: str, location: str, reason: str) -> None:
+        super().__init__(f"{member} at {location}: {reason}")
+        self.member = member
+        self.location = location
+        self.reason = reason

@@ -1,0 +1,99 @@
+"""LinkedIn member export: ``Shares.csv``
+(``Date,ShareLink,ShareCommentary,SharedUrl[,MediaUrl,Visibility]``).
+
+Quirk: after CSV decoding every line of ``ShareCommentary`` is still wrapped in literal double
+quotes. Text uses "mathematical bold" letters, so it is NFKC-normalised before links are matched.
+``Date`` carries no zone; LinkedIn writes UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from pipeline.delivery import Delivery
+from pipeline.sources.base import (
+    Extracted,
+    ParseContext,
+    Record,
+    Rejected,
+    post_links,
+    post_record,
+    redacted_excerpt,
+)
+from pipeline.sources.textfiles import csv_rows, header_of
+
+PLATFORM = "linkedin"
+REQUIRED_COLUMNS = ("Date", "ShareLink", "ShareCommentary", "SharedUrl")
+_SHARE_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):(\d+)")
+
+
+def unwrap_commentary(raw: str) -> str:
+    """Remove the literal quotes LinkedIn wraps around each line, then NFKC-normalise."""
+    lines = raw.split("\n")
+    unwrapped = []
+    for number, line in enumerate(lines):
+        if number > 0 and line.startswith('"'):
+            line = line[1:]
+        if number < len(lines) - 1 and line.endswith('"'):
+            line = line[:-1]
+        unwrapped.append(line)
+    return unicodedata.normalize("NFKC", "\n".join(unwrapped)).strip()
+
+
+class LinkedInShares:
+    name = "linkedin_shares"
+
+    def _members(self, delivery: Delivery) -> list[str]:
+        return [
+            m
+            for m in delivery.find(".csv")
+            if m.rsplit("/", 1)[-1].lower() == "shares.csv" or delivery.kind == "file"
+        ]
+
+    def _is_shares(self, delivery: Delivery, member: str) -> bool:
+        return tuple(header_of(delivery, member)[:4]) == REQUIRED_COLUMNS
+
+    def detect(self, delivery: Delivery) -> bool:
+        return any(self._is_shares(delivery, m) for m in self._members(delivery))
+
+    def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
+        for member in self._members(delivery):
+            if not self._is_shares(delivery, member):
+                continue
+            header = header_of(delivery, member)
+            with csv_rows(delivery, member) as rows:
+                for line, cells in rows:
+                    yield from self._share(
+                        dict(zip(header, cells, strict=False)), member, line, len(cells), len(header), context
+                    )
+
+    def _share(
+        self, row: dict[str, str], member: str, line: int, width: int, expected: int, context: ParseContext
+    ) -> Iterator[Extracted]:
+        location = f"line {line}"
+        if width != expected:
+            yield Rejected(
+                member,
+                location,
+                f"{width} columns where the header has {expected}",
+                redacted_excerpt(",".join(row.values())),
+            )
+            return
+        try:
+            posted_at = dt.datetime.strptime(row["Date"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+        except ValueError:
+            yield Rejected(member, location, f"unparseable Date {row['Date']!r}")
+            return
+        text = unwrap_commentary(row.get("ShareCommentary", ""))
+        share_link = row.get("ShareLink", "").strip()
+        urn = _SHARE_URN.search(unquote(share_link))
+        post_id = urn.group(1) if urn else hashlib.sha256(f"{row['Date']}\n{text}".encode()).hexdigest()[:20]
+        post = post_record(PLATFORM, post_id, share_link or None, posted_at, text, False, context.www_policy)
+        yield Record("post", post)
+        shared = row.get("SharedUrl", "").strip()
+        yield from post_links(post, [(shared, "shared_url")] if shared else [], context.www_policy)

@@ -1,0 +1,41 @@
+-- Every known link to an owned page, from backlink tools and from social posts,
+-- deduplicated on canonical source and target. Social rel flags stay NULL until the crawler reads them.
+CREATE OR REPLACE TABLE core.backlinks AS
+WITH tool_links AS (
+    SELECT source_canonical AS source_url, target_canonical AS target_url, source_domain,
+           FALSE AS is_social, NULL::VARCHAR AS platform, tool AS found_by, anchor,
+           nofollow, ugc, sponsored,
+           coalesce(first_seen, snapshot_date) AS first_seen, coalesce(last_seen, snapshot_date) AS last_seen,
+           coalesce(lost, FALSE) AS lost, snapshot_date
+    FROM staging.backlinks
+    WHERE is_owned(target_canonical)
+      AND NOT is_owned(source_canonical)
+      AND coalesce(first_seen, snapshot_date) <= getvariable('as_of')
+),
+social_links AS (
+    SELECT permalink AS source_url, canonical_url AS target_url, url_host(permalink) AS source_domain,
+           TRUE AS is_social, platform, 'social_export' AS found_by, NULL::VARCHAR AS anchor,
+           NULL::BOOLEAN AS nofollow, NULL::BOOLEAN AS ugc, NULL::BOOLEAN AS sponsored,
+           post_day AS first_seen, post_day AS last_seen, FALSE AS lost, post_day AS snapshot_date
+    FROM core.social_links
+    WHERE is_owned AND permalink IS NOT NULL
+),
+all_links AS (
+    SELECT * FROM tool_links
+    UNION ALL BY NAME
+    SELECT * FROM social_links
+)
+SELECT source_url, target_url,
+       any_value(source_domain) AS source_domain,
+       bool_or(is_social) AS is_social,
+       any_value(platform) AS platform,
+       list_sort(list_distinct(list(found_by))) AS found_by,
+       arg_max(anchor, snapshot_date) AS anchor,
+       arg_max(nofollow, snapshot_date) AS nofollow,
+       arg_max(ugc, snapshot_date) AS ugc,
+       arg_max(sponsored, snapshot_date) AS sponsored,
+       min(first_seen) AS first_seen,
+       max(last_seen) AS last_seen,
+       arg_max(lost, snapshot_date) AS lost
+FROM all_links
+GROUP BY source_url, target_url;

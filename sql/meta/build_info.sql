@@ -1,0 +1,10 @@
+-- What this warehouse file is: one row written by the build, read by the gate, the report and analysts.
+CREATE OR REPLACE TABLE meta.build_info (
+    version VARCHAR NOT NULL,
+    run_date DATE NOT NULL,
+    as_of DATE NOT NULL,
+    built_at TIMESTAMPTZ NOT NULL,
+    site_timezone VARCHAR NOT NULL,
+    owned_sites VARCHAR[] NOT NULL,
+    lake_rows STRUCT(dataset VARCHAR, row_count BIGINT)[] NOT NULL
+);

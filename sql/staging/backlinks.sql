@@ -1,0 +1,5 @@
+-- Links reported by backlink tools, one row per tool export row.
+CREATE OR REPLACE VIEW staging.backlinks AS
+SELECT tool, source_url, source_canonical, source_domain, target_url, target_canonical, anchor,
+       nofollow, ugc, sponsored, first_seen, last_seen, lost, source_domain_rating, snapshot_date, delivery_id
+FROM read_parquet('lake/backlinks/**/*.parquet', union_by_name = true);

@@ -1,0 +1,4 @@
+-- Engagement counts per post as of a snapshot date (archive generation date or analytics export).
+CREATE OR REPLACE VIEW staging.engagement_snapshots AS
+SELECT platform, post_id, permalink, snapshot_date, likes, reposts, replies, impressions, clicks, delivery_id
+FROM read_parquet('lake/engagement_snapshots/**/*.parquet', union_by_name = true);

@@ -1,0 +1,6 @@
+-- Outbound links found in social posts: explicit link fields and URLs in the text.
+CREATE OR REPLACE VIEW staging.social_links AS
+SELECT platform, post_id, permalink, posted_at, post_date, url, canonical_url, link_kind, is_shortener,
+       is_repost, delivery_id
+FROM read_parquet('lake/social_links/**/*.parquet', union_by_name = true)
+WHERE canonical_url IS NOT NULL;

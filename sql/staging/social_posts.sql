@@ -1,0 +1,4 @@
+-- Posts from every social export, as landed (UTC timestamps). Paths are relative to the data root.
+CREATE OR REPLACE VIEW staging.social_posts AS
+SELECT platform, post_id, permalink, posted_at, post_date, text, is_repost, delivery_id, source_file
+FROM read_parquet('lake/social_posts/**/*.parquet', union_by_name = true);

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+
+from pipeline.config import Settings
+from pipeline.ingest import run_ingest
+from tests.conftest import write_zip, x_manifest, x_tweet, x_tweets_js
+
+RANKINGS = (
+    "date,keyword,url,position\n"
+    "2026-01-01,shoes,https://example.com/s,3\n"
+    "2026-01-02,shoes,https://example.com/s,not-a-number\n"
+    "2026-01-03,shoes,https://example.com/s,4\n"
+)
+
+
+def land(settings: Settings, relative: str, content: str | bytes) -> Path:
+    path = settings.data.landing / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def lake_rows(settings: Settings, dataset: str) -> list[tuple[object, ...]]:
+    pattern = str(settings.data.lake / dataset / "**" / "*.parquet")
+    return duckdb.sql(f"SELECT * FROM read_parquet('{pattern}', union_by_name = true)").fetchall()
+
+
+def test_same_bytes_twice_ingest_once(settings: Settings) -> None:
+    land(settings, "rankings/tracker/positions.csv", RANKINGS)
+    first = run_ingest(settings)
+    assert [r.status for r in first.results] == ["ingested"]
+    land(settings, "rankings/tracker/positions-copy.csv", RANKINGS)
+    second = run_ingest(settings)
+    statuses = {r.landing_path: r.status for r in second.results}
+    assert statuses == {
+        "rankings/tracker/positions.csv": "duplicate",
+        "rankings/tracker/positions-copy.csv": "duplicate",
+    }
+    assert len(lake_rows(settings, "rankings")) == 2
+    assert len(lake_rows(settings, "ingest_ledger")) == 1
+
+
+def test_malformed_record_is_quarantined_and_the_rest_kept(settings: Settings) -> None:
+    land(settings, "rankings/tracker/positions.csv", RANKINGS)
+    report = run_ingest(settings)
+    result = report.results[0]
+    assert (result.read, result.kept, result.quarantined) == (3, 2, 1)
+    assert result.reasons == [
+        "positions.csv line 3: unreadable position or number in "
+        + result.reasons[0].split("unreadable position or number in ", 1)[1]
+    ]
+    quarantined = duckdb.sql(
+        "SELECT landing_path, location, reason "
+        f"FROM read_parquet('{settings.data.lake}/quarantined_records/**/*.parquet')"
+    ).fetchall()
+    assert [(path, location) for path, location, _ in quarantined] == [
+        ("rankings/tracker/positions.csv", "line 3")
+    ]
+    ledger = duckdb.sql(
+        f"SELECT status, records_read, records_kept, records_quarantined "
+        f"FROM read_parquet('{settings.data.lake}/ingest_ledger/**/*.parquet')"
+    ).fetchall()
+    assert ledger == [("ingested", 3, 2, 1)]
+
+
+def test_unknown_and_corrupt_files_are_quarantined_and_nothing_else_is_lost(settings: Settings) -> None:
+    land(settings, "rankings/tracker/positions.csv", RANKINGS)
+    land(settings, "social/x/notes.txt", "just some notes, not an export\n")
+    land(settings, "social/x/broken.zip", b"PK\x03\x04 this is not really a zip")
+    archive = write_zip(
+        settings.data.root / "tmp" / "archive.zip",
+        {
+            "data/manifest.js": x_manifest(),
+            "data/tweets.js": x_tweets_js(
+                [{"tweet": x_tweet("1", "Fri Feb 20 09:10:58 +0000 2026", "hi", [])}]
+            ),
+        },
+    )
+    land(settings, "social/x/archive.zip", archive.read_bytes()[:-40])  # truncated: central directory cut
+    report = run_ingest(settings)
+    statuses = {r.landing_path: r.status for r in report.results}
+    assert statuses == {
+        "rankings/tracker/positions.csv": "ingested",
+        "social/x/notes.txt": "quarantined",
+        "social/x/broken.zip": "quarantined",
+        "social/x/archive.zip": "quarantined",
+    }
+    messages = {r.landing_path: r.message for r in report.results}
+    assert "not a known export format" in str(messages["social/x/notes.txt"])
+    for result in report.results:
+        if result.status == "quarantined":
+            kept = settings.data.quarantine / "files" / str(result.delivery_id)
+            reason = json.loads((kept / "reason.json").read_text())
+            assert reason["landing_path"].endswith(result.landing_path)
+            assert (kept / Path(result.landing_path).name).exists()
+    assert len(lake_rows(settings, "rankings")) == 2
+    # Quarantined deliveries are in the ledger: the same bad bytes are not retried every night.
+    assert {r.status for r in run_ingest(settings).results} == {"duplicate"}
+
+
+def test_unzipped_folder_delivery_and_partitions(settings: Settings) -> None:
+    folder = settings.data.landing / "social" / "x" / "twitter-2026"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "manifest.js").write_text(x_manifest())
+    (folder / "data" / "tweets.js").write_text(
+        x_tweets_js(
+            [
+                {
+                    "tweet": x_tweet(
+                        "1",
+                        "Fri Feb 20 09:10:58 +0000 2026",
+                        "a https://t.co/a",
+                        [("https://t.co/a", "https://example.com/a")],
+                    )
+                },
+                {"tweet": x_tweet("2", "Sat Feb 21 23:59:59 +0000 2026", "b", [])},
+            ]
+        )
+    )
+    report = run_ingest(settings)
+    assert report.results[0].status == "ingested"
+    partitions = sorted(p.name for p in (settings.data.lake / "social_posts").iterdir() if p.is_dir())
+    assert partitions == ["post_date=2026-02-20", "post_date=2026-02-21"]
+    assert not list(settings.data.lake.rglob("*.inprogress"))
+    rows = duckdb.sql(
+        "SELECT post_id, post_date "
+        f"FROM read_parquet('{settings.data.lake}/social_posts/**/*.parquet') ORDER BY 1"
+    ).fetchall()
+    assert rows == [("1", dt.date(2026, 2, 20)), ("2", dt.date(2026, 2, 21))]
