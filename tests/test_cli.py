@@ -1,0 +1,76 @@
+"""The ``socialrank`` command: every stage without Airflow, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
+
+COMMANDS = ("demo-data", "ingest", "build", "check", "publish", "report", "run", "status")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOCIALRANK_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([command, "--help"])
+    assert exited.value.code == 0
+    assert command in capsys.readouterr().out
+
+
+def test_stage_by_stage_then_status(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo-data"]) == EXIT_OK
+    assert main(["demo-data", "--if-empty"]) == EXIT_OK  # leaves the landing zone alone
+    assert main(["ingest", "--json"]) == EXIT_OK
+    ingested = json.loads(capsys.readouterr().out)
+    assert ingested["by_status"] == {"ingested": 5}
+    assert main(["build", "--date", "2026-11-01"]) == EXIT_OK
+    assert main(["publish"]) == EXIT_USAGE  # not gated yet
+    assert main(["check", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["success"] is True
+    assert main(["publish"]) == EXIT_OK
+    assert main(["report"]) == EXIT_OK
+    assert main(["status"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert str(home / "warehouse" / "warehouse.duckdb") in out
+    assert "data_docs" in out and "socialrank-report.html" in out
+    assert "mart.impact_estimates" in out
+
+
+def test_clear_errors_and_exit_codes(home: Path, tmp_path: Path) -> None:
+    assert main(["status"]) == EXIT_USAGE
+    assert main(["check"]) == EXIT_USAGE
+    assert main(["--config", str(tmp_path / "missing.toml"), "ingest"]) == EXIT_USAGE
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[site]\ntimezone = "Mars/Olympus"\n')
+    assert main(["--config", str(bad), "ingest"]) == EXIT_USAGE
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--date", "yesterday"])
+    assert exited.value.code == 2
+
+
+def test_run_reports_a_failed_gate_with_exit_code_1(home: Path) -> None:
+    landing = home / "landing" / "rankings" / "tracker"
+    landing.mkdir(parents=True)
+    # The parser accepts positions up to 1000; the gate holds this site's data to 1..100.
+    (landing / "positions.csv").write_text("date,keyword,url,position\n2026-10-01,shoes,https://example.com/s,150\n")
+    assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
+    assert not (home / "warehouse" / "warehouse.duckdb").exists()
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("socialrank")
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    for command in COMMANDS:
+        assert command in result.stdout

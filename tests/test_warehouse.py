@@ -1,0 +1,177 @@
+"""The whole path on the demo world: build, gate, publish, read-only analysts, a gate that blocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from pipeline import lake, stages, warehouse
+from pipeline.config import DataRoot, Settings
+from pipeline.demo import write_demo_landing
+from pipeline.gate import GateFailed
+from pipeline.schemas import RANKINGS
+
+RUN_DATE = dt.date(2026, 11, 1)
+REQUIRED_TABLES = {
+    "core.backlinks",
+    "core.engagement_daily",
+    "core.rankings_daily",
+    "mart.ranking_impact",
+    "mart.impact_estimates",
+    "mart.factor_correlations",
+}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One demo world run through every stage, shared by the read-only tests of this module."""
+    root = tmp_path_factory.mktemp("published")
+    settings = _settings(root)
+    write_demo_landing(settings.data.landing)
+    stages.run_all(settings, RUN_DATE)
+    return settings
+
+
+def _settings(root: Path) -> Settings:
+    from zoneinfo import ZoneInfo
+
+    data = DataRoot(root / "data")
+    data.ensure()
+    return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
+
+
+def _copy_of(published: Settings, root: Path) -> Settings:
+    """A second data root holding the same lake and published warehouse."""
+    settings = _settings(root)
+    shutil.copytree(published.data.lake, settings.data.lake, dirs_exist_ok=True)
+    shutil.copytree(published.data.warehouse_dir, settings.data.warehouse_dir, dirs_exist_ok=True)
+    return settings
+
+
+def _tables(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = con.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name IN ('core', 'mart')"
+        ).fetchall()
+        return {name: con.sql(f"SELECT count(*) FROM {name}").fetchone()[0] for (name,) in names}  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def test_published_warehouse_holds_every_mart_table_with_rows(published: Settings) -> None:
+    counts = _tables(published.warehouse)
+    assert REQUIRED_TABLES <= counts.keys()
+    assert all(counts[name] > 0 for name in REQUIRED_TABLES), counts
+    manifest = json.loads((published.warehouse.parent / "published.json").read_text())
+    assert manifest["as_of"] == RUN_DATE.isoformat() and manifest["gate"]["success"] is True
+    assert (published.data.data_docs / "index.html").exists()
+    assert (published.data.reports / "socialrank-report.html").exists()
+    assert not list((published.data.warehouse_dir / "builds").glob("*.duckdb"))
+
+
+def test_mart_panel_matches_core_and_links_show_up(published: Settings) -> None:
+    con = warehouse.connect_read_only(published.warehouse)
+    try:
+        core_rows = con.sql("SELECT count(*) FROM core.rankings_daily").fetchone()
+        mart_rows = con.sql("SELECT count(*) FROM mart.ranking_impact").fetchone()
+        assert core_rows == mart_rows
+        before_after = con.sql(
+            "SELECT min(social_links_any) FILTER (WHERE day < first_social_link_date), "
+            "       min(social_links_any) FILTER (WHERE day >= first_social_link_date) "
+            "FROM mart.ranking_impact WHERE first_social_link_date IS NOT NULL"
+        ).fetchone()
+        assert before_after == (0, 1)
+        # Social links from posts and tool backlinks both reach core.backlinks, on canonical URLs.
+        kinds = dict(con.sql("SELECT is_social, count(*) FROM core.backlinks GROUP BY ALL").fetchall())
+        assert kinds[True] > 0 and kinds[False] > 0
+        assert con.sql("SELECT count(*) FROM core.backlinks WHERE target_url LIKE '%utm_%'").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_first_estimates_find_the_planted_platform(published: Settings) -> None:
+    con = warehouse.connect_read_only(published.warehouse)
+    try:
+        rows = {
+            platform: (estimate, low, high)
+            for platform, estimate, low, high in con.sql(
+                "SELECT platform, estimate, ci_low, ci_high FROM mart.impact_estimates "
+                "WHERE outcome = 'position' AND horizon = 'days_28_56' AND estimate IS NOT NULL"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    x_estimate, x_low, x_high = rows["x"]
+    assert x_high < 0 and x_estimate < -1.5  # planted: -3 positions after 14 days (ranks near 1 cannot gain all 3)
+    linkedin_estimate, linkedin_low, linkedin_high = rows["linkedin"]
+    assert linkedin_low <= 0 <= linkedin_high  # no effect planted
+
+
+def test_gate_failure_blocks_publication_and_keeps_the_previous_warehouse(
+    published: Settings, tmp_path: Path
+) -> None:
+    settings = _copy_of(published, tmp_path)
+    before = json.loads((settings.warehouse.parent / "published.json").read_text())["version"]
+    bad = {name: None for name in RANKINGS.schema.names} | {
+        "source": "rank_tracker",
+        "ranking_date": dt.date(2026, 10, 30),
+        "query": "garden shoes",
+        "url": "https://example.com/impossible",
+        "canonical_url": "https://example.com/impossible",
+        "position": 250.0,
+        "delivery_id": "bad-delivery",
+    }
+    lake.write_partitioned(settings.data.lake, RANKINGS, [bad], "bad-delivery")
+    with pytest.raises(GateFailed) as failed:
+        stages.run_all(settings, RUN_DATE)
+    failing = failed.value.summary["suites"]["core.rankings_daily"]["failed"]
+    assert {f["expectation"] for f in failing} >= {"expect_column_values_to_be_between"}
+    assert json.loads((settings.warehouse.parent / "published.json").read_text())["version"] == before
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        assert con.sql("SELECT max(position) FROM core.rankings_daily").fetchone()[0] <= 100  # type: ignore[index]
+    finally:
+        con.close()
+    notes = list(settings.data.run_log.glob("failure-*-gate.json"))
+    assert len(notes) == 1 and "core.rankings_daily" in notes[0].read_text()
+
+
+def test_analyst_connection_survives_a_publish(published: Settings, tmp_path: Path) -> None:
+    settings = _copy_of(published, tmp_path)
+    analyst = warehouse.connect_read_only(settings.warehouse)
+    try:
+        version_before = analyst.sql("SELECT version FROM meta.build_info").fetchone()
+        stages.run_all(settings, RUN_DATE + dt.timedelta(days=1))
+        # The open connection keeps its complete version; a new one sees the new version.
+        assert analyst.sql("SELECT version FROM meta.build_info").fetchone() == version_before
+        assert analyst.sql("SELECT count(*) FROM mart.ranking_impact").fetchone()[0] > 0  # type: ignore[index]
+    finally:
+        analyst.close()
+    fresh = warehouse.connect_read_only(settings.warehouse)
+    try:
+        assert fresh.sql("SELECT version FROM meta.build_info").fetchone() != version_before
+    finally:
+        fresh.close()
+    assert settings.warehouse.with_name("warehouse.previous.duckdb").exists()
+
+
+def test_a_backfill_never_publishes_an_older_view(published: Settings, tmp_path: Path) -> None:
+    settings = _copy_of(published, tmp_path)
+    stages.run_all(settings, RUN_DATE - dt.timedelta(days=30))
+    manifest = json.loads((settings.warehouse.parent / "published.json").read_text())
+    assert manifest["run_date"] == (RUN_DATE - dt.timedelta(days=30)).isoformat()
+    assert manifest["as_of"] == RUN_DATE.isoformat()
+
+
+def test_schema_file_lets_sql_bind_an_empty_dataset(tmp_path: Path) -> None:
+    lake.ensure_datasets(tmp_path)
+    table = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/rankings/**/*.parquet')").arrow()
+    assert isinstance(table, pa.Table | pa.RecordBatchReader)
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/rankings/**/*.parquet')").fetchone() == (0,)
