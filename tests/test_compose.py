@@ -1,0 +1,46 @@
+"""docker-compose.yml has no engine to run on here: check its structure against the production shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_DIR
+
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                    "airflow-worker", "airflow-init")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_services_of_the_official_layout(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"postgres", "redis", *AIRFLOW_SERVICES}
+
+
+@pytest.mark.parametrize("service", AIRFLOW_SERVICES)
+def test_every_airflow_service_shares_the_production_settings(compose: dict[str, Any], service: str) -> None:
+    env = compose["services"][service]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "${AIRFLOW_JWT_SECRET:?set AIRFLOW_JWT_SECRET in .env}"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].endswith("/execution/")
+    assert env["SOCIALRANK_HOME"] == "/opt/socialrank/data"
+
+
+@pytest.mark.parametrize("service", ["airflow-worker", "airflow-triggerer", "airflow-scheduler"])
+def test_data_root_is_a_shared_volume(compose: dict[str, Any], service: str) -> None:
+    assert "socialrank-data:/opt/socialrank/data" in compose["services"][service]["volumes"]
+    assert "socialrank-data" in compose["volumes"]
+
+
+def test_image_installs_the_project_with_the_constraints_file() -> None:
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
+    assert "--constraint constraints.txt" in dockerfile
+    assert "apache/airflow:3.3.2-python3.11" in dockerfile
