@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.config import load_settings
 from pipeline.orchestration.airflow_support import (

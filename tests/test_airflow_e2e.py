@@ -32,14 +32,20 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     write_demo_landing(home / "data" / "landing")
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run([AIRFLOW, "pools", "import", str(PROJECT_DIR / "airflow" / "pools.json")], env=env, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [AIRFLOW, "pools", "import", str(PROJECT_DIR / "airflow" / "pools.json")],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return env
 
 
 def _dags_test(env: dict[str, str], dag_id: str, *extra: str) -> str:
-    result = subprocess.run([AIRFLOW, "dags", "test", dag_id, *extra], env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [AIRFLOW, "dags", "test", dag_id, *extra], env=env, capture_output=True, text=True, timeout=600
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     return output

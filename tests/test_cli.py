@@ -64,7 +64,9 @@ def test_run_reports_a_failed_gate_with_exit_code_1(home: Path) -> None:
     landing = home / "landing" / "rankings" / "tracker"
     landing.mkdir(parents=True)
     # The parser accepts positions up to 1000; the gate holds this site's data to 1..100.
-    (landing / "positions.csv").write_text("date,keyword,url,position\n2026-10-01,shoes,https://example.com/s,150\n")
+    (landing / "positions.csv").write_text(
+        "date,keyword,url,position\n2026-10-01,shoes,https://example.com/s,150\n"
+    )
     assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
     assert not (home / "warehouse" / "warehouse.duckdb").exists()
 

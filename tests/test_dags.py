@@ -16,7 +16,7 @@ HEAVY_MODULES = ("duckdb", "pyarrow", "great_expectations", "pandas", "numpy", "
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def dagbag(tmp_path_factory: pytest.TempPathFactory):
     from airflow.dag_processing.dagbag import DagBag
 
     with pytest.MonkeyPatch.context() as patch:
@@ -24,12 +24,12 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         return DagBag(dag_folder=str(DAGS_DIR))
 
 
-def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {"socialrank_nightly", "socialrank_ingest_events"}
 
 
-def test_tags_docs_and_retries(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_tags_docs_and_retries(dagbag) -> None:
     for dag in dagbag.dags.values():
         assert "socialrank" in dag.tags
         assert dag.doc_md and len(dag.doc_md) > 100
@@ -41,7 +41,7 @@ def test_tags_docs_and_retries(dagbag) -> None:  # type: ignore[no-untyped-def]
             assert task.on_failure_callback, f"{dag.dag_id}.{task.task_id} has no failure callback"
 
 
-def test_nightly_pipeline_order_and_pools(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     dag = dagbag.dags["socialrank_nightly"]
     order = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert order == {
@@ -60,7 +60,7 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:  # type: ignore[no-un
     assert set(declared) == {pool for pool in pools.values() if pool != "default_pool"}
 
 
-def test_event_dag_is_scheduled_by_the_sentinel_watcher(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_event_dag_is_scheduled_by_the_sentinel_watcher(dagbag) -> None:
     dag = dagbag.dags["socialrank_ingest_events"]
     assets = list(dag.timetable.asset_condition.objects)
     assert [asset.name for asset in assets] == ["socialrank_landing"]
