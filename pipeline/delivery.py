@@ -3,20 +3,28 @@
 Zip members are read straight from the archive (never extracted to disk), so a parser touches
 only the members it needs: personal exports hold far more than posts. Limits on entry count,
 total uncompressed size and compression ratio stop zip bombs; names that escape the archive
-(zip-slip) are refused.
+(zip-slip) are refused. A zip inside the delivery (platforms ship multi-part exports as a zip of
+zips, and people zip a folder that holds the downloaded zip) is opened in place, to a bounded
+depth, and its members are listed as ``<inner.zip>/<member>``; the same limits count across all
+levels.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 HASH_CHUNK = 1 << 20
+# A zip in a zip in a zip is as deep as real exports go; deeper archives are left unopened.
+MAX_NESTED_DEPTH = 2
+# What a damaged archive raises while a member is opened or read (unsupported methods included).
+ZIP_ERRORS = (OSError, KeyError, EOFError, NotImplementedError, zlib.error, zipfile.BadZipFile)
 
 
 class UnreadableDelivery(Exception):
@@ -42,12 +50,25 @@ class Delivery:
     path: Path
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     _zip: zipfile.ZipFile | None = field(default=None, init=False, repr=False)
+    _kind: str | None = field(default=None, init=False, repr=False)
+    _members: list[str] | None = field(default=None, init=False, repr=False)
+    # Opened inner archives by their member path, and the handles that keep them open.
+    _nested: dict[str, zipfile.ZipFile] = field(default_factory=dict, init=False, repr=False)
+    _nested_handles: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
+    _entries_seen: int = field(default=0, init=False, repr=False)
+    _bytes_seen: int = field(default=0, init=False, repr=False)
 
     @property
     def kind(self) -> str:
-        if self.path.is_dir():
-            return "folder"
-        return "zip" if zipfile.is_zipfile(self.path) else "file"
+        if self._kind is None:
+            if self.path.is_dir():
+                self._kind = "folder"
+            elif not zipfile.is_zipfile(self.path):
+                self._kind = "file"
+            else:
+                # A spreadsheet (.xlsx) is a zip too, but one document: its parts are not members.
+                self._kind = "file" if _is_office_document(self.path) else "zip"
+        return self._kind
 
     def _archive(self) -> zipfile.ZipFile:
         if self._zip is None:
@@ -59,39 +80,73 @@ class Delivery:
             self._zip = archive
         return self._zip
 
-    def _check_limits(self, archive: zipfile.ZipFile) -> None:
+    def _check_limits(self, archive: zipfile.ZipFile, label: str = "") -> None:
+        """Refuse a zip bomb or a zip-slip name; entries and bytes count across nested archives."""
+        where = f"{self.path}{'!' + label if label else ''}"
         infos = archive.infolist()
-        if len(infos) > self.limits.max_entries:
+        self._entries_seen += len(infos)
+        if self._entries_seen > self.limits.max_entries:
             raise UnreadableDelivery(
-                f"{self.path}: {len(infos)} entries exceed the limit of {self.limits.max_entries}"
+                f"{where}: {self._entries_seen} entries exceed the limit of {self.limits.max_entries}"
             )
-        total = sum(info.file_size for info in infos)
-        if total > self.limits.max_total_bytes:
-            raise UnreadableDelivery(f"{self.path}: {total} uncompressed bytes exceed the limit")
+        self._bytes_seen += sum(info.file_size for info in infos)
+        if self._bytes_seen > self.limits.max_total_bytes:
+            raise UnreadableDelivery(f"{where}: {self._bytes_seen} uncompressed bytes exceed the limit")
         for info in infos:
             if not _safe_member_name(info.filename):
-                raise UnreadableDelivery(
-                    f"{self.path}: member {info.filename!r} escapes the archive (zip-slip)"
-                )
+                raise UnreadableDelivery(f"{where}: member {info.filename!r} escapes the archive (zip-slip)")
             if info.compress_size and info.file_size / info.compress_size > self.limits.max_ratio:
                 raise UnreadableDelivery(
-                    f"{self.path}: member {info.filename!r} expands "
+                    f"{where}: member {info.filename!r} expands "
                     f"{info.file_size / info.compress_size:.0f}x "
                     f"(limit {self.limits.max_ratio:.0f}x): refusing a likely zip bomb"
                 )
 
+    def _expand_nested(self, names: list[str], depth: int) -> list[str]:
+        """Replace each member that is itself a zip archive by the members inside it."""
+        expanded: list[str] = []
+        for name in names:
+            if depth >= MAX_NESTED_DEPTH or not name.lower().endswith(".zip"):
+                expanded.append(name)
+                continue
+            inner = self._open_nested(name)
+            if inner is None:
+                expanded.append(name)
+                continue
+            inner_names = [f"{name}/{info.filename}" for info in inner.infolist() if not info.is_dir()]
+            expanded.extend(self._expand_nested(inner_names, depth + 1))
+        return expanded
+
+    def _open_nested(self, name: str) -> zipfile.ZipFile | None:
+        """The inner archive at member ``name``, read in place (zip members are seekable)."""
+        handle = self._nested_handles.enter_context(self._open_raw(name))
+        if not zipfile.is_zipfile(handle):
+            return None
+        handle.seek(0)
+        try:
+            inner = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise UnreadableDelivery(f"{self.path}: nested archive {name!r} is unreadable ({exc})") from exc
+        self._check_limits(inner, name)
+        self._nested[name] = inner
+        return inner
+
     def members(self) -> list[str]:
         """Member names relative to the delivery, '/'-separated; a single file is its own member."""
-        kind = self.kind
-        if kind == "zip":
-            return [info.filename for info in self._archive().infolist() if not info.is_dir()]
-        if kind == "folder":
-            return sorted(
-                p.relative_to(self.path).as_posix()
-                for p in self.path.rglob("*")
-                if p.is_file() and not p.name.startswith(".")
-            )
-        return [self.path.name]
+        if self._members is None:
+            kind = self.kind
+            if kind == "zip":
+                names = [info.filename for info in self._archive().infolist() if not info.is_dir()]
+            elif kind == "folder":
+                names = sorted(
+                    p.relative_to(self.path).as_posix()
+                    for p in self.path.rglob("*")
+                    if p.is_file() and not p.name.startswith(".")
+                )
+            else:
+                return [self.path.name]
+            self._members = self._expand_nested(names, 0)
+        return self._members
 
     def find(self, *suffixes: str) -> list[str]:
         """Members whose path ends with any of ``suffixes`` (case-insensitive), in archive order."""
@@ -100,10 +155,30 @@ class Delivery:
 
     @contextmanager
     def open(self, member: str) -> Iterator[IO[bytes]]:
+        container = self._container_of(member)
+        if container is None:
+            with self._open_raw(member) as handle:
+                yield handle
+            return
+        try:
+            with _open_member(self._nested[container], member[len(container) + 1 :]) as handle:
+                yield handle
+        except ZIP_ERRORS as exc:
+            raise UnreadableDelivery(f"{self.path}: cannot read {member!r} ({exc})") from exc
+
+    def _container_of(self, member: str) -> str | None:
+        """The innermost opened nested archive that holds ``member``, if any."""
+        if self._members is None and member.lower().count(".zip/"):
+            self.members()
+        holders = [name for name in self._nested if member.startswith(name + "/")]
+        return max(holders, key=len) if holders else None
+
+    @contextmanager
+    def _open_raw(self, member: str) -> Iterator[IO[bytes]]:
         kind = self.kind
         try:
             if kind == "zip":
-                with self._archive().open(member) as handle:
+                with _open_member(self._archive(), member) as handle:
                     yield handle
             elif kind == "folder":
                 target = (self.path / member).resolve()
@@ -114,7 +189,20 @@ class Delivery:
             else:
                 with self.path.open("rb") as handle:
                     yield handle
-        except (OSError, zipfile.BadZipFile) as exc:
+        except ZIP_ERRORS as exc:
+            raise UnreadableDelivery(f"{self.path}: cannot read {member!r} ({exc})") from exc
+
+    def size_of(self, member: str) -> int:
+        """Uncompressed size of a member, without reading it."""
+        container = self._container_of(member)
+        try:
+            if container is not None:
+                return self._nested[container].getinfo(member[len(container) + 1 :]).file_size
+            kind = self.kind
+            if kind == "zip":
+                return self._archive().getinfo(member).file_size
+            return (self.path / member if kind == "folder" else self.path).stat().st_size
+        except (OSError, KeyError) as exc:
             raise UnreadableDelivery(f"{self.path}: cannot read {member!r} ({exc})") from exc
 
     def read(self, member: str) -> bytes:
@@ -126,6 +214,12 @@ class Delivery:
             return handle.read(size)
 
     def close(self) -> None:
+        for inner in self._nested.values():
+            inner.close()
+        self._nested.clear()
+        self._nested_handles.close()
+        self._members = None
+        self._entries_seen = self._bytes_seen = 0
         if self._zip is not None:
             self._zip.close()
             self._zip = None
@@ -140,6 +234,22 @@ class Delivery:
                 outer.update(_file_hash(self.path / member).encode())
             return outer.hexdigest()
         return _file_hash(self.path)
+
+
+def _open_member(archive: zipfile.ZipFile, name: str) -> IO[bytes]:
+    info = archive.getinfo(name)
+    if info.flag_bits & 0x1:
+        raise UnreadableDelivery(f"member {name!r} is encrypted")
+    return archive.open(info)
+
+
+def _is_office_document(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return "[Content_Types].xml" in names and any(name.startswith(("xl/", "word/", "ppt/")) for name in names)
 
 
 def _file_hash(path: Path) -> str:

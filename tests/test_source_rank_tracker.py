@@ -42,3 +42,16 @@ def test_header_aliases_and_case(tmp_path: Path, context: ParseContext) -> None:
     name, records, rejected = parse_all(path, context)
     assert name == "rank_tracker_csv" and rejected == []
     assert [row["position"] for row in of_kind(records, "ranking")] == [7.0]
+
+
+def test_a_count_beyond_int64_quarantines_only_its_row(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "positions.csv"
+    path.write_text(
+        "date,keyword,url,position,search_volume\n"
+        "2026-01-01,shoes,https://example.com/s,3,99999999999999999999999\n"
+        "2026-01-02,shoes,https://example.com/s,4,1200\n",
+        encoding="utf-8",
+    )
+    _, records, rejected = parse_all(path, context)
+    assert [row["position"] for row in of_kind(records, "ranking")] == [4.0]
+    assert [item.location for item in rejected] == ["line 2"]

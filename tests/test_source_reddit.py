@@ -5,6 +5,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from pipeline.sources.base import ParseContext
 from tests.conftest import of_kind, parse_all
 
@@ -88,3 +90,49 @@ def test_comments(tmp_path: Path, context: ParseContext) -> None:
     assert name == "reddit" and rejected == []
     assert [row["post_id"] for row in of_kind(records, "post")] == ["t1_c1"]
     assert [row["canonical_url"] for row in of_kind(records, "link")] == ["https://example.com/post"]
+
+
+def test_a_data_request_opens_only_posts_and_comments(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.delivery import Delivery
+    from tests.conftest import write_zip
+
+    posts = write_csv(
+        tmp_path / "posts.csv",
+        POSTS,
+        [
+            [
+                "p1",
+                "/r/a/comments/p1/",
+                "2024-01-01 00:00:00 UTC",
+                "203.0.113.9",
+                "a",
+                "0",
+                "t",
+                "https://example.com/x",
+                "",
+            ]
+        ],
+    )
+    # A messages file with a posts-like header must still never be opened.
+    messages = write_csv(
+        tmp_path / "messages.csv",
+        POSTS,
+        [["m1", "/message/m1", "2024-01-01 00:00:00 UTC", "203.0.113.9", "", "0", "secret", "", "private"]],
+    )
+    archive = write_zip(
+        tmp_path / "reddit-export.zip",
+        {"posts.csv": posts.read_bytes(), "messages.csv": messages.read_bytes()},
+    )
+    opened: list[str] = []
+    original_open = Delivery.open
+
+    def recording_open(self: Delivery, member: str):
+        opened.append(member)
+        return original_open(self, member)
+
+    monkeypatch.setattr(Delivery, "open", recording_open)
+    _, records, _ = parse_all(archive, context)
+    assert [row["post_id"] for row in of_kind(records, "post")] == ["t3_p1"]
+    assert "messages.csv" not in opened

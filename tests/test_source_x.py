@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 from pipeline.sources.base import ParseContext
-from tests.conftest import REFERENCE_EXPORTS, of_kind, parse_all, write_zip, x_manifest, x_tweet, x_tweets_js
+from tests.conftest import (
+    REFERENCE_EXPORTS,
+    csv_bytes,
+    of_kind,
+    parse_all,
+    parse_safely,
+    write_zip,
+    x_manifest,
+    x_tweet,
+    x_tweets_js,
+)
 
 
 @pytest.fixture
@@ -70,7 +80,7 @@ def test_x_archive_posts_links_and_counts(archive: Path, context: ParseContext) 
     assert engagement["1001"]["likes"] == 20 and engagement["1001"]["reposts"] == 4
     assert engagement["1001"]["snapshot_date"] == dt.date(2026, 3, 6)  # archiveInfo.generationDate
 
-    assert sorted(item.location for item in rejected) == ["item 3", "item 4 (id 1005)"]
+    assert sorted(item.location.split(" at line")[0] for item in rejected) == ["item 3", "item 4"]
     assert all(item.member == "data/tweets.js" for item in rejected)
 
 
@@ -114,3 +124,250 @@ def test_real_x_excerpt_ingests_completely(tmp_path: Path, context: ParseContext
         item["tweet"]["id_str"]: (int(item["tweet"]["favorite_count"]), int(item["tweet"]["retweet_count"]))
         for item in raw
     }
+
+
+def _manifest_with(files: dict[str, list[str]], generated: str = "2026-03-06T13:15:31.187Z") -> str:
+    config = {
+        "userInfo": {"accountId": "1", "userName": "demo_user", "displayName": "Demo"},
+        "archiveInfo": {"generationDate": generated, "isPartialArchive": False},
+        "dataTypes": {
+            kind: {
+                "files": [
+                    {"fileName": name, "globalName": f"YTD.{kind}.part{n}", "count": "1"}
+                    for n, name in enumerate(names)
+                ]
+            }
+            for kind, names in files.items()
+        },
+    }
+    return "window.__THAR_CONFIG = " + json.dumps(config, indent=2)
+
+
+def test_manifest_driven_parts_and_the_old_tweet_js(tmp_path: Path, context: ParseContext) -> None:
+    part = "window.YTD.tweets.part1 = " + json.dumps(
+        [{"tweet": x_tweet("2", "Sat Feb 21 10:00:00 +0000 2026", "two", [])}]
+    )
+    archive = write_zip(
+        tmp_path / "twitter-2026.zip",
+        {
+            "twitter-2026-03-06/data/manifest.js": _manifest_with(
+                {"tweets": ["data/tweets.js", "data/tweets-part1.js"], "tweet": ["data/tweet.js"]}
+            ),
+            "twitter-2026-03-06/data/tweets.js": x_tweets_js(
+                [{"tweet": x_tweet("1", "Fri Feb 20 10:00:00 +0000 2026", "one", [])}]
+            ),
+            "twitter-2026-03-06/data/tweets-part1.js": part,
+            "twitter-2026-03-06/data/tweet.js": "window.YTD.tweet.part0 = "
+            + json.dumps([x_tweet("3", "Mon Jan 07 12:00:00 +0000 2019", "three", [])]),
+            # Not listed in the manifest: never read.
+            "twitter-2026-03-06/data/tweets-part9.js": "window.YTD.tweets.part9 = [ broken",
+        },
+    )
+    name, records, rejected = parse_all(archive, context)
+    assert name == "x_archive" and rejected == []
+    assert [row["post_id"] for row in of_kind(records, "post")] == ["1", "2", "3"]
+
+
+def test_long_posts_take_their_full_text_and_links_from_note_tweet_js(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    full = "A long post about coffee. " * 20 + "Read https://t.co/note1 for more."
+    teaser = full[:270] + "… https://t.co/more"
+    notes = [
+        {
+            "noteTweet": {
+                "noteTweetId": "555",
+                "createdAt": "2026-02-20T09:10:58.000Z",
+                "updatedAt": "2026-02-20T09:10:58.000Z",
+                "core": {
+                    "text": full,
+                    "urls": [
+                        {
+                            "shortUrl": "https://t.co/note1",
+                            "expandedUrl": "https://example.com/long-read",
+                            "fromIndex": "1",
+                            "toIndex": "2",
+                        }
+                    ],
+                    "mentions": [],
+                    "hashtags": [],
+                },
+            }
+        },
+        {"noteTweet": {"noteTweetId": "556", "createdAt": "not a time", "core": {"text": "x"}}},
+    ]
+    archive = write_zip(
+        tmp_path / "twitter.zip",
+        {
+            "data/manifest.js": _manifest_with(
+                {"tweets": ["data/tweets.js"], "noteTweet": ["data/note-tweet.js"]}
+            ),
+            "data/tweets.js": x_tweets_js(
+                [
+                    {
+                        "tweet": x_tweet(
+                            "10",
+                            "Fri Feb 20 09:10:58 +0000 2026",
+                            teaser,
+                            [("https://t.co/more", "https://x.com/i/web/status/10")],
+                        )
+                    },
+                    {"tweet": x_tweet("11", "Fri Feb 20 09:10:58 +0000 2026", "Short one, same second", [])},
+                ]
+            ),
+            "data/note-tweet.js": "window.YTD.note_tweet.part0 = " + json.dumps(notes, indent=2),
+        },
+    )
+    _, records, rejected = parse_all(archive, context)
+    posts = {row["post_id"]: row for row in of_kind(records, "post")}
+    assert posts["10"]["text"] == full
+    assert posts["11"]["text"] == "Short one, same second"
+    assert {row["canonical_url"] for row in of_kind(records, "link") if row["post_id"] == "10"} == {
+        "https://example.com/long-read",
+        "https://x.com/i/web/status/10",
+    }
+    assert [(item.member, item.reason.split(" ")[0]) for item in rejected] == [
+        ("data/note-tweet.js", "unparseable")
+    ]
+
+
+def test_pre_2019_tweets_csv(tmp_path: Path, context: ParseContext) -> None:
+    header = [
+        "tweet_id",
+        "in_reply_to_status_id",
+        "in_reply_to_user_id",
+        "timestamp",
+        "source",
+        "text",
+        "retweeted_status_id",
+        "retweeted_status_user_id",
+        "retweeted_status_timestamp",
+        "expanded_urls",
+    ]
+    rows = [
+        header,
+        [
+            "100",
+            "",
+            "",
+            "2014-05-06 12:34:56 +0000",
+            '<a href="x">web</a>',
+            "Guide &amp; shop http://t.co/a http://t.co/b",
+            "",
+            "",
+            "",
+            "http://www.example.com/guide?utm_source=twitter,http://example.com/shop?a=1,b",
+        ],
+        [
+            "101",
+            "",
+            "",
+            "2014-05-07 08:00:00 +0000",
+            "web",
+            "RT @paul: look http://t.co/c",
+            "99",
+            "7",
+            "2014-05-06 00:00:00 +0000",
+            "https://example.com/other",
+        ],
+        ["102", "", "", "May 8", "web", "bad time", "", "", "", ""],
+        ["103", "too", "short"],
+    ]
+    archive = write_zip(
+        tmp_path / "tweets-2014.zip",
+        {
+            "tweets.csv": csv_bytes(rows),
+            "data/js/user_details.js": 'var user_details =  {"screen_name" : "old_handle", "id" : "7"}',
+        },
+    )
+    name, records, rejected = parse_all(archive, context)
+    assert name == "x_archive"
+    posts = {row["post_id"]: row for row in of_kind(records, "post")}
+    assert set(posts) == {"100", "101"}
+    assert posts["100"]["text"] == "Guide & shop http://t.co/a http://t.co/b"
+    assert posts["100"]["permalink"] == "https://x.com/old_handle/status/100"
+    assert posts["100"]["posted_at"] == dt.datetime(2014, 5, 6, 12, 34, 56, tzinfo=dt.UTC)
+    assert posts["101"]["is_repost"] is True
+    assert [(row["post_id"], row["canonical_url"]) for row in of_kind(records, "link")] == [
+        ("100", "https://example.com/guide"),
+        ("100", "https://example.com/shop?a=1%2Cb"),
+        ("101", "https://example.com/other"),
+    ]
+    assert of_kind(records, "engagement") == []
+    assert [item.location for item in rejected] == ["line 4", "line 5"]
+
+
+def test_wrong_types_and_mis_encoded_text_are_item_level(tmp_path: Path, context: ParseContext) -> None:
+    items = [
+        {
+            "tweet": {
+                **x_tweet("1", "Fri Feb 20 10:00:00 +0000 2026", "ok", []),
+                "favorite_count": ["not", "a", "count"],
+            }
+        },
+        {
+            "tweet": {
+                **x_tweet("2", "Fri Feb 20 10:00:00 +0000 2026", "entities wrong", []),
+                "entities": "none",
+            }
+        },
+        {"tweet": x_tweet("3", "Fri Feb 20 10:00:00 +0000 2026", "caf\u00e9 MARKER", [])},
+    ]
+    text = "window.YTD.tweets.part0 = " + json.dumps(items, ensure_ascii=False)
+    raw = text.encode().replace("caf\u00e9".encode(), b"caf\xe9")  # one Latin-1 byte in UTF-8
+    path = tmp_path / "tweets.js"
+    path.write_bytes(raw)
+    _, records, rejected = parse_all(path, context)
+    assert [row["text"] for row in of_kind(records, "post")] == ["caf\ufffd MARKER"]
+    assert [item.reason.split(" (")[0] for item in rejected] == ["unexpected tweet shape"] * 2
+    assert "$.tweet.favorite_count" in rejected[0].reason
+
+
+def test_streamed_in_blocks_with_places_kept(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.sources import jsonstream
+
+    monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 700)  # many blocks, cuts everywhere
+    items: list[object] = [
+        {
+            "tweet": x_tweet(
+                str(n),
+                "Fri Feb 20 10:00:00 +0000 2026",
+                f"post }}, {{ {n}",
+                [("https://t.co/x", f"https://example.com/{n}")],
+            )
+        }
+        for n in range(1, 41)
+    ]
+    items[25] = {"tweet": {"id_str": "26", "created_at": "never"}}
+    text = x_tweets_js(items)
+    path = tmp_path / "tweets.js"
+    path.write_text(text[: text.rindex('"tweet"')])  # the last item cut off
+    _, records, rejected = parse_safely(path, context)
+    assert [row["post_id"] for row in of_kind(records, "post")] == [str(n) for n in range(1, 40) if n != 26]
+    assert len(of_kind(records, "link")) == 38
+    lines = text.split("\n")
+    assert rejected[0].location.startswith("item 25 at line ")
+    assert lines[int(rejected[0].location.split("line ")[1].split(" ")[0]) - 1].strip() == "{"
+    cut_line = text[: text.rindex('"tweet"')].count("\n")
+    assert (rejected[1].location, "truncated" in rejected[1].reason) == (f"line {cut_line}", True)
+
+
+def test_a_broken_manifest_falls_back_to_recognising_tweet_files(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    archive = write_zip(
+        tmp_path / "twitter.zip",
+        {
+            "data/manifest.js": "window.__THAR_CONFIG = { broken",
+            "data/tweets.js": x_tweets_js(
+                [{"tweet": x_tweet("1", "Fri Feb 20 10:00:00 +0000 2026", "one", [])}]
+            ),
+        },
+    )
+    name, records, rejected = parse_all(archive, context)
+    assert name == "x_archive"
+    assert [row["post_id"] for row in of_kind(records, "post")] == ["1"]
+    assert [(item.member, item.location) for item in rejected] == [("data/manifest.js", "line 1")]
+    assert of_kind(records, "engagement")[0]["snapshot_date"] == context.landed_on

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from pipeline.canonical import host_of, try_canonicalize
@@ -14,6 +15,10 @@ from pipeline.delivery import Delivery
 RecordKind = Literal["post", "link", "engagement", "backlink", "ranking"]
 
 EXCERPT_LIMIT = 300
+# Oversized fields are bounded: no platform allows longer posts (X notes: 25,000 characters) or
+# URLs (browsers stop near 8 KB); anything beyond is damage, not content.
+MAX_TEXT_CHARS = 100_000
+MAX_URL_CHARS = 8_192
 SHORTENER_HOSTS = frozenset(
     {
         "t.co",
@@ -95,12 +100,15 @@ def urls_in_text(text: str) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=100_000)
 def is_shortener(canonical_url: str | None) -> bool:
     return canonical_url is not None and host_of(canonical_url) in SHORTENER_HOSTS
 
 
 def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
     """A ``link`` record for a URL found in ``post``; ``None`` when the text is not a web URL."""
+    if len(url) > MAX_URL_CHARS:
+        return None
     canonical = try_canonicalize(url, www_policy)
     if canonical is None:
         return None
@@ -151,7 +159,7 @@ def post_record(
         "permalink": try_canonicalize(permalink, www_policy) or permalink,
         "posted_at": utc,
         "post_date": utc.date(),
-        "text": text,
+        "text": text[:MAX_TEXT_CHARS] if text else text,
         "is_repost": is_repost,
     }
 

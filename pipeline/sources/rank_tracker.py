@@ -35,9 +35,17 @@ def normalise_header(header: list[str]) -> list[str]:
     return [HEADER_ALIASES.get(name, name) for name in names]
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _optional_int(value: str | None) -> int | None:
     text = (value or "").strip().replace(",", "")
-    return int(float(text)) if text else None
+    if not text:
+        return None
+    number = int(float(text))
+    if not 0 <= number <= INT64_MAX:
+        raise ValueError(f"{text} is not a count")
+    return number
 
 
 class RankTrackerCsv:

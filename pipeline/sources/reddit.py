@@ -19,6 +19,7 @@ PLATFORM = "reddit"
 POST_COLUMNS = ("id", "permalink", "date", "ip", "subreddit", "gildings", "title", "url", "body")
 COMMENT_COLUMNS = ("id", "permalink", "date", "ip", "subreddit", "gildings", "link", "parent", "body")
 REDDIT_HOSTS = ("reddit.com", "redd.it")
+EXPORT_FILES = ("posts.csv", "comments.csv")
 
 
 def _permalink(value: str) -> str | None:
@@ -53,11 +54,18 @@ class RedditExport:
             return "comments"
         return None
 
+    def _candidates(self, delivery: Delivery) -> list[str]:
+        """In a data request only posts.csv and comments.csv are opened: messages, IP logs and the rest
+        are never read. A single landed CSV is recognised by its header whatever its name."""
+        if delivery.kind == "file":
+            return delivery.members()
+        return [m for m in delivery.find(".csv") if m.rsplit("/", 1)[-1].lower() in EXPORT_FILES]
+
     def detect(self, delivery: Delivery) -> bool:
-        return any(self._kind(delivery, m) for m in delivery.find(".csv"))
+        return any(self._kind(delivery, m) for m in self._candidates(delivery))
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for member in delivery.find(".csv"):
+        for member in self._candidates(delivery):
             kind = self._kind(delivery, member)
             if kind is None:
                 continue

@@ -71,14 +71,18 @@ def header_of(delivery: Delivery, member: str) -> list[str]:
 
 
 @contextmanager
-def csv_rows(delivery: Delivery, member: str) -> Iterator[Iterator[tuple[int, list[str]]]]:
-    """(line number, cells) for each CSV row after the header; multi-line rows report their first line."""
+def csv_rows(
+    delivery: Delivery, member: str, *, skip_header: bool = True
+) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """(line number, cells) for each CSV row after the header (or every row, with ``skip_header=False``);
+    multi-line rows report their first line."""
     delimiter = sniff_delimiter(head_text(delivery, member))
     with open_text(delivery, member) as text:
         reader = csv.reader(text, delimiter=delimiter)
 
         def rows() -> Iterator[tuple[int, list[str]]]:
-            next(reader, None)
+            if skip_header:
+                next(reader, None)
             while True:
                 line = reader.line_num + 1
                 try:

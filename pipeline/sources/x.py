@@ -1,19 +1,30 @@
-"""X (Twitter) "download your data" archive: ``data/manifest.js`` and ``data/tweets.js``.
+"""X (Twitter) "download your data" archive, every generation of it.
 
-Files are JavaScript assignments (``window.YTD.tweets.part0 = [...]``); the manifest
-(``window.__THAR_CONFIG = {...}``) names the tweet files and the archive's generation date, which
-dates the like and repost counts (a snapshot, stored as engagement). Counts are strings.
-Before 2020 the items lack the ``{"tweet": ...}`` wrapper.
+- 2020+: ``data/manifest.js`` (``window.__THAR_CONFIG = {...}``) names the tweet files
+  (``data/tweets.js``; older ``data/tweet.js``; large accounts ``data/tweets-part1.js``...) and the
+  archive's generation date, which dates the like and repost counts (a snapshot, stored as engagement).
+  Each file is ``window.YTD.tweets.partN = [ {"tweet": {...}} ]``; before 2020 without the wrapper.
+  Counts and ids are strings. Long posts keep their full text in ``data/note-tweet.js`` (no tweet id:
+  matched on the creation second and the visible text).
+- Before 2019: ``tweets.csv`` (``tweet_id,...,timestamp,...,text,...,expanded_urls``), no counts.
+
+Tweet files are streamed (:mod:`pipeline.sources.jsonstream`) and each item is decoded into the few
+fields used, so a gigabyte ``tweets.js`` never becomes Python objects at once. Only the tweet, note and
+manifest members are opened: direct messages, IP audits and the account's e-mail stay in the zip.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
+import re
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
+
+from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     Extracted,
@@ -25,139 +36,357 @@ from pipeline.sources.base import (
     post_record,
     redacted_excerpt,
 )
+from pipeline.sources.jsonfiles import load_json_member
+from pipeline.sources.jsonstream import ArrayItem, iter_array_items
+from pipeline.sources.tabular import MAX_COUNT
+from pipeline.sources.textfiles import csv_rows, header_of
 
 PLATFORM = "x"
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 MANIFEST_SUFFIX = "data/manifest.js"
-TWEET_GLOBAL = b"window.YTD.tweets."
-TWEET_GLOBAL_OLD = b"window.YTD.tweet."
+TWEET_GLOBALS = (b"window.YTD.tweets.", b"window.YTD.tweet.")
+NOTE_GLOBAL = b"window.YTD.note_tweet."
+TWEET_DATA_TYPES = ("tweets", "tweet")
+NOTE_DATA_TYPES = ("noteTweet",)
+CSV_NAME = "tweets.csv"
+CSV_COLUMNS = frozenset({"tweet_id", "timestamp", "text"})
+USER_DETAILS_SUFFIX = "data/js/user_details.js"
+UNKNOWN_USER = "i/web"
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_URL_LIST_SPLIT = re.compile(r",(?=\s*https?://)")
+_SCREEN_NAME = re.compile(rb'"screen_name"\s*:\s*"([A-Za-z0-9_]{1,50})"')
+# The visible part of a long post: its text minus the trailing ellipsis and link to the note.
+_NOTE_TEASER_END = re.compile(r"(?:\s*https://t\.co/\w+)*\s*…?\s*$")
+NOTE_MATCH_PREFIX = 40
 
 
-def _js_payload(raw: bytes, member: str) -> Any:
-    """The JSON value assigned in ``window.X = <json>``."""
-    text = raw.decode("utf-8-sig", errors="replace")
-    _, sep, payload = text.partition("=")
-    if not sep:
-        raise MalformedInput(member, "line 1", "no 'window.… =' assignment")
-    try:
-        return json.loads(payload)
-    except json.JSONDecodeError as exc:
-        # The assignment and the payload start on line 1, so JSON line numbers are file line numbers.
-        raise MalformedInput(member, f"line {exc.lineno}", f"invalid JSON ({exc.msg})") from exc
+class _UrlEntity(msgspec.Struct):
+    url: str | None = None
+    expanded_url: str | None = None
+
+
+class _Entities(msgspec.Struct):
+    urls: list[_UrlEntity] = msgspec.field(default_factory=list)
+
+
+class _Tweet(msgspec.Struct):
+    id_str: str | int | None = None
+    id: str | int | None = None
+    created_at: str | None = None
+    full_text: str | None = None
+    text: str | None = None
+    favorite_count: str | int | None = None
+    retweet_count: str | int | None = None
+    entities: _Entities | None = None
+
+
+class _TweetItem(_Tweet):
+    """An array item: ``{"tweet": {...}}`` since 2020, the tweet's own fields before."""
+
+    tweet: _Tweet | None = None
+
+
+class _NoteUrl(msgspec.Struct):
+    shortUrl: str | None = None
+    expandedUrl: str | None = None
+
+
+class _NoteCore(msgspec.Struct):
+    text: str | None = None
+    urls: list[_NoteUrl] = msgspec.field(default_factory=list)
+
+
+class _Note(msgspec.Struct):
+    createdAt: str | None = None
+    core: _NoteCore | None = None
+
+
+class _NoteItem(msgspec.Struct):
+    noteTweet: _Note | None = None
+
+
+_TWEET_DECODER = msgspec.json.Decoder(_TweetItem)
+_NOTE_DECODER = msgspec.json.Decoder(_NoteItem)
 
 
 def _int_or_none(value: Any) -> int | None:
+    """A count as the archive writes it (a string); unreadable or beyond int64 is unknown."""
     try:
-        return int(value)
+        count = int(value)
     except (TypeError, ValueError):
         return None
+    return count if abs(count) <= MAX_COUNT else None
+
+
+def parse_created_at(text: str) -> dt.datetime:
+    """``Fri Feb 20 09:10:58 +0000 2026``; the fixed UTC layout without strptime (a million posts)."""
+    if len(text) == 30 and text[19:26] == " +0000 " and text[4:7] in _MONTHS:
+        try:
+            return dt.datetime(
+                int(text[26:30]),
+                _MONTHS[text[4:7]],
+                int(text[8:10]),
+                int(text[11:13]),
+                int(text[14:16]),
+                int(text[17:19]),
+                tzinfo=dt.UTC,
+            )
+        except ValueError:
+            pass
+    return dt.datetime.strptime(text, CREATED_AT_FORMAT)
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], item: ArrayItem) -> Any:
+    """Decode an item; text that is not valid UTF-8 is kept with replacement characters."""
+    try:
+        return decoder.decode(item.raw)
+    except UnicodeDecodeError:
+        return decoder.decode(bytes(item.raw).decode("utf-8", errors="replace").encode())
+
+
+def _starts_with(member: str, delivery: Delivery, prefixes: tuple[bytes, ...]) -> bool:
+    return delivery.head(member, 64).lstrip(b"\xef\xbb\xbf").lstrip().startswith(prefixes)
 
 
 class XArchive:
     name = "x_archive"
 
-    def _tweet_members(self, delivery: Delivery) -> list[str]:
-        members = delivery.members()
-        manifests = [m for m in members if m.endswith(MANIFEST_SUFFIX)]
+    def detect(self, delivery: Delivery) -> bool:
+        manifests = delivery.find(MANIFEST_SUFFIX)
         if manifests:
-            prefix = manifests[0][: -len(MANIFEST_SUFFIX)]
-            manifest = self._manifest(delivery)
-            listed = [
-                prefix + entry["fileName"]
-                for key in ("tweets", "tweet")
-                for entry in manifest.get("dataTypes", {}).get(key, {}).get("files", [])
-                if isinstance(entry, dict) and "fileName" in entry
-            ]
-            return [m for m in listed if m in members]
-        return [
-            m
-            for m in members
-            if m.endswith(".js") and delivery.head(m, 64).startswith((TWEET_GLOBAL, TWEET_GLOBAL_OLD))
-        ]
+            return b"__THAR_CONFIG" in delivery.head(manifests[0], 256)
+        if any(_starts_with(m, delivery, TWEET_GLOBALS) for m in delivery.find(".js")):
+            return True
+        return any(self._is_tweets_csv(delivery, m) for m in delivery.find(".csv"))
 
-    def _manifest(self, delivery: Delivery) -> dict[str, Any]:
+    def _is_tweets_csv(self, delivery: Delivery, member: str) -> bool:
+        # Only the archive's own tweets.csv is opened: other members of a personal export stay unread.
+        named = member.rsplit("/", 1)[-1].lower() == CSV_NAME or delivery.kind == "file"
+        return named and set(header_of(delivery, member)) >= CSV_COLUMNS
+
+    def _manifest(self, delivery: Delivery) -> tuple[str, dict[str, Any]]:
+        """The folder the archive's paths are relative to, and the manifest (empty without one)."""
         manifests = delivery.find(MANIFEST_SUFFIX)
         if not manifests:
-            return {}
-        payload = _js_payload(delivery.read(manifests[0]), manifests[0])
-        return payload if isinstance(payload, dict) else {}
+            return "", {}
+        payload = load_json_member(delivery, manifests[0], assignment=True)
+        prefix = manifests[0][: -len(MANIFEST_SUFFIX)]
+        return prefix, payload if isinstance(payload, dict) else {}
 
-    def detect(self, delivery: Delivery) -> bool:
-        if delivery.find(MANIFEST_SUFFIX):
-            return b"__THAR_CONFIG" in delivery.head(delivery.find(MANIFEST_SUFFIX)[0], 256)
-        return any(
-            delivery.head(m, 64).lstrip(b"\xef\xbb\xbf").startswith((TWEET_GLOBAL, TWEET_GLOBAL_OLD))
-            for m in delivery.find(".js")
-        )
+    def _listed(
+        self, delivery: Delivery, prefix: str, manifest: dict[str, Any], kinds: tuple[str, ...]
+    ) -> list[str]:
+        data_types = manifest.get("dataTypes")
+        members = set(delivery.members())
+        listed = []
+        for kind in kinds:
+            entry = data_types.get(kind) if isinstance(data_types, dict) else None
+            files = entry.get("files") if isinstance(entry, dict) else None
+            for file in files if isinstance(files, list) else []:
+                name = file.get("fileName") if isinstance(file, dict) else None
+                if isinstance(name, str) and prefix + name in members:
+                    listed.append(prefix + name)
+        return listed
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        manifest = self._manifest(delivery)
-        user = manifest.get("userInfo", {}).get("userName") or "i/web"
-        generated = manifest.get("archiveInfo", {}).get("generationDate")
-        snapshot_date = (
-            dt.datetime.fromisoformat(generated.replace("Z", "+00:00")).date()
-            if generated
-            else context.landed_on
-        )
-        for member in self._tweet_members(delivery):
-            items = _js_payload(delivery.read(member), member)
-            if not isinstance(items, list):
-                raise MalformedInput(member, "top level", "expected a JSON array of tweets")
-            for index, item in enumerate(items):
-                tweet = item.get("tweet", item) if isinstance(item, dict) else None
-                yield from self._tweet(tweet, member, index, user, snapshot_date, context)
-
-    def _tweet(
-        self, tweet: Any, member: str, index: int, user: str, snapshot_date: dt.date, context: ParseContext
-    ) -> Iterator[Extracted]:
-        location = f"item {index}"
-        if not isinstance(tweet, dict):
-            yield Rejected(member, location, "item is not a JSON object", redacted_excerpt(repr(tweet)))
-            return
-        tweet_id = tweet.get("id_str") or tweet.get("id")
-        if not tweet_id or not str(tweet_id).isdigit():
+        try:
+            prefix, manifest = self._manifest(delivery)
+        except MalformedInput as exc:
             yield Rejected(
-                member, location, "missing or non-numeric id_str", redacted_excerpt(json.dumps(tweet))
+                exc.member, exc.location, f"{exc.reason}; tweet files recognised by content instead"
+            )
+            prefix, manifest = "", {}
+        tweet_members = self._listed(delivery, prefix, manifest, TWEET_DATA_TYPES)
+        note_members = self._listed(delivery, prefix, manifest, NOTE_DATA_TYPES)
+        if not tweet_members:  # no manifest, or one that lists no tweet files: recognise them by content
+            scripts = delivery.find(".js")
+            tweet_members = [m for m in scripts if _starts_with(m, delivery, TWEET_GLOBALS)]
+            note_members = [m for m in scripts if _starts_with(m, delivery, (NOTE_GLOBAL,))]
+        user_info = manifest.get("userInfo")
+        user = (user_info.get("userName") if isinstance(user_info, dict) else None) or self._old_user(
+            delivery
+        )
+        archive_info = manifest.get("archiveInfo")
+        generated = archive_info.get("generationDate") if isinstance(archive_info, dict) else None
+        try:
+            snapshot_date = dt.datetime.fromisoformat(str(generated).replace("Z", "+00:00")).date()
+        except ValueError:
+            snapshot_date = context.landed_on
+        notes = _NoteIndex()
+        for member in note_members:
+            yield from notes.read(delivery, member)
+        tweets = _TweetReader(user, snapshot_date, notes, context)
+        for member in tweet_members:
+            with delivery.open(member) as handle:
+                for item in iter_array_items(handle, member, assignment=True):
+                    yield from tweets.item(item, member)
+        for member in delivery.find(".csv"):
+            if self._is_tweets_csv(delivery, member):
+                yield from tweets.csv_member(delivery, member)
+
+    def _old_user(self, delivery: Delivery) -> str:
+        """The screen name of a pre-2019 archive (``data/js/user_details.js``), read for nothing else."""
+        for member in delivery.find(USER_DETAILS_SUFFIX):
+            found = _SCREEN_NAME.search(delivery.head(member, 4096))
+            if found:
+                return found.group(1).decode()
+        return UNKNOWN_USER
+
+
+class _NoteIndex:
+    """Full texts of long posts by creation second; a tweet claims the note whose text it begins."""
+
+    def __init__(self) -> None:
+        self.by_second: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
+
+    def read(self, delivery: Delivery, member: str) -> Iterator[Rejected]:
+        with delivery.open(member) as handle:
+            for item in iter_array_items(handle, member, assignment=True):
+                location = item.location
+                try:
+                    note = _decode(_NOTE_DECODER, item).noteTweet
+                except msgspec.DecodeError as exc:  # a ValidationError too: wrong types
+                    yield Rejected(member, location, f"unexpected note shape ({exc})")
+                    continue
+                if note is None or note.core is None or not note.core.text or not note.createdAt:
+                    yield Rejected(member, location, "note without createdAt or text")
+                    continue
+                try:
+                    created = dt.datetime.fromisoformat(note.createdAt.replace("Z", "+00:00"))
+                except ValueError:
+                    yield Rejected(member, location, f"unparseable createdAt {note.createdAt[:40]!r}")
+                    continue
+                urls = [url.expandedUrl for url in note.core.urls if url.expandedUrl]
+                self.by_second[int(created.timestamp())].append((html.unescape(note.core.text), urls))
+
+    def claim(self, posted_at: dt.datetime, teaser: str) -> tuple[str, list[str]] | None:
+        candidates = self.by_second.get(int(posted_at.timestamp()))
+        if not candidates:
+            return None
+        visible = " ".join(_NOTE_TEASER_END.sub("", teaser).split())[:NOTE_MATCH_PREFIX]
+        for candidate in candidates:
+            if " ".join(candidate[0].split()).startswith(visible):
+                candidates.remove(candidate)
+                return candidate
+        return None
+
+
+class _TweetReader:
+    def __init__(self, user: str, snapshot_date: dt.date, notes: _NoteIndex, context: ParseContext) -> None:
+        self.user = user
+        self.snapshot_date = snapshot_date
+        self.notes = notes
+        self.context = context
+        # Permalinks are built in canonical form; checked once instead of canonicalising a million.
+        sample = f"https://x.com/{user}/status/1"
+        self.permalinks_canonical = try_canonicalize(sample, context.www_policy) == sample
+
+    def item(self, item: ArrayItem, member: str) -> Iterator[Extracted]:
+        try:
+            decoded = _decode(_TWEET_DECODER, item)
+        except msgspec.DecodeError as exc:  # a ValidationError too: wrong types
+            yield Rejected(
+                member, item.location, f"unexpected tweet shape ({exc})", redacted_excerpt(_raw_text(item))
+            )
+            return
+        tweet: _Tweet = decoded.tweet if decoded.tweet is not None else decoded
+        tweet_id = str(tweet.id_str or tweet.id or "")
+        if not tweet_id.isdigit():
+            yield Rejected(
+                member, item.location, "missing or non-numeric id_str", redacted_excerpt(_raw_text(item))
             )
             return
         try:
-            posted_at = dt.datetime.strptime(str(tweet.get("created_at")), CREATED_AT_FORMAT)
+            posted_at = parse_created_at(str(tweet.created_at))
         except ValueError:
             yield Rejected(
-                member, f"{location} (id {tweet_id})", f"unparseable created_at {tweet.get('created_at')!r}"
+                member, f"{item.location} (id {tweet_id})", f"unparseable created_at {tweet.created_at!r}"
             )
             return
-        text = html.unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
-        post = post_record(
-            PLATFORM,
-            str(tweet_id),
-            f"https://x.com/{user}/status/{tweet_id}",
-            posted_at,
-            text,
-            text.startswith("RT @"),
-            context.www_policy,
-        )
-        yield Record("post", post)
-        entities = tweet.get("entities")
-        url_entries = entities.get("urls", []) if isinstance(entities, dict) else []
-        explicit = [
-            (str(entry.get("expanded_url") or entry.get("url")), "entity")
-            for entry in url_entries
-            if isinstance(entry, dict) and (entry.get("expanded_url") or entry.get("url"))
+        text = html.unescape(tweet.full_text or tweet.text or "")
+        links = [
+            entry.expanded_url or entry.url or ""
+            for entry in (tweet.entities.urls if tweet.entities else [])
+            if entry.expanded_url or entry.url
         ]
-        # Every t.co link in the text is listed in entities.urls, expanded: the text adds nothing.
-        yield from post_links(post, explicit, context.www_policy, scan_text=False)
+        note = self.notes.claim(posted_at, text)
+        if note is not None:
+            text, links = note[0], [*note[1], *links]
+        yield from self._post(tweet_id, posted_at, text, links)
         yield Record(
             "engagement",
             {
                 "platform": PLATFORM,
-                "post_id": str(tweet_id),
-                "permalink": post["permalink"],
-                "snapshot_date": snapshot_date,
-                "likes": _int_or_none(tweet.get("favorite_count")),
-                "reposts": _int_or_none(tweet.get("retweet_count")),
+                "post_id": tweet_id,
+                "permalink": self._permalink(tweet_id),
+                "snapshot_date": self.snapshot_date,
+                "likes": _int_or_none(tweet.favorite_count),
+                "reposts": _int_or_none(tweet.retweet_count),
                 "replies": None,
                 "impressions": None,
                 "clicks": None,
             },
         )
+
+    def _permalink(self, tweet_id: str) -> str:
+        return f"https://x.com/{self.user}/status/{tweet_id}"
+
+    def _post(
+        self, tweet_id: str, posted_at: dt.datetime, text: str, links: list[str], is_repost: bool = False
+    ) -> Iterator[Record]:
+        permalink = self._permalink(tweet_id)
+        post = post_record(
+            PLATFORM,
+            tweet_id,
+            None if self.permalinks_canonical else permalink,
+            posted_at,
+            text,
+            is_repost or text.startswith("RT @"),
+            self.context.www_policy,
+        )
+        if self.permalinks_canonical:
+            post["permalink"] = permalink
+        yield Record("post", post)
+        # Every t.co link in the text is listed in entities.urls, expanded: the text adds nothing.
+        yield from post_links(
+            post, [(url, "entity") for url in links], self.context.www_policy, scan_text=False
+        )
+
+    def csv_member(self, delivery: Delivery, member: str) -> Iterator[Extracted]:
+        """A pre-2019 ``tweets.csv``: no counts; retweets carry ``retweeted_status_id``."""
+        header = header_of(delivery, member)
+        with csv_rows(delivery, member) as rows:
+            for line, cells in rows:
+                location = f"line {line}"
+                if len(cells) != len(header):
+                    yield Rejected(
+                        member,
+                        location,
+                        f"{len(cells)} columns where the header has {len(header)}",
+                        redacted_excerpt(",".join(cells)),
+                    )
+                    continue
+                row = dict(zip(header, cells, strict=True))
+                tweet_id = row["tweet_id"].strip()
+                if not tweet_id.isdigit():
+                    yield Rejected(member, location, "missing or non-numeric tweet_id")
+                    continue
+                try:
+                    posted_at = dt.datetime.strptime(row["timestamp"].strip(), "%Y-%m-%d %H:%M:%S %z")
+                except ValueError:
+                    yield Rejected(member, location, f"unparseable timestamp {row['timestamp'][:40]!r}")
+                    continue
+                urls = [
+                    url.strip() for url in _URL_LIST_SPLIT.split(row.get("expanded_urls", "")) if url.strip()
+                ]
+                is_repost = bool(row.get("retweeted_status_id", "").strip())
+                yield from self._post(tweet_id, posted_at, html.unescape(row["text"]), urls, is_repost)
+
+
+def _raw_text(item: ArrayItem) -> str:
+    return bytes(item.raw)[:1000].decode("utf-8", errors="replace")

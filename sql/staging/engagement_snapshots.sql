@@ -1,4 +1,6 @@
 -- Engagement counts per post as of a snapshot date (archive generation date or analytics export).
+-- post_id is NULL where an export names the post only by its (canonical) permalink.
 CREATE OR REPLACE VIEW staging.engagement_snapshots AS
-SELECT platform, post_id, permalink, snapshot_date, likes, reposts, replies, impressions, clicks, delivery_id
+SELECT platform, post_id, permalink, snapshot_date, likes, reposts, replies, impressions, clicks, views, shares,
+       delivery_id
 FROM read_parquet('lake/engagement_snapshots/**/*.parquet', union_by_name = true);

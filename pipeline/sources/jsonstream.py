@@ -1,0 +1,243 @@
+"""The items of a large JSON array, streamed in bounded memory, with their place in the file.
+
+Exports put posts in one big array (X: ``window.YTD.tweets.part0 = [ ... ]``, about 1 KB per post,
+a gigabyte for a large account). The array is read in blocks; each block is cut after a complete
+item and validated by msgspec (``list[msgspec.Raw]``: syntax checked, values left undecoded), so a
+caller decodes only the fields it needs, item by item.
+
+Finding a cut: JSON strings cannot hold a raw newline, so in pretty-printed files the line that
+closes a top-level item (``\\n  }``) is learned from the first cut and searched for from the end of
+each block. A candidate cut is accepted only when the bytes before it decode as a complete
+sequence of items: a wrong guess (a nested object, text that looks like JSON) fails to decode and
+the previous candidate is tried. Compact files fall back to any ``},`` candidate.
+
+Damage (truncation, a broken item) is located by the standard library's decoder over the damaged
+block: every item before the damage is yielded, then :class:`MalformedInput` names the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from typing import IO
+
+import msgspec
+
+from pipeline.sources.base import MalformedInput
+
+BLOCK_BYTES = 8 * 1024 * 1024
+# No post is anywhere near this; a block that grows past it without a cut is damaged.
+MAX_ITEM_BYTES = 64 * 1024 * 1024
+# How far into a file the ``window.X =`` assignment may start.
+ASSIGNMENT_WINDOW = 4096
+MAX_CUT_ATTEMPTS = 16
+MAX_BLIND_ATTEMPTS = 2
+
+_WHITESPACE = re.compile(rb"[ \t\r\n]*")
+_SEPARATOR = re.compile(rb"[ \t\r\n,]*")
+_TEXT_SEPARATOR = re.compile(r"[ \t\r\n,]*")
+_CLOSING_LINE = re.compile(rb"\n[ \t]*[}\]]\Z")
+_ANY_ITEM_END = re.compile(rb"[}\]][ \t\r\n]*,")
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class ArrayItem:
+    """One array item: its position (0-based), its undecoded JSON, and (computed when asked, since only
+    rejected items need it) the line it starts on."""
+
+    __slots__ = ("_block", "_block_line", "_offset", "index", "raw")
+
+    def __init__(
+        self, index: int, raw: bytes | msgspec.Raw, block: bytes, block_line: int, offset: int
+    ) -> None:
+        self.index = index
+        self.raw = raw
+        self._block = block
+        self._block_line = block_line
+        self._offset = offset
+
+    @property
+    def line(self) -> int:
+        return self._block_line + self._block.count(b"\n", 0, self._offset)
+
+    @property
+    def location(self) -> str:
+        return f"item {self.index} at line {self.line}"
+
+
+def iter_array_items(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ArrayItem]:
+    """Yield the items of the JSON array in ``stream`` (after a ``window.X =`` when ``assignment``)."""
+    yield from _ArrayReader(stream, member).items(assignment)
+
+
+class _ArrayReader:
+    def __init__(self, stream: IO[bytes], member: str) -> None:
+        self.stream = stream
+        self.member = member
+        self.buffer = b""
+        self.eof = False
+        self.line = 1  # the line buffer[0] is on
+        self.index = 0
+        self.closing_line: bytes | None = None
+
+    def _fill(self) -> None:
+        chunk = self.stream.read(BLOCK_BYTES)
+        if chunk:
+            self.buffer += chunk
+        else:
+            self.eof = True
+
+    def _advance(self, position: int) -> None:
+        self.line += self.buffer.count(b"\n", 0, position)
+        self.buffer = self.buffer[position:]
+
+    def _malformed(self, reason: str, line: int | None = None) -> MalformedInput:
+        return MalformedInput(self.member, f"line {line or self.line}", reason)
+
+    def _open_array(self, assignment: bool) -> None:
+        while len(self.buffer) < ASSIGNMENT_WINDOW and not self.eof:
+            self._fill()
+        position = len(codecs.BOM_UTF8) if self.buffer.startswith(codecs.BOM_UTF8) else 0
+        if assignment:
+            equals = self.buffer.find(b"=", position, ASSIGNMENT_WINDOW)
+            if equals < 0:
+                raise self._malformed("no 'window.… =' assignment")
+            position = equals + 1
+        position = _skip(_WHITESPACE, self.buffer, position)
+        if self.buffer[position : position + 1] != b"[":
+            self._advance(position)
+            raise self._malformed("expected a JSON array")
+        self._advance(position + 1)
+
+    def items(self, assignment: bool) -> Iterator[ArrayItem]:
+        self._open_array(assignment)
+        while True:
+            while len(self.buffer) < BLOCK_BYTES and not self.eof:
+                self._fill()
+            self._advance(_skip(_WHITESPACE, self.buffer, 0))
+            if self.buffer.startswith(b"]"):
+                return
+            if self.eof:
+                yield from self._tail()
+                return
+            cut = self._find_cut()
+            if cut is not None:
+                yield from self._emit(*cut)
+                continue
+            yield from self._recover()
+            if self.buffer.startswith(b"]"):
+                return
+            self._fill()
+
+    def _candidates(self) -> Iterator[int]:
+        """Positions of commas that may follow a top-level item, the last one first."""
+        buffer = self.buffer
+        if self.closing_line is not None:
+            end = len(buffer)
+            while (at := buffer.rfind(self.closing_line, 0, end)) >= 0:
+                after = _skip(_WHITESPACE, buffer, at + len(self.closing_line))
+                if buffer[after : after + 1] == b",":
+                    yield after
+                end = at
+            return
+        for match in reversed(list(_ANY_ITEM_END.finditer(buffer))):
+            yield match.end() - 1
+
+    def _find_cut(self) -> tuple[int, list[msgspec.Raw]] | None:
+        """A comma after a complete item, with the items before it (decoded only as far as ``Raw``)."""
+        attempts = MAX_CUT_ATTEMPTS if self.closing_line is not None else MAX_BLIND_ATTEMPTS
+        for attempt, comma in enumerate(self._candidates()):
+            if attempt == attempts:
+                return None
+            try:
+                return comma, _RAW_LIST.decode(b"[" + self.buffer[:comma] + b"]")
+            except (msgspec.DecodeError, RecursionError):
+                continue
+        return None
+
+    def _emit(self, comma: int, raws: list[msgspec.Raw]) -> Iterator[ArrayItem]:
+        """Yield the items before ``comma`` and move past it."""
+        buffer, line = self.buffer, self.line
+        position = 0
+        for raw in raws:
+            start = _skip(_SEPARATOR, buffer, position)
+            yield ArrayItem(self.index, raw, buffer, line, start)
+            self.index += 1
+            position = start + len(raw)
+        self._advance(comma + 1)
+
+    def _tail(self) -> Iterator[ArrayItem]:
+        """The last block: the remaining items, the closing bracket, maybe a ``;``."""
+        body = self.buffer.rstrip(b" \t\r\n;")
+        if body.endswith(b"]"):
+            try:
+                raws = _RAW_LIST.decode(b"[" + body)
+            except (msgspec.DecodeError, RecursionError):
+                pass
+            else:
+                yield from self._emit(len(body) - 1, raws)
+                return
+        yield from self._recover()
+
+    def _recover(self) -> Iterator[ArrayItem]:
+        """Item by item with the standard library: the slow path for compact or damaged JSON.
+
+        Stops at an item the block does not hold whole (more is read, up to ``MAX_ITEM_BYTES``);
+        at the end of the file or past that bound, names the damaged line.
+        """
+        text = self.buffer.decode("utf-8", errors="surrogateescape")
+        decoder = json.JSONDecoder()
+        position, line = 0, self.line
+        while True:
+            start = _skip(_TEXT_SEPARATOR, text, position)
+            line += text.count("\n", position, start)
+            if start >= len(text) and not self.eof:
+                self._advance(len(self.buffer))
+                return
+            if text.startswith("]", start):
+                self._advance(_byte_offset(text, start))
+                return
+            try:
+                _, end = decoder.raw_decode(text, start)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                if not self.eof and len(text) - start <= MAX_ITEM_BYTES:
+                    self._advance(_byte_offset(text, start))  # the item goes on in the next block
+                    return
+                raise self._damage(text, start, line, exc) from exc
+            raw = text[start:end].encode("utf-8", errors="surrogateescape")
+            yield ArrayItem(self.index, raw, raw, line, 0)
+            self.index += 1
+            line += text.count("\n", start, end)
+            position = end
+            if self.closing_line is None and not self.eof and self._learn_closing_line(text[start:end]):
+                self._advance(_byte_offset(text, _skip(_TEXT_SEPARATOR, text, end)))
+                return  # back to the fast path
+
+    def _learn_closing_line(self, item: str) -> bool:
+        """Remember how a top-level item's last line looks (``\\n  }``), if the file is pretty-printed."""
+        closing = item[item.rfind("\n") :].encode() if "\n" in item else b""
+        if _CLOSING_LINE.match(closing):
+            self.closing_line = closing
+            return True
+        return False
+
+    def _damage(self, text: str, start: int, line: int, exc: Exception) -> MalformedInput:
+        if isinstance(exc, RecursionError):
+            return self._malformed("JSON nested too deeply", line)
+        assert isinstance(exc, json.JSONDecodeError)
+        if not self.eof:
+            return self._malformed(f"an item larger than {MAX_ITEM_BYTES} bytes, or damaged JSON", line)
+        if not text.rstrip(" \t\r\n;").endswith("]"):
+            return self._malformed("the file ends inside the array (truncated?)", line)
+        return self._malformed(f"invalid JSON ({exc.msg})", line + text.count("\n", start, exc.pos))
+
+
+def _byte_offset(text: str, position: int) -> int:
+    return len(text[:position].encode("utf-8", errors="surrogateescape"))
+
+
+def _skip(pattern: re.Pattern[bytes] | re.Pattern[str], data: bytes | str, position: int) -> int:
+    match = pattern.match(data, position)  # type: ignore[arg-type]
+    return match.end() if match else position
