@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.config import load_settings
 from pipeline.orchestration.airflow_support import (
@@ -19,12 +19,21 @@ from pipeline.orchestration.airflow_support import (
 )
 
 SETTINGS = load_settings()
+# One outbound fetcher at a time across runs, so per-host politeness and API quotas hold (pools.json).
+CRAWLER_POOL = "socialrank_crawler"
 
 DOC = """
 ### socialrank nightly
 
-Ingests what landed -> builds a new DuckDB warehouse from the lake -> runs the Great Expectations gate ->
-publishes the build atomically -> writes the HTML report.
+Pulls Search Console data -> ingests what landed -> crawls new social links -> builds a new DuckDB
+warehouse from the lake -> runs the Great Expectations gate -> publishes the build atomically -> writes the
+HTML report.
+
+**Fetchers.** `fetch_search_console` lands the days that became final since the last run (a backfill or a
+run with a `run_date` param: exactly its date); `crawl` fetches the social links not fetched recently. Both
+run in the one-slot pool `socialrank_crawler`. Either is *skipped* (not failed) when its source is not
+configured: no `[search_console] properties` or no credentials (Airflow connection
+`google_search_console` or the environment), or `[crawler] enabled = false`.
 
 **Partition date.** Each run processes one day, derived the same way for every kind of run: the `run_date`
 param when given (manual runs), else the day its data interval starts, in the site's time zone. The nightly
@@ -64,7 +73,19 @@ def socialrank_nightly() -> None:
         run_date = (params or {}).get("run_date")
         return partition_date(data_interval_start, run_date, SETTINGS.timezone).isoformat()
 
-    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET])
+    @task(pool=CRAWLER_POOL)
+    def fetch_search_console(
+        run_date: str, dag_run: Any = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        from pipeline.stages import fetch_search_console as fetch_stage
+
+        backfill = bool((params or {}).get("run_date")) or getattr(dag_run, "run_type", None) == "backfill"
+        summary = fetch_stage(SETTINGS, dt.date.fromisoformat(run_date), backfill=backfill, in_airflow=True)
+        if summary.get("skipped"):
+            raise AirflowSkipException(summary["reason"])
+        return summary
+
+    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET], trigger_rule=TriggerRule.NONE_FAILED)
     def ingest(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
         from pipeline.stages import ingest as ingest_stage
 
@@ -72,7 +93,17 @@ def socialrank_nightly() -> None:
         outlet_events[LAKE_ASSET].extra = {"partition": run_date, **summary}
         return summary
 
-    @task(pool=WAREHOUSE_WRITER_POOL)
+    @task(pool=CRAWLER_POOL, outlets=[LAKE_ASSET])
+    def crawl(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
+        from pipeline.stages import crawl as crawl_stage
+
+        summary = crawl_stage(SETTINGS, dt.date.fromisoformat(run_date))
+        if summary.get("skipped"):
+            raise AirflowSkipException(summary["reason"])
+        outlet_events[LAKE_ASSET].extra = {"partition": run_date, "crawl": summary}
+        return summary
+
+    @task(pool=WAREHOUSE_WRITER_POOL, trigger_rule=TriggerRule.NONE_FAILED)
     def build(run_date: str, ingested: dict[str, Any]) -> dict[str, Any]:
         from pipeline.stages import build as build_stage
 
@@ -113,7 +144,11 @@ def socialrank_nightly() -> None:
         return str(write_report(SETTINGS)["report"])
 
     run_date = partition()
-    built = build(run_date, ingest(run_date))
+    ingested = ingest(run_date)
+    crawled = crawl(run_date)
+    fetch_search_console(run_date) >> ingested >> crawled
+    built = build(run_date, ingested)
+    crawled >> built
     report(publish(built, gate(built)))
 
 

@@ -45,8 +45,10 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     dag = dagbag.dags["socialrank_nightly"]
     order = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert order == {
-        "partition": ["build", "ingest"],
-        "ingest": ["build"],
+        "partition": ["build", "crawl", "fetch_search_console", "ingest"],
+        "fetch_search_console": ["ingest"],
+        "ingest": ["build", "crawl"],
+        "crawl": ["build"],
         "build": ["gate", "publish"],
         "gate": ["publish"],
         "publish": ["report"],
@@ -55,6 +57,10 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     pools = {task.task_id: task.pool for task in dag.tasks}
     assert pools["build"] == pools["publish"] == "socialrank_warehouse_writer"
     assert pools["ingest"] == "socialrank_lake_writer"
+    assert pools["crawl"] == pools["fetch_search_console"] == "socialrank_crawler"
+    # A skipped fetcher (source not configured) must not skip what follows it.
+    rules = {task.task_id: task.trigger_rule for task in dag.tasks}
+    assert rules["ingest"] == rules["build"] == "none_failed"
     assert "run_date" in dag.params
     declared = json.loads((PROJECT_DIR / "airflow" / "pools.json").read_text())
     assert set(declared) == {pool for pool in pools.values() if pool != "default_pool"}

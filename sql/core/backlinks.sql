@@ -1,5 +1,6 @@
--- Every known link to an owned page, from backlink tools and from social posts,
--- deduplicated on canonical source and target. Social rel flags stay NULL until the crawler reads them.
+-- Every known link to an owned page, from backlink tools, social posts and the crawler's reading of linking
+-- pages, deduplicated on canonical source and target. Rel flags and anchor are the latest known (a social
+-- link's flags stay NULL until the crawler reads its page).
 CREATE OR REPLACE TABLE core.backlinks AS
 WITH tool_links AS (
     SELECT source_canonical AS source_url, target_canonical AS target_url, source_domain,
@@ -20,20 +21,28 @@ social_links AS (
     FROM core.social_links
     WHERE is_owned AND permalink IS NOT NULL
 ),
+crawler_links AS (
+    SELECT source_url, target_url, source_domain, FALSE AS is_social, NULL::VARCHAR AS platform,
+           'crawler' AS found_by, anchor, nofollow, ugc, sponsored, first_seen, last_seen, lost,
+           last_seen AS snapshot_date
+    FROM core.crawled_links
+),
 all_links AS (
     SELECT * FROM tool_links
     UNION ALL BY NAME
     SELECT * FROM social_links
+    UNION ALL BY NAME
+    SELECT * FROM crawler_links
 )
 SELECT source_url, target_url,
        any_value(source_domain) AS source_domain,
        bool_or(is_social) AS is_social,
        any_value(platform) AS platform,
        list_sort(list_distinct(list(found_by))) AS found_by,
-       arg_max(anchor, snapshot_date) AS anchor,
-       arg_max(nofollow, snapshot_date) AS nofollow,
-       arg_max(ugc, snapshot_date) AS ugc,
-       arg_max(sponsored, snapshot_date) AS sponsored,
+       arg_max(anchor, snapshot_date) FILTER (WHERE anchor IS NOT NULL) AS anchor,
+       arg_max(nofollow, snapshot_date) FILTER (WHERE nofollow IS NOT NULL) AS nofollow,
+       arg_max(ugc, snapshot_date) FILTER (WHERE ugc IS NOT NULL) AS ugc,
+       arg_max(sponsored, snapshot_date) FILTER (WHERE sponsored IS NOT NULL) AS sponsored,
        min(first_seen) AS first_seen,
        max(last_seen) AS last_seen,
        arg_max(lost, snapshot_date) AS lost

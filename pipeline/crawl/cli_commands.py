@@ -1,0 +1,141 @@
+"""``socialrank fetch``, ``socialrank crawl`` and ``socialrank fetch-gsc``: handlers and their parsers.
+
+``pipeline.cli`` registers them with :func:`add_parsers` (its ``add(name, handler, help)`` helper).
+Exit codes follow the CLI's: 0 success, 1 the fetch was refused or failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pipeline import stages
+from pipeline.config import Settings
+from pipeline.crawl.addresses import AddressGuard
+from pipeline.crawl.fetcher import FetchResult, PageFetcher
+from pipeline.crawl.http import HttpClient
+from pipeline.crawl.politeness import HostPoliteness
+from pipeline.crawl.robots import RobotsCache
+
+log = logging.getLogger("socialrank")
+EXIT_OK, EXIT_FAILED = 0, 1
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def _yesterday(settings: Settings) -> dt.date:
+    return dt.datetime.now(settings.timezone).date() - dt.timedelta(days=1)
+
+
+def fetch_one(settings: Settings, url: str) -> FetchResult:
+    """One URL through the crawler's whole path, with the configured limits; nothing is written to disk."""
+    crawler = settings.crawler
+    politeness = HostPoliteness(crawler.per_host_concurrency, crawler.per_host_delay, crawler.max_crawl_delay)
+    client = HttpClient.for_crawler(crawler, AddressGuard(crawler.networks()), politeness)
+    try:
+        fetcher = PageFetcher(
+            client,
+            RobotsCache(client),
+            token=crawler.robots_token,
+            max_redirects=crawler.max_redirects,
+            max_links=crawler.max_links_per_page,
+            politeness=politeness,
+        )
+        return fetcher.fetch(url, extract_links=True)
+    finally:
+        client.close()
+
+
+def _print_result(result: FetchResult) -> None:
+    lines = [f"url            {result.url}"]
+    lines += [f"  -> {hop.status or '-':>3} {hop.url}  ({hop.kind})" for hop in result.redirects]
+    if result.final_url:
+        kind = result.content_type or "no content type"
+        lines.append(f"final          {result.status} {result.final_url}  ({kind})")
+    lines.append(f"canonical      {result.canonical or '-'}")
+    if result.canonical_html != result.canonical_header:
+        lines.append(f"  html / header {result.canonical_html or '-'} / {result.canonical_header or '-'}")
+    robots = {True: "allowed", False: "disallowed", None: "not checked"}[result.robots_allowed]
+    lines.append(f"robots.txt     {robots}")
+    if result.meta_robots or result.x_robots_tag:
+        lines.append(f"meta robots    {', '.join(result.meta_robots) or '-'}")
+        lines.append(f"X-Robots-Tag   {', '.join(result.x_robots_tag) or '-'}")
+    if result.truncated:
+        lines.append("body           cut at the byte cap")
+    lines.append(f"links          {len(result.links)}")
+    for link in result.links:
+        rel = f"[{' '.join(link.rel)}] " if link.rel else ""
+        lines.append(f"  {rel}{link.url}  {link.text!r}")
+    if result.error:
+        lines.append(f"error          {result.error}")
+    print("\n".join(lines))
+
+
+def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    result = fetch_one(settings, args.url)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        _print_result(result)
+    return EXIT_FAILED if result.error else EXIT_OK
+
+
+def _report(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+
+
+def cmd_crawl(settings: Settings, args: argparse.Namespace) -> int:
+    summary = stages.crawl(settings, args.date or _yesterday(settings))
+    _report(summary, args.json)
+    return EXIT_OK
+
+
+def cmd_fetch_gsc(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.crawl.search_console import SearchConsoleError
+
+    run_date = args.date or _yesterday(settings)
+    try:
+        summary = stages.fetch_search_console(settings, run_date, backfill=args.backfill)
+    except SearchConsoleError as exc:
+        log.error("Search Console: %s", exc)
+        return EXIT_FAILED
+    _report(summary, args.json)
+    if not summary.get("skipped"):
+        log.info("landed raw responses under %s; next: 'socialrank ingest'", settings.data.landing)
+    return EXIT_OK
+
+
+def add_parsers(add: AddCommand) -> None:
+    """Register ``fetch``, ``crawl`` and ``fetch-gsc`` with the CLI's ``add(name, handler, help)``."""
+    fetch = add(
+        "fetch",
+        cmd_fetch,
+        "fetch one URL through the crawler's whole path (address guard, robots.txt, redirects, shims, "
+        "canonical, outlinks)",
+    )
+    fetch.add_argument("url", help="the URL to fetch")
+    fetch.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    crawl = add("crawl", cmd_crawl, "crawl the social links not fetched recently into the lake")
+    crawl.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    gsc = add(
+        "fetch-gsc",
+        cmd_fetch_gsc,
+        "land Search Console API data: the days final since the last run (or exactly --date with --backfill)",
+    )
+    gsc.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    gsc.add_argument("--backfill", action="store_true", help="fetch exactly --date, whatever came before")
+    gsc.add_argument("--json", action="store_true", help="print the summary as JSON")
