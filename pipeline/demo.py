@@ -1,22 +1,33 @@
-"""A synthetic landing zone with a planted truth: realistic exports whose answer is known in advance.
+"""Synthetic worlds with a planted truth: realistic exports whose answer is known in advance.
 
-:func:`write_demo_landing` writes an X archive, a LinkedIn ``Shares.csv``, a Reddit ``posts.csv``, an
-Ahrefs backlinks export and a rank-tracker CSV, in the platforms' own formats (SPEC section 4), for an
-outdoor-gear site. The planted truth, returned as :class:`DemoWorld`:
+:func:`write_world` writes an X archive, a LinkedIn ``Shares.csv``, a Reddit ``posts.csv``, an Ahrefs
+backlinks export and a rank-tracker CSV, in the platforms' own formats (SPEC section 4), for an
+outdoor-gear site, as a :class:`WorldSpec` describes it. :func:`write_demo_landing` writes the bundled
+sample world (the spec's defaults). The planted truth, returned as :class:`DemoWorld`:
 
-- 80 owned pages, each with a latent quality ``q ~ N(0, 1)``; 30 tracked keywords, each ranking 4-8
-  owned pages. A page-keyword pair's daily position is a baseline driven by quality (better pages rank
-  higher, i.e. a lower number) plus page and keyword effects, a mild per-page trend, a weekly cycle per
-  keyword and daily noise (sd 1.5). Positions are distinct integers per keyword and day, as on a results
-  page; beyond 100 the page is not ranked and the position is left empty.
-- 45% of pages are shared, and the better a page, the likelier it is shared (confounding: pages that
-  already rank well get shared more). A shared page gets its first link on one platform (x, linkedin,
-  reddit), some on two, each on a day between window days 30 and 110; repeat shares follow.
-- The only causal effect is X's: from ``effect_lag_days`` after a page's first X link, its positions
-  change by ``effect_positions`` (-3.0: three places better), ramping in linearly over
-  ``effect_ramp_days`` (:meth:`DemoWorld.effect_at`). LinkedIn and Reddit links change nothing.
+- ``pages`` owned pages (80), each with a latent quality ``q ~ N(0, 1)``; 30 tracked keywords, each
+  ranking 4-8 owned pages. A page-keyword pair's daily position is a baseline driven by quality (better
+  pages rank higher, i.e. a lower number; the best baseline is ``best_position``) plus page and keyword
+  effects, a per-page linear trend, a weekly cycle per keyword and daily noise (sd ``noise_sd``).
+  Positions are distinct integers per keyword and day, as on a results page; beyond 100 the page is not
+  ranked and the position is left empty.
+- A share ``shared_fraction`` of pages (45%) is shared. Who is shared is chosen on
+  ``confounding * q`` plus logistic noise: with ``confounding`` > 0 the better a page, the likelier it
+  is shared (pages that already rank well get shared more); with 0 sharing is random. A shared page gets
+  its first link on one platform (x, linkedin, reddit with ``platform_weights``), some on two
+  (``second_platform_rate``), each on a day in ``first_link_days``; repeat shares follow.
+- ``effects`` are the causal effects, one :class:`PlantedEffect` per platform at most: from
+  ``lag_days`` after a page's first link on that platform its latent position changes by ``positions``
+  (negative: better), ramping in linearly over ``ramp_days``. The sample world plants -3.0 positions for
+  X after 14 days over 14 days; LinkedIn and Reddit links change nothing. An empty tuple plants none.
 - X likes and reposts grow with quality. Ahrefs backlinks come from about 40 non-social domains, more
   of them to better pages, first seen within the window; they do not depend on the social links.
+
+The effect is planted on the latent position; what a results page shows is an integer of at least 1,
+one page per place. A page near the top cannot gain all of it, and a page that moves up pushes a
+neighbour down. :attr:`DemoWorld.observed_shift` therefore also records, per page and day, how far the
+observed positions moved because of the planted effects (the same world generated again without them,
+same noise): the truth on observed positions, which is what an estimator can recover.
 
 Same seed, same bytes: all randomness comes from the seed, and file and zip-entry times from ``end_date``.
 """
@@ -40,21 +51,13 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 import numpy.typing as npt
 
-EFFECT_PLATFORM = "x"
-EFFECT_POSITIONS = -3.0
-EFFECT_LAG_DAYS = 14
-EFFECT_RAMP_DAYS = 14
 MIN_DAYS = 120
-PAGES = 80
-SHARED_FRACTION = 0.45
-FIRST_LINK_DAYS = (30, 110)
 PLATFORMS = ("x", "linkedin", "reddit")
-PRIMARY_PLATFORM_WEIGHTS = (0.45, 0.30, 0.25)
-SECOND_PLATFORM_RATE = 0.3
 BACKLINK_ROWS = 600
 REFERRING_DOMAINS = 40
-NOISE_SD = 1.5
 DROPOUT_RATE = 0.003
+WORST_BASELINE = 98
+MAX_POSITION = 100
 # Posts go out between 14:00 and 23:00 UTC, so a link's day is the same in UTC and in US time zones.
 POST_HOURS = (14, 23)
 GENERATED_AT = dt.time(23, 12, 41)
@@ -122,6 +125,7 @@ VOLUME_BUCKETS = (
     9900,
     12100,
 )
+MAX_PAGES = len(TOPICS) * len(PAGE_FORMATS)
 SUBREDDITS = ("hiking", "Ultralight", "CampingGear", "backpacking", "CampingandHiking", "trailrunning")
 X_HANDLES = (
     ("Trail Notes", "trailnotes_"),
@@ -288,26 +292,121 @@ class FirstLink:
 
 
 @dataclass(frozen=True)
+class PlantedEffect:
+    """A platform's causal effect on a page's latent position, counted from its first link there."""
+
+    platform: str
+    positions: float
+    lag_days: int
+    ramp_days: int
+
+    def at(self, days_since_first_link: int) -> float:
+        """The change ``days_since_first_link`` days after the first link (0 before ``lag_days``)."""
+        if self.ramp_days == 0:
+            return self.positions if days_since_first_link >= self.lag_days else 0.0
+        ramp = (days_since_first_link - self.lag_days) / self.ramp_days
+        return self.positions * min(1.0, max(0.0, ramp))
+
+
+SAMPLE_EFFECTS = (PlantedEffect("x", -3.0, lag_days=14, ramp_days=14),)
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """Parameters of a synthetic world; the defaults are the bundled sample world."""
+
+    seed: int = 7
+    end_date: dt.date = dt.date(2026, 11, 1)
+    days: int = 150
+    owned_site: str = "example.com"
+    pages: int = 80
+    effects: tuple[PlantedEffect, ...] = SAMPLE_EFFECTS
+    confounding: float = 1.0
+    shared_fraction: float = 0.45
+    # Chance that a shared page's first platform is x, linkedin, reddit (PLATFORMS order).
+    platform_weights: tuple[float, float, float] = (0.45, 0.30, 0.25)
+    second_platform_rate: float = 0.3
+    first_link_days: tuple[int, int] = (30, 110)
+    best_position: float = 3.0
+    noise_sd: float = 1.5
+
+    def check(self) -> None:
+        """Raise ValueError naming the first parameter that cannot make a world."""
+        if self.days < MIN_DAYS:
+            raise ValueError(
+                f"days must be at least {MIN_DAYS} to leave a pre and a post period, got {self.days}"
+            )
+        if not 8 <= self.pages <= MAX_PAGES:
+            raise ValueError(f"pages must be within 8..{MAX_PAGES}, got {self.pages}")
+        if not 0 < self.shared_fraction < 1:
+            raise ValueError(f"shared_fraction must be within (0, 1), got {self.shared_fraction}")
+        if len(self.platform_weights) != len(PLATFORMS) or abs(sum(self.platform_weights) - 1) > 1e-9:
+            raise ValueError(f"platform_weights must be {len(PLATFORMS)} shares summing to 1")
+        first, last = self.first_link_days
+        if not 0 <= first <= last < self.days:
+            raise ValueError(
+                f"first_link_days must lie within the {self.days}-day window, got {first}..{last}"
+            )
+        if not 1 <= self.best_position < WORST_BASELINE:
+            raise ValueError(
+                f"best_position must be within 1..{WORST_BASELINE - 1}, got {self.best_position}"
+            )
+        platforms = [effect.platform for effect in self.effects]
+        if len(set(platforms)) != len(platforms) or not set(platforms) <= set(PLATFORMS):
+            raise ValueError(
+                f"effects: at most one per platform, platforms among {PLATFORMS}, got {platforms}"
+            )
+
+
+@dataclass(frozen=True)
 class DemoWorld:
-    """The truth planted in a demo landing zone. ``files`` are relative to the landing folder."""
+    """The truth planted in a demo landing zone. ``files`` are relative to the landing folder.
+
+    ``observed_shift`` holds, per page URL (as in ``first_links``) and window day, the mean over the
+    page's ranked keywords of how far its observed position moved because of the planted effects
+    (negative: better); None where none of its keywords was ranked in both versions of the world.
+    """
 
     seed: int
     start_date: dt.date
     end_date: dt.date
     owned_site: str
-    effect_platform: str
-    effect_positions: float
-    effect_lag_days: int
-    effect_ramp_days: int
+    effects: tuple[PlantedEffect, ...]
+    confounding: float
     pages: int
     queries: int
     files: tuple[str, ...]
     first_links: tuple[FirstLink, ...]
+    observed_shift: tuple[tuple[str, tuple[float | None, ...]], ...]
+
+    @property
+    def effect_platform(self) -> str | None:
+        """The platform of the (first) planted effect; None in a world without one."""
+        return self.effects[0].platform if self.effects else None
+
+    @property
+    def effect_positions(self) -> float:
+        return self.effects[0].positions if self.effects else 0.0
+
+    @property
+    def effect_lag_days(self) -> int:
+        return self.effects[0].lag_days if self.effects else 0
+
+    @property
+    def effect_ramp_days(self) -> int:
+        return self.effects[0].ramp_days if self.effects else 0
 
     def effect_at(self, days_since_first_link: int) -> float:
-        """Planted position change ``days_since_first_link`` days after a page's first X link."""
-        ramp = (days_since_first_link - self.effect_lag_days) / self.effect_ramp_days
-        return self.effect_positions * min(1.0, max(0.0, ramp))
+        """Planted latent position change ``days_since_first_link`` days after a page's first link
+        on :attr:`effect_platform`."""
+        return self.effects[0].at(days_since_first_link) if self.effects else 0.0
+
+    def effect_of(self, platform: str) -> PlantedEffect | None:
+        return next((effect for effect in self.effects if effect.platform == platform), None)
+
+    def shift_of(self, page_url: str) -> tuple[float | None, ...]:
+        """Per window day, the observed position change of ``page_url`` caused by the planted effects."""
+        return dict(self.observed_shift)[page_url]
 
 
 @dataclass(frozen=True)
@@ -347,32 +446,37 @@ def write_demo_landing(
     days: int = 150,
     owned_site: str = "example.com",
 ) -> DemoWorld:
-    """Write the demo exports under ``landing`` and return the truth planted in them."""
-    if days < MIN_DAYS:
-        raise ValueError(f"days must be at least {MIN_DAYS} to leave a pre and a post period, got {days}")
-    site_domain = owned_site.lower().removeprefix("www.")
+    """Write the bundled sample world's exports under ``landing`` and return the truth planted in them."""
+    return write_world(landing, WorldSpec(seed=seed, end_date=end_date, days=days, owned_site=owned_site))
+
+
+def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
+    """Write the exports of the world ``spec`` describes under ``landing``; return its planted truth."""
+    spec.check()
+    end_date, days = spec.end_date, spec.days
+    site_domain = spec.owned_site.lower().removeprefix("www.")
     start_date = end_date - dt.timedelta(days=days - 1)
     # One stream per file: changing one writer does not reshuffle the others.
     site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(7)
+        np.random.default_rng(child) for child in np.random.SeedSequence(spec.seed).spawn(7)
     )
-    site = _build_site(site_rng, site_domain, end_date.year)
-    shares = _plan_shares(share_rng, site, start_date, days)
+    site = _build_site(site_rng, site_domain, end_date.year, spec.pages)
+    shares = _plan_shares(share_rng, site, start_date, spec)
     x_path = X_PATH_TEMPLATE.format(end_date=end_date.isoformat())
     ahrefs_path = AHREFS_PATH_TEMPLATE.format(site=site_domain)
+    rankings, shift = _rank_tracker(rank_rng, site, shares, spec, start_date)
     world = DemoWorld(
-        seed=seed,
+        seed=spec.seed,
         start_date=start_date,
         end_date=end_date,
         owned_site=site_domain,
-        effect_platform=EFFECT_PLATFORM,
-        effect_positions=EFFECT_POSITIONS,
-        effect_lag_days=EFFECT_LAG_DAYS,
-        effect_ramp_days=EFFECT_RAMP_DAYS,
+        effects=spec.effects,
+        confounding=spec.confounding,
         pages=len(site.pages),
         queries=len(site.keywords),
         files=(x_path, LINKEDIN_PATH, REDDIT_PATH, ahrefs_path, RANK_TRACKER_PATH),
         first_links=_first_links(site, shares, start_date),
+        observed_shift=tuple((site.url(page), shift[page]) for page in range(len(site.pages))),
     )
     generated = dt.datetime.combine(end_date, GENERATED_AT, tzinfo=dt.UTC)
     contents = {
@@ -380,7 +484,7 @@ def write_demo_landing(
         LINKEDIN_PATH: _linkedin_shares(linkedin_rng, site, shares, start_date, days),
         REDDIT_PATH: _reddit_posts(reddit_rng, site, shares, start_date, days),
         ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
-        RANK_TRACKER_PATH: _rank_tracker(rank_rng, site, shares, world, days),
+        RANK_TRACKER_PATH: rankings,
     }
     # The ingest dates backlink snapshots by the file's mtime: pin it to the end of the window.
     landed = dt.datetime.combine(end_date, LANDED_AT, tzinfo=dt.UTC).timestamp()
@@ -403,16 +507,16 @@ def landing_is_empty(landing: Path) -> bool:
 # --- the world -------------------------------------------------------------------------------------
 
 
-def _build_site(rng: Rng, domain: str, year: int) -> _Site:
+def _build_site(rng: Rng, domain: str, year: int, page_count: int) -> _Site:
     candidates = [
         (topic, section, slug.format(s=topic.replace(" ", "-")), title.format(t=topic.title(), year=year))
         for topic in TOPICS
         for section, slug, title in PAGE_FORMATS
     ]
-    chosen = sorted(rng.choice(len(candidates), size=PAGES, replace=False).tolist())
-    quality = rng.normal(size=PAGES)
+    chosen = sorted(rng.choice(len(candidates), size=page_count, replace=False).tolist())
+    quality = rng.normal(size=page_count)
     # A few pages carry a tracking parameter in the tracker's URL, always the same for that page.
-    tagged = rng.random(PAGES) < 0.1
+    tagged = rng.random(page_count) < 0.1
     pages = tuple(
         _Page(f"/{section}/{slug}/", title, topic, float(quality[i]), TRACKER_TAG if tagged[i] else "")
         for i, (topic, section, slug, title) in enumerate(candidates[c] for c in chosen)
@@ -425,7 +529,7 @@ def _build_site(rng: Rng, domain: str, year: int) -> _Site:
         for phrase, volume_shift in ((f"best {topic}", 6), (second, 0)):
             size = int(rng.integers(4, 9))
             members = [int(i) for i in rng.permutation(on_topic)[:size]]
-            others = [i for i in range(PAGES) if i not in members]
+            others = [i for i in range(page_count) if i not in members]
             members += [int(i) for i in rng.choice(others, size=size - len(members), replace=False)]
             volume = VOLUME_BUCKETS[min(len(VOLUME_BUCKETS) - 1, int(rng.integers(0, 14)) + volume_shift)]
             keywords.append((phrase, volume))
@@ -444,19 +548,20 @@ def _posted_at(rng: Rng, start: dt.date, day: int) -> dt.datetime:
     return dt.datetime.combine(start + dt.timedelta(days=day), moment, tzinfo=dt.UTC)
 
 
-def _plan_shares(rng: Rng, site: _Site, start: dt.date, days: int) -> list[_Share]:
+def _plan_shares(rng: Rng, site: _Site, start: dt.date, spec: WorldSpec) -> list[_Share]:
     quality = np.array([page.quality for page in site.pages])
+    days = spec.days
     # Confounding: selection on quality plus noise, so better pages are shared more often.
-    score = quality + rng.logistic(scale=0.7, size=len(quality))
-    shared = np.argsort(-score, kind="stable")[: round(SHARED_FRACTION * len(quality))]
+    score = spec.confounding * quality + rng.logistic(scale=0.7, size=len(quality))
+    shared = np.argsort(-score, kind="stable")[: round(spec.shared_fraction * len(quality))]
     shares: list[_Share] = []
     for page in sorted(int(i) for i in shared):
-        primary = int(rng.choice(len(PLATFORMS), p=PRIMARY_PLATFORM_WEIGHTS))
+        primary = int(rng.choice(len(PLATFORMS), p=spec.platform_weights))
         platforms = [PLATFORMS[primary]]
-        if rng.random() < SECOND_PLATFORM_RATE:
+        if rng.random() < spec.second_platform_rate:
             platforms.append(str(rng.choice([p for p in PLATFORMS if p != PLATFORMS[primary]])))
         for platform in platforms:
-            day = int(rng.integers(FIRST_LINK_DAYS[0], FIRST_LINK_DAYS[1] + 1))
+            day = int(rng.integers(spec.first_link_days[0], spec.first_link_days[1] + 1))
             shares.append(_Share(platform, page, day, _posted_at(rng, start, day), False))
             for _ in range(int(rng.integers(0, 4))):
                 day += int(rng.integers(5, 30))
@@ -966,7 +1071,11 @@ def _ahrefs_backlinks(rng: Rng, site: _Site, start: dt.date, days: int) -> bytes
 # --- Rankings -------------------------------------------------------------------------------------------
 
 
-def _rank_tracker(rng: Rng, site: _Site, shares: Sequence[_Share], world: DemoWorld, days: int) -> bytes:
+def _rank_tracker(
+    rng: Rng, site: _Site, shares: Sequence[_Share], spec: WorldSpec, start: dt.date
+) -> tuple[bytes, list[tuple[float | None, ...]]]:
+    """The tracker CSV, and per page and day the observed position change the planted effects caused."""
+    days = spec.days
     pairs = [(k, p) for k, members in enumerate(site.keyword_pages) for p in members]
     keyword_of = np.array([k for k, _ in pairs])
     page_of = np.array([p for _, p in pairs])
@@ -979,34 +1088,28 @@ def _rank_tracker(rng: Rng, site: _Site, shares: Sequence[_Share], world: DemoWo
         + keyword_effect[keyword_of]
         + rng.normal(scale=0.35, size=len(pairs))
     )
-    baseline = 3 + 95 / (1 + np.exp(-(latent - 0.92)))
+    baseline = spec.best_position + (WORST_BASELINE - spec.best_position) / (1 + np.exp(-(latent - 0.92)))
     t = np.arange(days)
     slope = rng.normal(scale=3.0, size=len(site.pages))
-    weekday = np.array([(world.start_date + dt.timedelta(days=int(d))).weekday() for d in t])
+    weekday = np.array([(start + dt.timedelta(days=int(d))).weekday() for d in t])
     amplitude = rng.uniform(0.3, 1.0, size=len(site.keywords))
     phase = rng.uniform(0, 7, size=len(site.keywords))
     cycle = 2 * np.pi * (weekday[None, :] + phase[keyword_of][:, None]) / 7
     weekly = amplitude[keyword_of][:, None] * np.sin(cycle)
-    value: FloatArray = (
+    untreated: FloatArray = (
         baseline[:, None]
         + slope[page_of][:, None] * (t[None, :] / days - 0.5)
         + weekly
-        + rng.normal(scale=NOISE_SD, size=(len(pairs), days))
-        + _x_effect(site, shares, world, days)[page_of]
+        + rng.normal(scale=spec.noise_sd, size=(len(pairs), days))
     )
-    positions = np.zeros((len(pairs), days), dtype=int)
     rows_of = [[i for i, (k, _) in enumerate(pairs) if k == keyword] for keyword in range(len(site.keywords))]
-    for members in rows_of:
-        for day in range(days):
-            # One page per position, as on a results page: ties go to the next free place.
-            previous = 0
-            for i in sorted(members, key=lambda m: float(value[m, day])):
-                previous = max(round(float(value[i, day])), previous + 1, 1)
-                positions[i, day] = previous
-    unranked = (positions > 100) | (rng.random(positions.shape) < DROPOUT_RATE)
+    positions = _results_pages(untreated + _planted_shift(site, shares, spec, days)[page_of], rows_of)
+    counterfactual = _results_pages(untreated, rows_of) if spec.effects else positions
+    dropped = rng.random(positions.shape) < DROPOUT_RATE
+    unranked = (positions > MAX_POSITION) | dropped
     rows: list[Sequence[str]] = [RANK_COLUMNS]
     for day in range(days):
-        date = (world.start_date + dt.timedelta(days=day)).isoformat()
+        date = (start + dt.timedelta(days=day)).isoformat()
         for keyword, members in enumerate(rows_of):
             phrase, volume = site.keywords[keyword]
             for i in sorted(members, key=lambda m: int(positions[m, day])):
@@ -1014,13 +1117,41 @@ def _rank_tracker(rng: Rng, site: _Site, shares: Sequence[_Share], world: DemoWo
                 url = site.url(page) + site.pages[page].tracker_suffix
                 position = "" if unranked[i, day] else str(positions[i, day])
                 rows.append((date, phrase, url, position, "google", "desktop", "US", str(volume)))
-    return _csv_text(rows, lineterminator="\n").encode()
+    both_ranked = ~unranked & (counterfactual <= MAX_POSITION)
+    shift = [
+        tuple(
+            _mean_or_none(
+                (positions - counterfactual)[page_of == page, day], both_ranked[page_of == page, day]
+            )
+            for day in range(days)
+        )
+        for page in range(len(site.pages))
+    ]
+    return _csv_text(rows, lineterminator="\n").encode(), shift
 
 
-def _x_effect(site: _Site, shares: Sequence[_Share], world: DemoWorld, days: int) -> FloatArray:
-    """Per page and day, the planted position change from the page's first X link."""
-    effect = np.zeros((len(site.pages), days))
-    for share in _by_platform(shares, world.effect_platform):
-        if not share.repeat:
-            effect[share.page] = [world.effect_at(day - share.day) for day in range(days)]
-    return effect
+def _results_pages(value: FloatArray, rows_of: Sequence[Sequence[int]]) -> npt.NDArray[np.int64]:
+    """Integer positions per keyword and day, one page per place, as on a results page."""
+    positions = np.zeros(value.shape, dtype=np.int64)
+    for members in rows_of:
+        for day in range(value.shape[1]):
+            # Ties go to the next free place.
+            previous = 0
+            for i in sorted(members, key=lambda m: float(value[m, day])):
+                previous = max(round(float(value[i, day])), previous + 1, 1)
+                positions[i, day] = previous
+    return positions
+
+
+def _mean_or_none(values: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) -> float | None:
+    return float(values[keep].mean()) if keep.any() else None
+
+
+def _planted_shift(site: _Site, shares: Sequence[_Share], spec: WorldSpec, days: int) -> FloatArray:
+    """Per page and day, the planted latent position change from the page's first link per platform."""
+    shift = np.zeros((len(site.pages), days))
+    for effect in spec.effects:
+        for share in _by_platform(shares, effect.platform):
+            if not share.repeat:
+                shift[share.page] += [effect.at(day - share.day) for day in range(days)]
+    return shift

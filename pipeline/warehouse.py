@@ -158,8 +158,7 @@ def build(settings: Settings, run_date: dt.date, now: dt.datetime | None = None)
             for model in models:
                 _run_model(con, model, result)
                 advance()
-        impact.write_estimates(con)
-        result.row_counts["mart.impact_estimates"] = _count(con, "mart.impact_estimates")
+        result.row_counts.update(impact.write_estimates(con, settings.impact))
         _write_build_info(con, settings, result, now)
         con.execute("CHECKPOINT")
     except BaseException:

@@ -9,7 +9,7 @@ import io
 import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,14 @@ import pytest
 
 from pipeline.canonical import host_of
 from pipeline.delivery import Delivery
-from pipeline.demo import DemoWorld, landing_is_empty, write_demo_landing
+from pipeline.demo import (
+    DemoWorld,
+    PlantedEffect,
+    WorldSpec,
+    landing_is_empty,
+    write_demo_landing,
+    write_world,
+)
 from pipeline.ingest import discover_deliveries
 from pipeline.sources import detect_format
 from pipeline.sources.base import ParseContext, Record, Rejected
@@ -286,3 +293,76 @@ def test_landing_is_empty(tmp_path: Path) -> None:
     assert landing_is_empty(landing)
     write_demo_landing(landing)
     assert not landing_is_empty(landing)
+
+
+# --- the generator's parameters (known-answer worlds) ---------------------------------------------
+
+
+def _mean_shift(world: DemoWorld, pages: list[str], first_day: int = 0) -> float:
+    values = [v for page in pages for v in world.shift_of(page)[first_day:] if v is not None]
+    return statistics.mean(values)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"days": 90}, "days must be at least 120"),
+        ({"pages": 200}, "pages must be within"),
+        ({"shared_fraction": 1.0}, "shared_fraction"),
+        ({"platform_weights": (0.5, 0.5, 0.5)}, "platform_weights"),
+        ({"first_link_days": (30, 200)}, "first_link_days"),
+        ({"best_position": 99.0}, "best_position"),
+        ({"effects": (PlantedEffect("facebook", -1.0, 0, 0),)}, "effects"),
+        ({"effects": (PlantedEffect("x", -1.0, 0, 0), PlantedEffect("x", -2.0, 0, 0))}, "effects"),
+    ],
+)
+def test_world_parameters_are_checked(change: dict[str, Any], message: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=message):
+        write_world(tmp_path, replace(WorldSpec(), **change))
+    assert landing_is_empty(tmp_path)
+
+
+def test_a_world_without_effects_moves_nothing(tmp_path: Path) -> None:
+    world = write_world(tmp_path, WorldSpec(seed=11, effects=()))
+    assert world.effects == () and world.effect_platform is None and world.effect_at(60) == 0.0
+    shifts = [v for _, days in world.observed_shift for v in days if v is not None]
+    assert shifts and set(shifts) == {0.0}
+
+
+def test_a_planted_effect_moves_the_observed_positions_of_its_platforms_pages(tmp_path: Path) -> None:
+    effect = PlantedEffect("linkedin", -4.0, lag_days=5, ramp_days=0)
+    world = write_world(tmp_path, WorldSpec(seed=12, effects=(effect,), best_position=10.0))
+    assert world.effect_of("linkedin") == effect and world.effect_of("x") is None
+    assert effect.at(4) == 0.0 and effect.at(5) == -4.0
+    linked = {link.page_url: (link.day - world.start_date).days for link in world.first_links}
+    on_linkedin = [link for link in world.first_links if link.platform == "linkedin"]
+    assert len(on_linkedin) >= 8
+    for link in on_linkedin:
+        day = (link.day - world.start_date).days
+        shift = world.shift_of(link.page_url)
+        # Before its own effect a page moves only when a treated neighbour passes it.
+        assert abs(statistics.mean(v for v in shift[: day + effect.lag_days] if v is not None)) < 0.5
+        # Away from the top of the page the observed move is the planted one, give or take a neighbour.
+        assert -5.0 <= statistics.mean(v for v in shift[day + effect.lag_days :] if v is not None) <= -3.0
+    # Pages never linked move only when a treated neighbour pushes past them.
+    never = [url for url, _ in world.observed_shift if url not in linked]
+    assert abs(_mean_shift(world, never)) < 0.2
+
+
+def test_confounding_sets_how_much_better_the_shared_pages_rank(tmp_path: Path) -> None:
+    def head_start(confounding: float) -> float:
+        landing = tmp_path / str(confounding)
+        world = write_world(landing, WorldSpec(seed=13, effects=(), confounding=confounding))
+        shared = {link.page_url.replace("https://www.", "https://") for link in world.first_links}
+        rows = list(
+            csv.DictReader(io.StringIO((landing / "rankings/rank_tracker/positions.csv").read_text()))
+        )
+        ranks: dict[bool, list[float]] = defaultdict(list)
+        for row in rows:
+            if row["position"]:
+                url = row["url"].split("?")[0].replace("https://www.", "https://")
+                ranks[url in shared].append(float(row["position"]))
+        return statistics.mean(ranks[False]) - statistics.mean(ranks[True])
+
+    random_sharing, strong = head_start(0.0), head_start(3.0)
+    assert abs(random_sharing) < 8 and strong > 20 and strong > random_sharing + 15

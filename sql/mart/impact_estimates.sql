@@ -1,20 +1,26 @@
--- Causal estimates of a first social link's effect on rankings, one row per platform (and 'any'),
--- outcome, method and horizon. Rows are computed by pipeline.impact from mart.impact_panel and
--- core.first_social_links, then inserted here.
+-- Causal estimates of a social treatment's effect on rankings (SPEC sections 6 and 7): one row per
+-- platform (and 'any'), outcome, treatment definition, control group, method and horizon. Rows are
+-- computed by pipeline.impact.mart (Callaway & Sant'Anna group-time effects, moderndid) from
+-- mart.impact_weekly_panel, core.first_social_links and core.page_social_daily, then inserted here.
 CREATE OR REPLACE TABLE mart.impact_estimates (
-    platform VARCHAR NOT NULL,
-    outcome VARCHAR NOT NULL,
-    method VARCHAR NOT NULL,
-    horizon VARCHAR NOT NULL,
-    estimate DOUBLE,
-    std_error DOUBLE,
-    ci_low DOUBLE,
+    platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (first link from any platform)
+    outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means)
+    treatment VARCHAR NOT NULL,          -- first_link | engagement (first day past [impact] engagement_threshold)
+    control_group VARCHAR NOT NULL,      -- never_treated | not_yet_treated
+    method VARCHAR NOT NULL,             -- callaway_santanna_2021
+    horizon VARCHAR NOT NULL,            -- weeks_0_3 | weeks_4_8 | weeks_0_8 (event weeks averaged)
+    first_week INTEGER NOT NULL,         -- first event week averaged (0 = the week of the treatment day)
+    last_week INTEGER NOT NULL,          -- last event week averaged
+    estimate DOUBLE,                     -- average effect on the treated over the horizon
+    std_error DOUBLE,                    -- clustered by page (influence function)
+    ci_low DOUBLE,                       -- 95% interval
     ci_high DOUBLE,
-    p_value DOUBLE,
-    treated_units INTEGER NOT NULL,
-    control_units INTEGER NOT NULL,
-    pretrend_estimate DOUBLE,
-    pretrend_p_value DOUBLE,
-    pretrend_passed BOOLEAN,
-    note VARCHAR
+    p_value DOUBLE,                      -- two-sided, H0: no effect
+    treated_units INTEGER NOT NULL,      -- treated pages behind the estimate
+    control_units INTEGER NOT NULL,      -- never-linked pages in the comparison
+    cohorts INTEGER NOT NULL,            -- treatment weeks behind the estimate
+    pretrend_estimate DOUBLE,            -- mean event-time effect over weeks -4..-2 (0 if trends were parallel)
+    pretrend_p_value DOUBLE,             -- joint Wald test of weeks -4..-2
+    pretrend_passed BOOLEAN,             -- pretrend_p_value >= 0.05
+    note VARCHAR                         -- why there is no estimate, or what to keep in mind
 );

@@ -1,0 +1,18 @@
+-- The event study behind mart.impact_estimates: per platform, outcome, treatment definition and
+-- control group, the effect in each week from four weeks before the treatment week to eight weeks
+-- after it, relative to the week just before it (event week -1, 0 by construction). Rows are computed
+-- by pipeline.impact.mart and inserted here.
+CREATE OR REPLACE TABLE mart.impact_event_time (
+    platform VARCHAR NOT NULL,
+    outcome VARCHAR NOT NULL,
+    treatment VARCHAR NOT NULL,
+    control_group VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    event_week INTEGER NOT NULL,         -- weeks since the treatment week (0 = the Monday-Sunday week of the link)
+    estimate DOUBLE,                     -- average effect on the pages treated event_week weeks earlier
+    std_error DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    treated_units INTEGER NOT NULL,      -- treated pages observed at this event week
+    is_reference BOOLEAN NOT NULL        -- the base week every other week is compared with
+);

@@ -1,0 +1,42 @@
+-- Raw rank trajectories around a page's first social link, per platform (and 'any'): the mean weekly
+-- position of the linked pages by weeks since the week of their first link (-4..8, as in
+-- mart.impact_event_time), next to the mean position of never-linked pages in the same calendar weeks.
+-- The pages are those of the causal estimates: for one platform, a page also linked from another
+-- platform before its first link or within 62 days after it is left out (pipeline.impact.mart).
+-- Descriptive, nothing adjusted: the gap between the lines before the link is the confounding
+-- (shared pages already ranked differently); only the causal estimates account for it.
+CREATE OR REPLACE TABLE mart.impact_trajectories AS
+WITH weekly AS (
+    SELECT canonical_url, period, value AS position
+    FROM mart.impact_weekly_panel
+    WHERE outcome = 'position'
+),
+first_weeks AS (
+    SELECT f.canonical_url, f.platform,
+           (date_diff('day', DATE '1970-01-05', date_trunc('week', f.first_day)::DATE) // 7)::INTEGER AS cohort
+    FROM core.first_social_links AS f
+    WHERE f.platform = 'any' OR NOT EXISTS (
+        SELECT 1 FROM core.first_social_links AS o
+        WHERE o.canonical_url = f.canonical_url AND o.platform NOT IN (f.platform, 'any')
+          AND o.first_day <= f.first_day + 62)
+),
+never_linked AS (
+    SELECT period, avg(position) AS position, count(*) AS pages
+    FROM weekly
+    ANTI JOIN core.first_social_links USING (canonical_url)
+    GROUP BY period
+),
+linked AS (
+    SELECT f.platform, w.period - f.cohort AS event_week, w.period, w.position
+    FROM first_weeks AS f
+    JOIN weekly AS w USING (canonical_url)
+    WHERE w.period - f.cohort BETWEEN -4 AND 8
+)
+SELECT l.platform, l.event_week,
+       avg(l.position) AS linked_position,
+       avg(n.position) AS never_linked_position,
+       count(*) AS linked_pages,
+       min(n.pages) AS never_linked_pages
+FROM linked AS l
+LEFT JOIN never_linked AS n USING (period)
+GROUP BY l.platform, l.event_week;
