@@ -1,13 +1,15 @@
 """The one place for lake schemas: every Parquet dataset's explicit Arrow schema and partition key.
 
-Each dataset is Hive-partitioned by one date column (``<column>=YYYY-MM-DD`` folders) and keeps that
-column inside the files too, so readers need no partition inference and an empty dataset still has
-its full schema (``_schema.parquet``).
+Each dataset is Hive-partitioned by one date column, by day (``<column>=YYYY-MM-DD`` folders) or, for
+the social datasets whose days hold a handful of rows over many years, by month
+(``<column>_month=YYYY-MM``). The column stays inside the files too, so readers need no partition
+inference and an empty dataset still has its full schema (``_schema.parquet``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pyarrow as pa
 
@@ -17,6 +19,7 @@ class LakeDataset:
     name: str
     schema: pa.Schema
     partition_column: str
+    partition_by: Literal["day", "month"] = "day"
 
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -37,6 +40,7 @@ SOCIAL_POSTS = LakeDataset(
         ]
     ),
     "post_date",
+    "month",
 )
 
 SOCIAL_LINKS = LakeDataset(
@@ -57,6 +61,7 @@ SOCIAL_LINKS = LakeDataset(
         ]
     ),
     "post_date",
+    "month",
 )
 
 ENGAGEMENT_SNAPSHOTS = LakeDataset(
@@ -64,7 +69,8 @@ ENGAGEMENT_SNAPSHOTS = LakeDataset(
     pa.schema(
         [
             pa.field("platform", pa.string(), nullable=False),
-            pa.field("post_id", pa.string(), nullable=False),
+            # NULL when an analytics export names the post only by its permalink (joined on that instead).
+            pa.field("post_id", pa.string()),
             pa.field("permalink", pa.string()),
             pa.field("snapshot_date", pa.date32(), nullable=False),
             pa.field("likes", pa.int64()),
@@ -73,9 +79,12 @@ ENGAGEMENT_SNAPSHOTS = LakeDataset(
             pa.field("impressions", pa.int64()),
             pa.field("clicks", pa.int64()),
             pa.field("delivery_id", pa.string(), nullable=False),
+            pa.field("views", pa.int64()),
+            pa.field("shares", pa.int64()),
         ]
     ),
     "snapshot_date",
+    "month",
 )
 
 BACKLINKS = LakeDataset(
@@ -86,8 +95,9 @@ BACKLINKS = LakeDataset(
             pa.field("source_url", pa.string(), nullable=False),
             pa.field("source_canonical", pa.string(), nullable=False),
             pa.field("source_domain", pa.string(), nullable=False),
-            pa.field("target_url", pa.string(), nullable=False),
-            pa.field("target_canonical", pa.string(), nullable=False),
+            # NULL where the tool does not say which page is linked (Search Console's "Latest links").
+            pa.field("target_url", pa.string()),
+            pa.field("target_canonical", pa.string()),
             pa.field("anchor", pa.string()),
             pa.field("nofollow", pa.bool_(), nullable=False),
             pa.field("ugc", pa.bool_(), nullable=False),
@@ -162,6 +172,77 @@ QUARANTINED_RECORDS = LakeDataset(
     "ingest_date",
 )
 
+REDIRECT_HOP = pa.struct(
+    [pa.field("url", pa.string()), pa.field("status", pa.int32()), pa.field("kind", pa.string())]
+)
+
+# One row per URL the crawler fetched (pipeline.crawl): the redirect chain and what the final page says.
+CRAWL_FETCHES = LakeDataset(
+    "crawl_fetches",
+    pa.schema(
+        [
+            pa.field("fetch_id", pa.string(), nullable=False),
+            pa.field("crawl_id", pa.string(), nullable=False),
+            pa.field("purpose", pa.string(), nullable=False),
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("url_canonical", pa.string(), nullable=False),
+            pa.field("final_url", pa.string()),
+            pa.field("final_canonical", pa.string()),
+            pa.field("status", pa.int32()),
+            pa.field("content_type", pa.string()),
+            pa.field("redirects", pa.list_(REDIRECT_HOP), nullable=False),
+            pa.field("canonical", pa.string()),
+            pa.field("canonical_canonical", pa.string()),
+            pa.field("canonical_html", pa.string()),
+            pa.field("canonical_header", pa.string()),
+            pa.field("meta_robots", pa.list_(pa.string()), nullable=False),
+            pa.field("x_robots_tag", pa.list_(pa.string()), nullable=False),
+            pa.field("noindex", pa.bool_(), nullable=False),
+            pa.field("nofollow", pa.bool_(), nullable=False),
+            pa.field("robots_allowed", pa.bool_()),
+            pa.field("links_extracted", pa.bool_(), nullable=False),
+            pa.field("links_found", pa.int32(), nullable=False),
+            pa.field("error", pa.string()),
+            pa.field("error_kind", pa.string()),
+            pa.field("truncated", pa.bool_(), nullable=False),
+            pa.field("not_modified", pa.bool_(), nullable=False),
+            pa.field("body_bytes", pa.int64(), nullable=False),
+            pa.field("attempts", pa.int32(), nullable=False),
+            pa.field("elapsed_ms", pa.float64(), nullable=False),
+            pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("fetch_date", pa.date32(), nullable=False),
+        ]
+    ),
+    "fetch_date",
+)
+
+# One row per outlink of a crawled page (owned pages, and linking pages where configured).
+CRAWL_LINKS = LakeDataset(
+    "crawl_links",
+    pa.schema(
+        [
+            pa.field("fetch_id", pa.string(), nullable=False),
+            pa.field("crawl_id", pa.string(), nullable=False),
+            pa.field("source_url", pa.string(), nullable=False),
+            pa.field("source_canonical", pa.string(), nullable=False),
+            pa.field("source_domain", pa.string(), nullable=False),
+            pa.field("page_url", pa.string(), nullable=False),
+            pa.field("position", pa.int32(), nullable=False),
+            pa.field("target_url", pa.string(), nullable=False),
+            pa.field("target_canonical", pa.string()),
+            pa.field("anchor", pa.string()),
+            pa.field("rel", pa.list_(pa.string()), nullable=False),
+            pa.field("nofollow", pa.bool_(), nullable=False),
+            pa.field("ugc", pa.bool_(), nullable=False),
+            pa.field("sponsored", pa.bool_(), nullable=False),
+            pa.field("page_nofollow", pa.bool_(), nullable=False),
+            pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("fetch_date", pa.date32(), nullable=False),
+        ]
+    ),
+    "fetch_date",
+)
+
 # Datasets that parsers fill, by the record kind a parser yields.
 RECORD_DATASETS: dict[str, LakeDataset] = {
     "post": SOCIAL_POSTS,
@@ -179,4 +260,6 @@ ALL_DATASETS: tuple[LakeDataset, ...] = (
     RANKINGS,
     INGEST_LEDGER,
     QUARANTINED_RECORDS,
+    CRAWL_FETCHES,
+    CRAWL_LINKS,
 )

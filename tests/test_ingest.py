@@ -125,7 +125,7 @@ def test_unzipped_folder_delivery_and_partitions(settings: Settings) -> None:
     report = run_ingest(settings)
     assert report.results[0].status == "ingested"
     partitions = sorted(p.name for p in (settings.data.lake / "social_posts").iterdir() if p.is_dir())
-    assert partitions == ["post_date=2026-02-20", "post_date=2026-02-21"]
+    assert partitions == ["post_date_month=2026-02"]
     assert not list(settings.data.lake.rglob("*.inprogress"))
     rows = duckdb.sql(
         "SELECT post_id, post_date "
