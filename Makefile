@@ -17,7 +17,7 @@ export GX_ANALYTICS_ENABLED := False
 AIRFLOW := $(BIN)/airflow
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck airflow-init lock clean
+.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialrank needs Python 3.11")'
@@ -33,6 +33,15 @@ airflow-init: install
 	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 	$(AIRFLOW) pools import airflow/pools.json
 
+# The embedded default: `airflow standalone` on SQLite with this project's DAGs and pools; Ctrl-C stops it.
+AIRFLOW_PORT ?= 8080
+airflow: airflow-init
+	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)/ (local mode: every visitor is an admin, no login needed)"
+	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(AIRFLOW) standalone
+
 run: install
 	$(BIN)/socialrank demo-data --if-empty
 	$(MAKE) --no-print-directory airflow-init
@@ -40,13 +49,22 @@ run: install
 	$(BIN)/socialrank status
 
 test: install
-	$(BIN)/ruff check pipeline dags tests
+	$(BIN)/ruff check pipeline dags tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks: not part of `make test`; results as JSON under bench/results/.
+bench: bench-ingest bench-crawl
+
+bench-ingest: install
+	$(BIN)/python bench/bench_ingest.py
+
+bench-crawl: install
+	$(BIN)/python bench/bench_crawl.py
+
 lint: install
-	$(BIN)/ruff check pipeline dags tests
-	$(BIN)/ruff format --check pipeline dags tests
+	$(BIN)/ruff check pipeline dags tests bench
+	$(BIN)/ruff format --check pipeline dags tests bench
 
 typecheck: install
 	$(BIN)/mypy
