@@ -21,7 +21,10 @@ from rich.table import Table
 
 from pipeline import stages, warehouse
 from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
 from pipeline.gate import GateFailed
+from pipeline.impact_cli import add_estimate_parser
+from pipeline.inspect_export import add_inspect_parser
 
 log = logging.getLogger("socialrank")
 console = Console(stderr=True)
@@ -167,6 +170,7 @@ def print_status(settings: Settings) -> None:
         estimates = con.execute(
             "SELECT platform, horizon, estimate, ci_low, ci_high, treated_units, control_units "
             "FROM mart.impact_estimates WHERE outcome = 'position' AND estimate IS NOT NULL "
+            "AND treatment = 'first_link' AND control_group = 'never_treated' "
             "ORDER BY platform, horizon"
         ).fetchall()
         panel = con.execute(
@@ -230,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
     run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
     add("status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows")
+    add_crawl_parsers(add)
+    add_inspect_parser(add)
+    add_estimate_parser(add)
     return parser
 
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from pipeline.crawl.settings import (
+    CrawlerSettings,
+    SearchConsoleSettings,
+    crawler_settings,
+    search_console_settings,
+)
 
 DEFAULT_CONFIG_NAME = "socialrank.toml"
 
@@ -59,6 +66,11 @@ class DataRoot:
     def run_log(self) -> Path:
         return self.root / "runs"
 
+    @property
+    def state(self) -> Path:
+        """Fetchers' own bookkeeping: the crawl frontier and HTTP cache, Search Console watermarks."""
+        return self.root / "state"
+
     def ensure(self) -> None:
         for path in (
             self.landing,
@@ -72,6 +84,14 @@ class DataRoot:
 
 
 @dataclass(frozen=True)
+class ImpactSettings:
+    """``[impact]``: the second treatment definition, a page's first day past this much engagement
+    (likes + reposts + replies of the posts linking it, summed per platform and over all platforms)."""
+
+    engagement_threshold: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataRoot
     owned_sites: tuple[str, ...]
@@ -80,6 +100,9 @@ class Settings:
     history_start: str = "2006-03-21"
     warehouse_path: Path | None = None
     config_file: Path | None = None
+    crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
+    search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
+    impact: ImpactSettings = field(default_factory=ImpactSettings)
 
     @property
     def warehouse(self) -> Path:
@@ -117,6 +140,16 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         raise ConfigError(f"{path}: [site] www_policy must be 'strip' or 'keep', got {www_policy!r}")
     owned = _as_str_tuple(site.get("owned_sites", ["example.com"]), "[site] owned_sites")
     warehouse = raw.get("warehouse", {}).get("path")
+    threshold = raw.get("impact", {}).get("engagement_threshold", ImpactSettings.engagement_threshold)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+        raise ConfigError(
+            f"{path}: [impact] engagement_threshold must be a positive integer, got {threshold!r}"
+        )
+    try:
+        crawler = crawler_settings(raw.get("crawler", {}), os.environ)
+        search_console = search_console_settings(raw.get("search_console", {}))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     return Settings(
         data=DataRoot(home_value.resolve()),
         owned_sites=tuple(domain.lower() for domain in owned),
@@ -125,4 +158,7 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         history_start=str(site.get("history_start", "2006-03-21")),
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
         config_file=path if path.exists() else None,
+        impact=ImpactSettings(engagement_threshold=threshold),
+        crawler=crawler,
+        search_console=search_console,
     )

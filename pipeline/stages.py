@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,54 @@ def ingest(settings: Settings) -> dict[str, Any]:
     result = run_ingest(settings)
     summary = result.as_dict()
     return {key: summary[key] for key in ("deliveries", "by_status", "records")}
+
+
+def skipped(stage: str, reason: str) -> dict[str, Any]:
+    """A stage whose source is not configured: skipped with a clear message, never failed."""
+    log.info("%s skipped: %s", stage, reason)
+    return {"skipped": True, "reason": reason}
+
+
+def fetch_search_console(
+    settings: Settings, run_date: dt.date, *, backfill: bool = False, in_airflow: bool = False
+) -> dict[str, Any]:
+    """Land Search Console API responses: the days final since the last run, or exactly ``run_date``."""
+    configured = settings.search_console
+    if not configured.properties:
+        return skipped("search_console", "no properties configured ([search_console] properties)")
+    from pipeline.crawl import search_console
+
+    found = search_console.find_credentials(configured, os.environ, in_airflow)
+    if found is None:
+        return skipped(
+            "search_console",
+            f"no credentials (Airflow connection {configured.connection_id!r}, "
+            f"${search_console.ENV_ACCESS_TOKEN}, ${search_console.ENV_CREDENTIALS_FILE} "
+            f"or ${search_console.ENV_GOOGLE_CREDENTIALS})",
+        )
+    log.info("search_console: credentials from %s", found.source)
+    client = search_console.api_client(settings, found.credentials)
+    results = search_console.fetch_properties(settings, client, run_date, backfill=backfill)
+    summary = {
+        "run_date": run_date.isoformat(),
+        "backfill": backfill,
+        "requests": client.requests,
+        "properties": {site: vars(result) for site, result in results.items()},
+    }
+    failed = {site: result.error for site, result in results.items() if result.error}
+    if failed:
+        log.error("search_console: %s", json.dumps(summary, default=str))
+        raise search_console.SearchConsoleError("; ".join(str(error) for error in failed.values()))
+    return summary
+
+
+def crawl(settings: Settings, run_date: dt.date) -> dict[str, Any]:
+    """Fetch the social links not fetched recently (and linking pages, when configured) into the lake."""
+    if not settings.crawler.enabled:
+        return skipped("crawl", "the crawler is off ([crawler] enabled = false in socialrank.toml)")
+    from pipeline.crawl.crawler import run_crawl
+
+    return run_crawl(settings, run_date).as_dict()
 
 
 def build(settings: Settings, run_date: dt.date) -> dict[str, Any]:
@@ -105,11 +154,21 @@ def record_failure(
 
 
 def run_all(settings: Settings, run_date: dt.date) -> dict[str, Any]:
-    """Every stage in order, without Airflow: ingest, build, gate, publish, report."""
+    """Every stage in order, without Airflow: Search Console, ingest, crawl, build, gate, publish, report."""
+    search_console = fetch_search_console(settings, run_date)
     ingested = ingest(settings)
+    crawled = crawl(settings, run_date)
     with warehouse.writer_lock(settings):
         built = build(settings, run_date)
         checked = check(settings, Path(built["build_path"]))
         published = publish_build(settings, Path(built["build_path"]), checked)
     reported = write_report(settings)
-    return {"ingest": ingested, "build": built, "gate": checked, "publish": published, "report": reported}
+    return {
+        "search_console": search_console,
+        "ingest": ingested,
+        "crawl": crawled,
+        "build": built,
+        "gate": checked,
+        "publish": published,
+        "report": reported,
+    }

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import pytest
 from pipeline.config import DataRoot, Settings
 from pipeline.delivery import Delivery
 from pipeline.sources.base import ParseContext, Record, Rejected
+from tests.http_servers import LoopbackServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 REFERENCE_EXPORTS = PROJECT_DIR.parent / "shared" / "reference-exports"
@@ -113,3 +115,251 @@ def x_tweet(
 
 def x_tweets_js(items: list[object]) -> str:
     return "window.YTD.tweets.part0 = " + json.dumps(items, indent=2)
+
+
+# --- Bluesky: a repository CAR file (CAR v1, DAG-CBOR blocks, a Merkle search tree) -------------------
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = number & 0x7F
+        number >>= 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def _cid_of(block: bytes) -> bytes:
+    """CIDv1, dag-cbor codec, sha2-256: how atproto addresses every block."""
+    import hashlib
+
+    return bytes([0x01, 0x71, 0x12, 0x20]) + hashlib.sha256(block).digest()
+
+
+class CidLink(bytes):
+    """Marks bytes that are a CID link (DAG-CBOR tag 42) when encoded by :func:`dag_cbor`."""
+
+
+def dag_cbor(value: object) -> bytes:
+    """DAG-CBOR with CID links: libipld encodes plain bytes, so links are re-tagged afterwards."""
+    import libipld
+
+    links: list[bytes] = []
+
+    def mark(item: object) -> object:
+        if isinstance(item, CidLink):
+            links.append(bytes(item))
+            return bytes(item)
+        if isinstance(item, dict):
+            return {key: mark(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [mark(inner) for inner in item]
+        return item
+
+    encoded: bytes = libipld.encode_dag_cbor(mark(value))
+    for link in set(links):
+        plain = bytes([0x58, len(link)]) + link
+        tagged = bytes([0xD8, 0x2A, 0x58, len(link) + 1, 0x00]) + link
+        encoded = encoded.replace(plain, tagged)
+    return encoded
+
+
+def bluesky_car(did: str, records: dict[str, dict[str, object]]) -> bytes:
+    """A repository export: commit -> one MST node -> records keyed ``collection/rkey`` (sorted)."""
+    blocks: list[tuple[bytes, bytes]] = []
+
+    def add(value: object) -> CidLink:
+        block = dag_cbor(value)
+        cid = _cid_of(block)
+        blocks.append((cid, block))
+        return CidLink(cid)
+
+    entries = []
+    previous = b""
+    for key in sorted(records):
+        encoded_key = key.encode()
+        shared = 0
+        while shared < min(len(previous), len(encoded_key)) and previous[shared] == encoded_key[shared]:
+            shared += 1
+        entries.append({"p": shared, "k": encoded_key[shared:], "v": add(records[key]), "t": None})
+        previous = encoded_key
+    node = add({"l": None, "e": entries})
+    commit = add({"did": did, "version": 3, "data": node, "rev": "3kabc", "prev": None, "sig": b"\x00" * 64})
+    header = dag_cbor({"roots": [commit], "version": 1})
+    out = bytearray(_varint(len(header)) + header)
+    for cid, block in reversed(blocks):
+        out += _varint(len(cid) + len(block)) + cid + block
+    return bytes(out)
+
+
+# --- the crawler: a real HTTP server on loopback ---------------------------------------------------
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A threaded HTTP server on 127.0.0.1 (routes per host name and path), stopped after the test."""
+    with LoopbackServer() as server:
+        yield server
+
+
+# --- builders of the platforms' and tools' exports (their real shapes, generated) ------------------------
+
+
+def mojibake(text: str) -> str:
+    """Meta's encoding bug: every UTF-8 byte of the text written as its own ``\\u00XX`` character."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def meta_json(value: object) -> str:
+    """JSON as Meta writes it: ASCII only, so mojibake shows as ``\\u00c3\\u00a9`` escapes."""
+    return json.dumps(value, ensure_ascii=True, indent=2)
+
+
+def facebook_post(
+    timestamp: int, text: str, link: str | None = None, title: str = "Dana Demo updated her status."
+) -> dict[str, object]:
+    post: dict[str, object] = {
+        "timestamp": timestamp,
+        "data": [{"post": mojibake(text)}, {"update_timestamp": timestamp + 60}] if text else [],
+        "title": mojibake(title),
+        "tags": [{"name": "Tagged Friend"}],
+    }
+    if link:
+        post["attachments"] = [
+            {"data": [{"external_context": {"url": link, "name": mojibake("Le guide · Café")}}]},
+            {
+                "data": [
+                    {
+                        "media": {
+                            "uri": "your_facebook_activity/posts/media/1.jpg",
+                            "creation_timestamp": timestamp,
+                        }
+                    }
+                ]
+            },
+        ]
+    return post
+
+
+def instagram_post(timestamp: int, caption: str, media_count: int = 1) -> dict[str, object]:
+    media = [
+        {
+            "uri": f"media/posts/202401/{timestamp}_{index}.jpg",
+            "creation_timestamp": timestamp,
+            "media_metadata": {"photo_metadata": {"exif_data": [{"latitude": 48.85, "longitude": 2.35}]}},
+            "title": mojibake(caption) if media_count == 1 else "",
+        }
+        for index in range(media_count)
+    ]
+    post: dict[str, object] = {"media": media}
+    if media_count > 1:
+        post.update({"title": mojibake(caption), "creation_timestamp": timestamp})
+    return post
+
+
+def mastodon_create(number: int, published: str, content: str, to: str = "public") -> dict[str, object]:
+    actor = "https://social.example/users/dana"
+    addressed = {
+        "public": (["https://www.w3.org/ns/activitystreams#Public"], [f"{actor}/followers"]),
+        "direct": (["https://other.example/users/friend"], []),
+    }[to]
+    note_id = f"{actor}/statuses/{number}"
+    return {
+        "id": f"{note_id}/activity",
+        "type": "Create",
+        "actor": actor,
+        "published": published,
+        "to": addressed[0],
+        "cc": addressed[1],
+        "object": {
+            "id": note_id,
+            "type": "Note",
+            "url": f"https://social.example/@dana/{number}",
+            "published": published,
+            "to": addressed[0],
+            "cc": addressed[1],
+            "content": content,
+            "tag": [],
+        },
+    }
+
+
+def mastodon_outbox(items: list[object], duplicate_key: bool = True) -> str:
+    """An outbox as Mastodon writes it, with the known bug: ``orderedItems`` twice, the last one full."""
+    head = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "outbox.json",
+        "type": "OrderedCollection",
+        "totalItems": len(items),
+    }
+    body = json.dumps(head)[:-1]
+    if duplicate_key:
+        body += ', "orderedItems": []'
+    return body + ', "orderedItems": ' + json.dumps(items, indent=1) + "}"
+
+
+def csv_bytes(
+    rows: list[list[str]],
+    delimiter: str = ",",
+    bom: bool = False,
+    crlf: bool = False,
+    encoding: str = "utf-8",
+) -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n")
+    writer.writerows(rows)
+    return ("\ufeff" if bom else "").encode(encoding) + buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xls_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
+    """A real BIFF8 ``.xls`` (what LinkedIn's page analytics download is)."""
+    import xlwt
+
+    workbook = xlwt.Workbook()
+    for name, rows in sheets.items():
+        sheet = workbook.add_sheet(name)
+        for row_number, row in enumerate(rows):
+            for column, value in enumerate(row):
+                sheet.write(row_number, column, value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def parse_safely(path: Path, context: ParseContext) -> tuple[str | None, list[Record], list[Rejected]]:
+    """Like :func:`parse_all`, but a damaged member ends as one more rejection, as the ingest records it."""
+    from pipeline.sources import detect_format
+    from pipeline.sources.base import MalformedInput
+
+    delivery = Delivery(path)
+    records: list[Record] = []
+    rejected: list[Rejected] = []
+    try:
+        source_format = detect_format(delivery)
+        if source_format is None:
+            return None, [], []
+        try:
+            for item in source_format.parse(delivery, context):
+                (rejected if isinstance(item, Rejected) else records).append(item)  # type: ignore[arg-type]
+        except MalformedInput as exc:
+            rejected.append(Rejected(exc.member, exc.location, exc.reason))
+        return source_format.name, records, rejected
+    finally:
+        delivery.close()

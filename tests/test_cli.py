@@ -11,7 +11,21 @@ import pytest
 
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
 
-COMMANDS = ("demo-data", "ingest", "build", "check", "publish", "report", "run", "status")
+COMMANDS = (
+    "demo-data",
+    "ingest",
+    "build",
+    "check",
+    "publish",
+    "report",
+    "run",
+    "status",
+    "fetch",
+    "crawl",
+    "fetch-gsc",
+    "inspect",
+    "estimate",
+)
 
 
 @pytest.fixture
