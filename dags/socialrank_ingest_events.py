@@ -8,7 +8,14 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher, dag, task
 
 from pipeline.config import load_settings
-from pipeline.orchestration.airflow_support import DEFAULT_ARGS, LAKE_ASSET, LAKE_WRITER_POOL, on_task_failure
+from pipeline.orchestration.airflow_support import (
+    DEFAULT_ARGS,
+    INGESTED_DATASETS,
+    LAKE_ASSETS,
+    LAKE_WRITER_POOL,
+    on_task_failure,
+    record_lake_events,
+)
 from pipeline.orchestration.triggers import ReadySentinelTrigger
 
 SETTINGS = load_settings()
@@ -24,7 +31,8 @@ DOC = """
 
 Runs when a delivery's sentinel (`landing/<anything>.ready`) appears: the triggerer consumes the sentinel
 and this DAG ingests every delivery the ledger does not hold yet (by content hash, so nothing is ingested
-twice). The lake asset it updates carries the row counts. The nightly DAG builds and publishes the warehouse.
+twice). Each lake dataset's asset event carries the rows it added. The nightly DAG builds and publishes
+the warehouse.
 """
 
 
@@ -39,7 +47,7 @@ twice). The lake asset it updates carries the row counts. The nightly DAG builds
     doc_md=DOC,
 )
 def socialrank_ingest_events() -> None:
-    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET])
+    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSETS[name] for name in INGESTED_DATASETS])
     def ingest(outlet_events: Any = None, triggering_asset_events: Any = None) -> dict[str, Any]:
         from pipeline.stages import ingest as ingest_stage
 
@@ -50,7 +58,12 @@ def socialrank_ingest_events() -> None:
             for events in (triggering_asset_events or {}).values()
             for event in events
         ]
-        outlet_events[LAKE_ASSET].extra = {"sentinels": sentinels, **summary}
+        record_lake_events(
+            outlet_events,
+            INGESTED_DATASETS,
+            summary["rows_by_dataset"],
+            {"sentinels": sentinels, "by_status": summary["by_status"]},
+        )
         return summary
 
     ingest()

@@ -10,17 +10,19 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.config import load_settings
 from pipeline.orchestration.airflow_support import (
+    CRAWLED_DATASETS,
+    CRAWLER_POOL,
     DEFAULT_ARGS,
-    LAKE_ASSET,
+    INGESTED_DATASETS,
+    LAKE_ASSETS,
     LAKE_WRITER_POOL,
     WAREHOUSE_ASSET,
     WAREHOUSE_WRITER_POOL,
     on_task_failure,
+    record_lake_events,
 )
 
 SETTINGS = load_settings()
-# One outbound fetcher at a time across runs, so per-host politeness and API quotas hold (pools.json).
-CRAWLER_POOL = "socialrank_crawler"
 
 DOC = """
 ### socialrank nightly
@@ -38,6 +40,10 @@ configured: no `[search_console] properties` or no credentials (Airflow connecti
 **Partition date.** Each run processes one day, derived the same way for every kind of run: the `run_date`
 param when given (manual runs), else the day its data interval starts, in the site's time zone. The nightly
 run after day D and a backfill of day D both process D. Backfills: *Trigger -> Backfill* in the UI.
+
+**Assets.** `ingest` and `crawl` update one asset per lake dataset (`socialrank://lake/<dataset>`) with the
+partition and the rows they added; `publish` updates `socialrank://warehouse/published` with the partition,
+version, as-of date, gate result and row counts.
 
 **Failures.** Transient faults retry with exponential backoff. A failed gate fails the run at once (no retry)
 and the previous warehouse stays published; Data Docs under `reports/data_docs/` show why, and a note is
@@ -85,22 +91,34 @@ def socialrank_nightly() -> None:
             raise AirflowSkipException(summary["reason"])
         return summary
 
-    @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSET], trigger_rule=TriggerRule.NONE_FAILED)
+    @task(
+        pool=LAKE_WRITER_POOL,
+        outlets=[LAKE_ASSETS[name] for name in INGESTED_DATASETS],
+        trigger_rule=TriggerRule.NONE_FAILED,
+    )
     def ingest(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
         from pipeline.stages import ingest as ingest_stage
 
         summary = ingest_stage(SETTINGS)
-        outlet_events[LAKE_ASSET].extra = {"partition": run_date, **summary}
+        record_lake_events(
+            outlet_events,
+            INGESTED_DATASETS,
+            summary["rows_by_dataset"],
+            {"partition": run_date, "by_status": summary["by_status"]},
+        )
         return summary
 
-    @task(pool=CRAWLER_POOL, outlets=[LAKE_ASSET])
+    @task(pool=CRAWLER_POOL, outlets=[LAKE_ASSETS[name] for name in CRAWLED_DATASETS])
     def crawl(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
         from pipeline.stages import crawl as crawl_stage
 
         summary = crawl_stage(SETTINGS, dt.date.fromisoformat(run_date))
         if summary.get("skipped"):
             raise AirflowSkipException(summary["reason"])
-        outlet_events[LAKE_ASSET].extra = {"partition": run_date, "crawl": summary}
+        rows = {"crawl_fetches": summary["fetch_rows_written"], "crawl_links": summary["link_rows_written"]}
+        record_lake_events(
+            outlet_events, CRAWLED_DATASETS, rows, {"partition": run_date, "crawl_id": summary["crawl_id"]}
+        )
         return summary
 
     @task(pool=WAREHOUSE_WRITER_POOL, trigger_rule=TriggerRule.NONE_FAILED)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pipeline import gate, report, warehouse
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
+from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,16 @@ def partition_date(
 def ingest(settings: Settings) -> dict[str, Any]:
     result = run_ingest(settings)
     summary = result.as_dict()
-    return {key: summary[key] for key in ("deliveries", "by_status", "records")}
+    records = summary["records"]
+    rows_by_dataset = {dataset.name: records.get(kind, 0) for kind, dataset in RECORD_DATASETS.items()}
+    rows_by_dataset[QUARANTINED_RECORDS.name] = records.get("quarantined_records", 0)
+    rows_by_dataset[INGEST_LEDGER.name] = sum(
+        count for status, count in summary["by_status"].items() if status in ("ingested", "quarantined")
+    )
+    return {
+        **{key: summary[key] for key in ("deliveries", "by_status", "records")},
+        "rows_by_dataset": rows_by_dataset,
+    }
 
 
 def skipped(stage: str, reason: str) -> dict[str, Any]:

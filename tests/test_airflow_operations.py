@@ -147,10 +147,11 @@ def test_a_sentinel_runs_the_ingest_dag_and_its_asset_event_carries_row_counts(
     assert [r["state"] for r in runs] == ["success"]
     assert not (delivery.parent / "late.csv.ready").exists()
     events = cluster.api("GET", "/assets/events", params={"source_dag_id": INGEST_EVENTS})["asset_events"]
-    lake_events = [e for e in events if e["uri"].startswith("socialrank://lake")]
-    assert lake_events, events
-    extra = lake_events[-1]["extra"]
-    assert extra["records"]["ranking"] == 1
+    by_uri = {event["uri"]: event["extra"] for event in events}
+    extra = by_uri["socialrank://lake/rankings"]
+    assert extra["rows"] == 1
+    assert by_uri["socialrank://lake/social_posts"]["rows"] == 0
+    assert by_uri["socialrank://lake/ingest_ledger"]["rows"] == 1
     assert extra["by_status"]["ingested"] == 1
     assert extra["sentinels"] == ["rankings/tracker/late.csv.ready"]
 

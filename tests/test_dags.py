@@ -96,3 +96,15 @@ def test_dag_files_import_no_heavy_libraries(dag_file: str, tmp_path: Path) -> N
     added = json.loads(result.stdout.strip().splitlines()[-1])
     heavy = sorted({name.split(".")[0] for name in added} & set(HEAVY_MODULES))
     assert heavy == [], f"{dag_file} imports {heavy} at parse time"
+
+
+def test_every_lake_dataset_has_an_asset_and_the_tasks_that_write_it_declare_it(dagbag) -> None:
+    from pipeline.orchestration.airflow_support import CRAWLED_DATASETS, INGESTED_DATASETS, LAKE_ASSETS
+    from pipeline.schemas import ALL_DATASETS
+
+    assert set(LAKE_ASSETS) == {dataset.name for dataset in ALL_DATASETS}
+    nightly = dagbag.dags["socialrank_nightly"]
+    outlets = {task.task_id: {asset.uri for asset in task.outlets} for task in nightly.tasks}
+    assert outlets["ingest"] == {f"socialrank://lake/{name}" for name in INGESTED_DATASETS}
+    assert outlets["crawl"] == {f"socialrank://lake/{name}" for name in CRAWLED_DATASETS}
+    assert outlets["publish"] == {"socialrank://warehouse/published"}

@@ -14,8 +14,24 @@ log = logging.getLogger(__name__)
 
 LAKE_WRITER_POOL = "socialrank_lake_writer"
 WAREHOUSE_WRITER_POOL = "socialrank_warehouse_writer"
+CRAWLER_POOL = "socialrank_crawler"
 
-LAKE_ASSET = Asset(name="socialrank_lake", uri="socialrank://lake")
+# One asset per lake dataset. The names mirror pipeline.schemas.ALL_DATASETS (a test holds them equal);
+# importing the schemas here would load pyarrow at DAG parse time.
+INGESTED_DATASETS = (
+    "social_posts",
+    "social_links",
+    "engagement_snapshots",
+    "backlinks",
+    "rankings",
+    "ingest_ledger",
+    "quarantined_records",
+)
+CRAWLED_DATASETS = ("crawl_fetches", "crawl_links")
+LAKE_ASSETS = {
+    name: Asset(name=f"socialrank_lake_{name}", uri=f"socialrank://lake/{name}")
+    for name in (*INGESTED_DATASETS, *CRAWLED_DATASETS)
+}
 WAREHOUSE_ASSET = Asset(name="socialrank_warehouse", uri="socialrank://warehouse/published")
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -25,6 +41,14 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=20),
 }
+
+
+def record_lake_events(
+    outlet_events: Any, datasets: tuple[str, ...], rows: dict[str, int], extra: dict[str, Any]
+) -> None:
+    """Attach each dataset's new row count, and the run's details, to its asset event."""
+    for name in datasets:
+        outlet_events[LAKE_ASSETS[name]].extra = {"rows": rows.get(name, 0), **extra}
 
 
 def on_task_failure(context: Any) -> None:
