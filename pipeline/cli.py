@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the data failed (gate failed, nothing to publish), 2 ba
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import sys
@@ -20,6 +19,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from pipeline import stages, warehouse
+from pipeline.cli_support import date_argument, default_run_date
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
 from pipeline.gate import GateFailed
@@ -33,18 +33,6 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
 class UsageError(Exception):
     """Wrong arguments or missing inputs: exit code 2 with the message."""
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
-
-
-def _default_run_date(settings: Settings) -> dt.date:
-    """Nightly semantics: yesterday, in the site's time zone."""
-    return dt.datetime.now(settings.timezone).date() - dt.timedelta(days=1)
 
 
 def _print_json(data: Any) -> None:
@@ -94,7 +82,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     with warehouse.writer_lock(settings):
-        built = stages.build(settings, args.date or _default_run_date(settings))
+        built = stages.build(settings, args.date or default_run_date(settings))
     if args.json:
         _print_json(built)
     else:
@@ -135,7 +123,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    run_date = args.date or _default_run_date(settings)
+    run_date = args.date or default_run_date(settings)
     log.info("running every stage for %s (data root %s)", run_date, settings.data.root)
     try:
         result = stages.run_all(settings, run_date)
@@ -222,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = add("ingest", cmd_ingest, "ingest new deliveries from the landing zone into the lake")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     build = add("build", cmd_build, "build a new warehouse file from the lake (not published)")
-    build.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    build.add_argument(
+        "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
+    )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
     check = add("check", cmd_check, "run the quality gate on a build (default: the latest)")
     check.add_argument("--build", type=Path, help="build file to check")
@@ -231,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--build", type=Path, help="build file to publish")
     add("report", cmd_report, "write the HTML report from the published warehouse")
     run = add("run", cmd_run, "every stage in order: ingest, build, check, publish, report")
-    run.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    run.add_argument(
+        "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
+    )
     run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
     add("status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows")
     add_crawl_parsers(add)

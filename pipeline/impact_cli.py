@@ -18,19 +18,18 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
 
 log = logging.getLogger("socialrank")
 EXIT_OK, EXIT_USAGE = 0, 2
-Handler = Callable[[Settings, argparse.Namespace], int]
 
 
 def add_estimate_parser(
-    add: Callable[[str, Handler, str], argparse.ArgumentParser],
+    add: AddCommand,
 ) -> argparse.ArgumentParser:
     """Register ``estimate`` through the CLI's ``add(name, handler, help)``."""
     parser = add(

@@ -13,11 +13,11 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.canonical import is_owned
+from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
 from pipeline.sources import FORMATS, detect_format
@@ -34,8 +34,6 @@ COUNTED_KINDS = {
     "ranking": "rankings",
 }
 EXIT_READ, EXIT_NOT_READ, EXIT_USAGE = 0, 1, 2
-
-AddCommand = Callable[[str, Callable[[Settings, argparse.Namespace], int], str], argparse.ArgumentParser]
 
 
 def inspect_path(settings: Settings, path: Path) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cli_support import Handler
 from pipeline.config import Settings, load_settings
-from pipeline.crawl.cli_commands import EXIT_FAILED, EXIT_OK, Handler, add_parsers
+from pipeline.crawl.cli_commands import EXIT_FAILED, EXIT_OK, add_parsers
 from tests.http_servers import LoopbackServer, Reply
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline.cli_support import Handler
 from pipeline.config import Settings
-from pipeline.impact_cli import EXIT_OK, EXIT_USAGE, Handler, add_estimate_parser
+from pipeline.impact_cli import EXIT_OK, EXIT_USAGE, add_estimate_parser
 
 MPDTA = ["--unit", "countyreal", "--time", "year", "--outcome", "lemp", "--cohort", "first.treat"]
 

@@ -7,13 +7,12 @@ Exit codes follow the CLI's: 0 success, 1 the fetch was refused or failed, 2 bad
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from pipeline import stages
+from pipeline.cli_support import AddCommand, date_argument, default_run_date
 from pipeline.config import Settings
 from pipeline.crawl.addresses import AddressGuard
 from pipeline.crawl.fetcher import FetchResult, PageFetcher
@@ -23,20 +22,6 @@ from pipeline.crawl.robots import RobotsCache
 
 log = logging.getLogger("socialrank")
 EXIT_OK, EXIT_FAILED = 0, 1
-
-Handler = Callable[[Settings, argparse.Namespace], int]
-AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
-
-
-def _yesterday(settings: Settings) -> dt.date:
-    return dt.datetime.now(settings.timezone).date() - dt.timedelta(days=1)
 
 
 def fetch_one(settings: Settings, url: str) -> FetchResult:
@@ -98,7 +83,7 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
 
 
 def cmd_crawl(settings: Settings, args: argparse.Namespace) -> int:
-    summary = stages.crawl(settings, args.date or _yesterday(settings))
+    summary = stages.crawl(settings, args.date or default_run_date(settings))
     _report(summary, args.json)
     return EXIT_OK
 
@@ -106,7 +91,7 @@ def cmd_crawl(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_fetch_gsc(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.crawl.search_console import SearchConsoleError
 
-    run_date = args.date or _yesterday(settings)
+    run_date = args.date or default_run_date(settings)
     try:
         summary = stages.fetch_search_console(settings, run_date, backfill=args.backfill)
     except SearchConsoleError as exc:
@@ -129,13 +114,17 @@ def add_parsers(add: AddCommand) -> None:
     fetch.add_argument("url", help="the URL to fetch")
     fetch.add_argument("--json", action="store_true", help="print the result as one JSON object")
     crawl = add("crawl", cmd_crawl, "crawl the social links not fetched recently into the lake")
-    crawl.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    crawl.add_argument(
+        "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
+    )
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     gsc = add(
         "fetch-gsc",
         cmd_fetch_gsc,
         "land Search Console API data: the days final since the last run (or exactly --date with --backfill)",
     )
-    gsc.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: yesterday, site time zone)")
+    gsc.add_argument(
+        "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
+    )
     gsc.add_argument("--backfill", action="store_true", help="fetch exactly --date, whatever came before")
     gsc.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -19,11 +19,9 @@ from pipeline.sources.tabular import (
     Table,
     TableRow,
     has_table,
-    is_blank,
-    is_table_member,
     is_total_row,
     parse_count,
-    tables,
+    table_rows,
 )
 
 METRICS = ("likes", "reposts", "replies", "impressions", "clicks", "views", "shares")
@@ -39,14 +37,9 @@ class EngagementExport:
         return has_table(delivery, self.table)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for member in delivery.members():
-            if not is_table_member(delivery, member):
-                continue
-            for table in tables(delivery, member, self.table):
-                for row in table.rows:
-                    if is_blank(row) or is_total_row(row):
-                        continue
-                    yield self._row(table, row, context)
+        for table, row in table_rows(delivery, self.table):
+            if not is_total_row(row):
+                yield self._row(table, row, context)
 
     def identify(self, table: Table, row: TableRow) -> tuple[str, str | None, str | None]:
         """(platform, post id or ``None``, permalink or ``None``) of the post a row is about."""

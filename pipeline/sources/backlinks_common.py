@@ -20,11 +20,9 @@ from pipeline.sources.tabular import (
     Table,
     TableRow,
     has_table,
-    is_blank,
-    is_table_member,
     parse_day,
     parse_decimal,
-    tables,
+    table_rows,
 )
 
 TRUE_TEXT = frozenset({"true", "1", "yes", "y", "+", "x"})
@@ -114,28 +112,22 @@ class BacklinkExport:
         return has_table(delivery, self.table)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for member in delivery.members():
-            if not is_table_member(delivery, member):
+        for table, row in table_rows(delivery, self.table):
+            if self.check_width and table.sheet is None and len(row.cells) != len(table.header):
+                yield Rejected(
+                    table.member,
+                    row.location,
+                    f"{len(row.cells)} columns where the header has {len(table.header)}",
+                    redacted_excerpt(",".join(str(c) for c in row.cells)),
+                )
                 continue
-            for table in tables(delivery, member, self.table):
-                for row in table.rows:
-                    if is_blank(row):
-                        continue
-                    if self.check_width and table.sheet is None and len(row.cells) != len(table.header):
-                        yield Rejected(
-                            member,
-                            row.location,
-                            f"{len(row.cells)} columns where the header has {len(table.header)}",
-                            redacted_excerpt(",".join(str(c) for c in row.cells)),
-                        )
-                        continue
-                    try:
-                        link = self.link(table, row)
-                    except ValueError as exc:
-                        yield Rejected(member, row.location, f"unreadable value ({exc})")
-                        continue
-                    if link is not None:
-                        yield backlink_record(self.tool, link, member, row.location, context)
+            try:
+                link = self.link(table, row)
+            except ValueError as exc:
+                yield Rejected(table.member, row.location, f"unreadable value ({exc})")
+                continue
+            if link is not None:
+                yield backlink_record(self.tool, link, table.member, row.location, context)
 
     def link(self, table: Table, row: TableRow) -> LinkRow | None:
         raise NotImplementedError

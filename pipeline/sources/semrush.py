@@ -21,12 +21,10 @@ from pipeline.sources.tabular import (
     Table,
     TableRow,
     has_table,
-    is_blank,
-    is_table_member,
     parse_count,
     parse_day,
     parse_decimal,
-    tables,
+    table_rows,
 )
 
 SEMRUSH_BACKLINKS = AliasTable(
@@ -88,13 +86,8 @@ class SemrushPositions:
         return has_table(delivery, SEMRUSH_POSITIONS)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for member in delivery.members():
-            if not is_table_member(delivery, member):
-                continue
-            for table in tables(delivery, member, SEMRUSH_POSITIONS):
-                for row in table.rows:
-                    if not is_blank(row):
-                        yield self._row(table, row, context)
+        for table, row in table_rows(delivery, SEMRUSH_POSITIONS):
+            yield self._row(table, row, context)
 
     def _row(self, table: Table, row: TableRow, context: ParseContext) -> Extracted:
         columns = table.columns

@@ -163,6 +163,17 @@ def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] |
     return False
 
 
+def table_rows(delivery: Delivery, table: HeaderMatcher) -> Iterator[tuple[Table, TableRow]]:
+    """Every non-blank row of every table in the delivery whose header matches ``table``."""
+    for member in delivery.members():
+        if not is_table_member(delivery, member):
+            continue
+        for found in tables(delivery, member, table):
+            for row in found.rows:
+                if not is_blank(row):
+                    yield found, row
+
+
 def is_blank(row: TableRow) -> bool:
     return all(cell is None or str(cell).strip() == "" for cell in row.cells)
 
