@@ -32,8 +32,10 @@ airflow-init: install
 	@mkdir -p $(AIRFLOW_HOME)
 	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 	$(AIRFLOW) pools import airflow/pools.json
+	$(AIRFLOW) connections import --overwrite airflow/connections.json
 
-# The embedded default: `airflow standalone` on SQLite with this project's DAGs and pools; Ctrl-C stops it.
+# The embedded default: `airflow standalone` on SQLite with this project's DAGs, pools and connections
+# (airflow/*.json); Ctrl-C stops it.
 AIRFLOW_PORT ?= 8080
 airflow: airflow-init
 	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)/ (local mode: every visitor is an admin, no login needed)"

@@ -114,6 +114,7 @@ class AirflowCluster:
     def start(self) -> None:
         self.cli("db", "migrate")
         self.cli("pools", "import", str(PROJECT_DIR / "airflow" / "pools.json"))
+        self.cli("connections", "import", "--overwrite", str(PROJECT_DIR / "airflow" / "connections.json"))
         self._start("api-server", "api-server", "--port", str(self.port))
         self._start("scheduler", "scheduler")
         self._start("dag-processor", "dag-processor")

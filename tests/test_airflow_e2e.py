@@ -39,6 +39,13 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         capture_output=True,
         timeout=120,
     )
+    subprocess.run(
+        [AIRFLOW, "connections", "import", "--overwrite", str(PROJECT_DIR / "airflow" / "connections.json")],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return env
 
 
@@ -61,6 +68,20 @@ def test_nightly_dag_runs_every_stage_and_publishes(airflow_env: dict[str, str])
     assert manifest["run_date"] == "2026-11-01" and manifest["gate"]["success"] is True
     assert manifest["row_counts"]["mart.ranking_impact"] > 0
     assert (data / "reports" / "socialrank-report.html").exists()
+
+
+def test_the_connections_file_defines_search_console_without_secrets(airflow_env: dict[str, str]) -> None:
+    listed = subprocess.run(
+        [AIRFLOW, "connections", "get", "google_search_console", "-o", "json"],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    connection = json.loads(listed.stdout)[0]
+    assert connection["conn_type"] == "google_cloud_platform"
+    assert not connection.get("password") and json.loads(connection.get("extra") or "{}") == {}
 
 
 def test_event_driven_ingest_dag_runs_and_finds_nothing_new(airflow_env: dict[str, str]) -> None:
