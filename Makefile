@@ -42,7 +42,7 @@ airflow: airflow-init
 	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True \
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(AIRFLOW) standalone
+	PATH="$(CURDIR)/$(BIN):$$PATH" airflow/standalone.sh
 
 run: install
 	$(BIN)/socialrank demo-data --if-empty
