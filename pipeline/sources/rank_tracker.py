@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, redacted_excerpt
-from pipeline.sources.textfiles import csv_rows, header_of
+from pipeline.sources.base import Extracted, ParseContext, Record, Rejected
+from pipeline.sources.textfiles import csv_dict_rows, header_of
 
 SOURCE = "rank_tracker"
 REQUIRED = ("date", "keyword", "url", "position")
@@ -62,18 +62,12 @@ class RankTrackerCsv:
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in self._members(delivery):
             header = normalise_header(header_of(delivery, member))
-            with csv_rows(delivery, member) as rows:
-                for line, cells in rows:
-                    location = f"line {line}"
-                    if len(cells) != len(header):
-                        yield Rejected(
-                            member,
-                            location,
-                            f"{len(cells)} columns where the header has {len(header)}",
-                            redacted_excerpt(",".join(cells)),
-                        )
+            with csv_dict_rows(delivery, member, header) as rows:
+                for item in rows:
+                    if isinstance(item, Rejected):
+                        yield item
                         continue
-                    row = dict(zip(header, cells, strict=True))
+                    location, row = item
                     if row["position"].strip().lower() in NOT_RANKED:
                         continue
                     yield self._row(row, member, location, context)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pipeline.canonical import host_of, try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, post_links, post_record
-from pipeline.sources.textfiles import csv_rows, header_of
+from pipeline.sources.textfiles import csv_dict_rows, header_of
 
 PLATFORM = "reddit"
 POST_COLUMNS = ("id", "permalink", "date", "ip", "subreddit", "gildings", "title", "url", "body")
@@ -70,15 +70,12 @@ class RedditExport:
             if kind is None:
                 continue
             header = header_of(delivery, member)
-            with csv_rows(delivery, member) as rows:
-                for line, cells in rows:
-                    location = f"line {line}"
-                    if len(cells) != len(header):
-                        yield Rejected(
-                            member, location, f"{len(cells)} columns where the header has {len(header)}"
-                        )
+            with csv_dict_rows(delivery, member, header) as rows:
+                for item in rows:
+                    if isinstance(item, Rejected):
+                        yield item
                         continue
-                    row = dict(zip(header, cells, strict=True))
+                    location, row = item
                     row.pop("ip", None)
                     try:
                         posted_at = _parse_date(row["date"])

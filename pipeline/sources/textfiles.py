@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from pipeline.delivery import Delivery
-from pipeline.sources.base import MalformedInput
+from pipeline.sources.base import MalformedInput, Rejected, redacted_excerpt
 
 SNIFF_BYTES = 64 * 1024
 MAX_FIELD_CHARS = 1_000_000
@@ -95,3 +95,26 @@ def csv_rows(
                     yield line, cells
 
         yield rows()
+
+
+@contextmanager
+def csv_dict_rows(
+    delivery: Delivery, member: str, header: list[str]
+) -> Iterator[Iterator[tuple[str, dict[str, str]] | Rejected]]:
+    """(place, header -> cell) for each row after the header; a row of another width comes as Rejected."""
+    with csv_rows(delivery, member) as rows:
+
+        def records() -> Iterator[tuple[str, dict[str, str]] | Rejected]:
+            for line, cells in rows:
+                location = f"line {line}"
+                if len(cells) != len(header):
+                    yield Rejected(
+                        member,
+                        location,
+                        f"{len(cells)} columns where the header has {len(header)}",
+                        redacted_excerpt(",".join(cells)),
+                    )
+                else:
+                    yield location, dict(zip(header, cells, strict=True))
+
+        yield records()

@@ -39,7 +39,7 @@ from pipeline.sources.base import (
 from pipeline.sources.jsonfiles import load_json_member
 from pipeline.sources.jsonstream import ArrayItem, iter_array_items
 from pipeline.sources.tabular import MAX_COUNT
-from pipeline.sources.textfiles import csv_rows, header_of
+from pipeline.sources.textfiles import csv_dict_rows, header_of
 
 PLATFORM = "x"
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"
@@ -360,18 +360,12 @@ class _TweetReader:
     def csv_member(self, delivery: Delivery, member: str) -> Iterator[Extracted]:
         """A pre-2019 ``tweets.csv``: no counts; retweets carry ``retweeted_status_id``."""
         header = header_of(delivery, member)
-        with csv_rows(delivery, member) as rows:
-            for line, cells in rows:
-                location = f"line {line}"
-                if len(cells) != len(header):
-                    yield Rejected(
-                        member,
-                        location,
-                        f"{len(cells)} columns where the header has {len(header)}",
-                        redacted_excerpt(",".join(cells)),
-                    )
+        with csv_dict_rows(delivery, member, header) as rows:
+            for item in rows:
+                if isinstance(item, Rejected):
+                    yield item
                     continue
-                row = dict(zip(header, cells, strict=True))
+                location, row = item
                 tweet_id = row["tweet_id"].strip()
                 if not tweet_id.isdigit():
                     yield Rejected(member, location, "missing or non-numeric tweet_id")
