@@ -174,8 +174,11 @@ def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: 
                 strict=True,
             ):
                 picker.click()
-                page.get_by_placeholder("YYYY/MM/DD").fill(day)
-                page.get_by_placeholder("HH:mm").fill(at)
+                # Each picker's fields live in its own popover; the previous one may still be in the DOM
+                # while it animates closed, so look only inside this picker's popover.
+                popover = page.locator(f'[id="popover:{picker.get_attribute("data-ownedby")}:content"]')
+                popover.get_by_placeholder("YYYY/MM/DD").fill(day)
+                popover.get_by_placeholder("HH:mm").fill(at)
                 page.keyboard.press("Escape")
             dialog.get_by_text("All Runs").click()
             page.screenshot(path=str(tmp_path / "backfill-dialog.png"))
