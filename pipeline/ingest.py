@@ -14,23 +14,40 @@ import shutil
 import time
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline import lake
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
+from pipeline.faults import fault_point
+from pipeline.parallel_parse import RowStamp, parse_in_workers, worker_count
 from pipeline.progress import progress_bar
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
 from pipeline.sources import detect_format
-from pipeline.sources.base import MalformedInput, ParseContext, Record, Rejected
+from pipeline.sources.base import (
+    Extracted,
+    MalformedInput,
+    ParallelSection,
+    ParseContext,
+    Record,
+    Rejected,
+    SectionedFormat,
+    SourceFormat,
+)
 
 log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".ready", ".inprogress", ".part", ".tmp", ".crdownload")
 PRIMARY_KINDS = ("post", "backlink", "ranking")
 CHUNK_ROWS = 250_000
+# Below this a delivery parses inline: starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 REASONS_KEPT = 5
 
 
@@ -95,8 +112,11 @@ def discover_deliveries(landing: Path) -> list[Path]:
     for path in sorted(landing.glob("*/*/*")):
         if path.name.startswith(".") or path.name.endswith(IGNORED_SUFFIXES):
             continue
-        if path.is_file() or path.is_dir():
+        # A link to nothing is kept: it is reported unreadable and retried, not silently passed over.
+        if path.is_file() or path.is_dir() or path.is_symlink():
             found.append(path)
+        else:
+            log.warning("%s: neither a file nor a folder (a pipe, a socket?): not read", path)
     return found
 
 
@@ -105,36 +125,87 @@ def ingested_delivery_ids(lake_root: Path) -> set[str]:
     return {path.stem for path in (lake_root / INGEST_LEDGER.name).glob("*/*.parquet")}
 
 
-class _RecordSink:
-    """Buffers records per dataset and flushes them in bounded chunks of date-partitioned files."""
+class LakeWriteError(RuntimeError):
+    """The lake could not be written (a full disk, say): the run fails; the delivery stays unledgered."""
 
-    def __init__(self, lake_root: Path, delivery_id: str, source_file: str) -> None:
+
+class _RecordSink:
+    """Collects a delivery's records per dataset and writes them in chunks of ``CHUNK_ROWS`` rows.
+
+    Records arrive one by one (inline parsing) or as Arrow tables (from parse workers), in order;
+    chunks are cut at the same rows either way. A full chunk is written by one background thread
+    while parsing goes on (Parquet encoding, compression and fsync release the GIL); at most one
+    chunk waits, which bounds memory.
+    """
+
+    def __init__(self, lake_root: Path, stamp: RowStamp) -> None:
         self.lake_root = lake_root
-        self.delivery_id = delivery_id
-        self.source_file = source_file
-        self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.stamp = stamp
+        self.rows: dict[str, lake.RowBuffer] = {}
+        self.tables: dict[str, list[pa.Table]] = defaultdict(list)
+        self.waiting: Counter[str] = Counter()
         self.chunks: Counter[str] = Counter()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-writer")
+        self._pending: list[Future[dict[str, int]]] = []
 
     def add(self, record: Record) -> None:
-        row = record.row
-        row["delivery_id"] = self.delivery_id
-        if record.kind == "post":
-            row["source_file"] = self.source_file
-        buffer = self.buffers[record.kind]
-        buffer.append(row)
+        buffer = self.rows.get(record.kind)
+        if buffer is None:
+            buffer = self.rows[record.kind] = lake.RowBuffer(RECORD_DATASETS[record.kind])
+        buffer.append(self.stamp.apply(record))
         if len(buffer) >= CHUNK_ROWS:
-            self.flush(record.kind)
+            self._seal(record.kind)
 
-    def flush(self, kind: str) -> None:
-        rows = self.buffers.pop(kind, [])
-        if rows:
-            stem = f"{self.delivery_id}-{self.chunks[kind]:04d}"
-            lake.write_partitioned(self.lake_root, RECORD_DATASETS[kind], rows, stem)
-            self.chunks[kind] += 1
+    def add_table(self, kind: str, table: pa.Table) -> None:
+        self._seal(kind)  # rows added before the table stay before it
+        self._queue(kind, table)
 
-    def flush_all(self) -> None:
-        for kind in list(self.buffers):
-            self.flush(kind)
+    def close(self) -> None:
+        """Write what is buffered and wait for every write."""
+        for kind in list(self.rows):
+            self._seal(kind)
+        for kind in list(self.tables):
+            if self.waiting[kind]:
+                self._write_chunk(kind, self.waiting[kind])
+        self._wait()
+
+    def abandon(self) -> None:
+        """Stop the writer thread; buffered rows are dropped (after an error, nothing is kept)."""
+        self.rows.clear()
+        self.tables.clear()
+        self._writer.shutdown(wait=True, cancel_futures=True)
+
+    def _seal(self, kind: str) -> None:
+        buffer = self.rows.pop(kind, None)
+        if buffer is not None and len(buffer):
+            self._queue(kind, buffer.to_table())
+
+    def _queue(self, kind: str, table: pa.Table) -> None:
+        self.tables[kind].append(table)
+        self.waiting[kind] += table.num_rows
+        while self.waiting[kind] >= CHUNK_ROWS:
+            self._write_chunk(kind, CHUNK_ROWS)
+
+    def _write_chunk(self, kind: str, rows: int) -> None:
+        waiting = pa.concat_tables(self.tables[kind])
+        chunk, rest = waiting.slice(0, rows), waiting.slice(rows)
+        self.tables[kind] = [rest] if rest.num_rows else []
+        self.waiting[kind] -= rows
+        stem = f"{self.stamp.delivery_id}-{self.chunks[kind]:04d}"
+        self.chunks[kind] += 1
+        self._wait()
+        self._pending.append(
+            self._writer.submit(
+                lake.write_table_partitioned, self.lake_root, RECORD_DATASETS[kind], chunk, stem
+            )
+        )
+
+    def _wait(self) -> None:
+        while self._pending:
+            try:
+                self._pending.pop(0).result()
+            except OSError as exc:
+                raise LakeWriteError(f"{self.stamp.source_file}: writing to the lake failed: {exc}") from exc
 
 
 def _quarantine_file(settings: Settings, path: Path, delivery_id: str, reason: str) -> None:
@@ -199,6 +270,14 @@ def _delete_derived(settings: Settings, delivery_id: str) -> None:
         lake.delete_files(settings.data.lake, dataset, f"{delivery_id}*")
 
 
+def _parts(
+    source_format: SourceFormat, delivery: Delivery, context: ParseContext, parallel: bool
+) -> Iterator[Extracted | ParallelSection]:
+    if parallel and isinstance(source_format, SectionedFormat):
+        return source_format.parse_sections(delivery, context)
+    return source_format.parse(delivery, context)
+
+
 def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.datetime) -> DeliveryResult:
     relative = path.relative_to(settings.data.landing).as_posix()
     delivery = Delivery(path)
@@ -220,31 +299,42 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
     _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
     result = DeliveryResult(relative, delivery_id, "ingested")
     rejected: list[Rejected] = []
-    sink = _RecordSink(settings.data.lake, delivery_id, relative)
+    sink = _RecordSink(settings.data.lake, RowStamp(delivery_id, relative))
     try:
         source_format = detect_format(delivery)
         if source_format is None:
             raise UnreadableDelivery(f"{relative}: not a known export format")
         result.format = source_format.name
         context = ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path))
+        workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
         try:
-            for item in source_format.parse(delivery, context):
-                if isinstance(item, Rejected):
-                    rejected.append(item)
+            for part in _parts(source_format, delivery, context, parallel=workers > 1):
+                if isinstance(part, ParallelSection):
+                    for output in parse_in_workers(part, sink.stamp, workers):
+                        rejected.extend(output.rejected)
+                        result.counts.update(output.counts)
+                        for kind, table in output.tables.items():
+                            sink.add_table(kind, table)
+                elif isinstance(part, Rejected):
+                    rejected.append(part)
                 else:
-                    result.counts[item.kind] += 1
-                    sink.add(item)
+                    result.counts[part.kind] += 1
+                    sink.add(part)
         except MalformedInput as exc:
             rejected.append(
                 Rejected(exc.member, exc.location, f"{exc.reason}; the rest of the member was skipped")
             )
-        sink.flush_all()
+        sink.close()
+    except LakeWriteError:
+        _delete_derived(settings, delivery_id)
+        raise
     except UnreadableDelivery as exc:
         result.status, result.message = "quarantined", str(exc)
     except Exception as exc:  # a parser bug must not stop the run: quarantine the file, keep the traceback
         log.error("parser failed on %s:\n%s", relative, traceback.format_exc())
         result.status, result.message = "quarantined", f"{relative}: parser error {type(exc).__name__}: {exc}"
     finally:
+        sink.abandon()
         delivery.close()
 
     if result.status == "quarantined":
@@ -252,11 +342,13 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
         result.counts.clear()
         _delete_derived(settings, delivery_id)
         _quarantine_file(settings, path, delivery_id, result.message)
+    fault_point("ingest.data_written")
     result.quarantined = len(rejected)
     result.reasons = [f"{item.member} {item.location}: {item.reason}" for item in rejected[:REASONS_KEPT]]
     if rejected:
         _write_rejections(settings, result, rejected, now)
     _write_ledger(settings, result, size, now)
+    fault_point("ingest.ledger_written")
     return result
 
 
@@ -264,6 +356,8 @@ def run_ingest(settings: Settings, now: dt.datetime | None = None) -> IngestRepo
     """Ingest every delivery in the landing zone that the ledger does not hold yet."""
     settings.data.ensure()
     lake.ensure_datasets(settings.data.lake)
+    if swept := lake.sweep_abandoned_writes(settings.data.lake):
+        log.warning("ingest: removed %d temporary files left by an earlier run that died", swept)
     now = now or dt.datetime.now(dt.UTC)
     known = ingested_delivery_ids(settings.data.lake)
     deliveries = discover_deliveries(settings.data.landing)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.faults import fault_point
 from pipeline.schemas import ALL_DATASETS, LakeDataset
 
 SCHEMA_FILE = "_schema.parquet"
+# A chunk is written in seconds: a temporary file this old belongs to a writer that died.
+ABANDONED_AFTER = dt.timedelta(hours=1)
 
 
 def _write_synced(table: pa.Table, path: Path) -> None:
@@ -31,7 +34,9 @@ def _write_synced(table: pa.Table, path: Path) -> None:
         pq.write_table(table, temporary, compression="zstd")
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
+        fault_point("lake.written")
         temporary.replace(path)
+        fault_point("lake.renamed")
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -63,6 +68,18 @@ def ensure_datasets(lake: Path) -> None:
             atomic_write_table(dataset.schema.empty_table(), schema_path)
 
 
+def sweep_abandoned_writes(lake: Path, older_than: dt.timedelta = ABANDONED_AFTER) -> int:
+    """Delete temporary files left by writers that died before their rename (never visible to readers,
+    but they hold disk); only old ones, so a live writer's file is never touched."""
+    cutoff = dt.datetime.now().timestamp() - older_than.total_seconds()
+    removed = 0
+    for path in lake.glob("*/**/.*.inprogress"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def partition_label(dataset: LakeDataset, day: dt.date) -> str:
     if dataset.partition_by == "month":
         return f"{dataset.partition_column}_month={day:%Y-%m}"
@@ -73,26 +90,71 @@ def partition_path(lake: Path, dataset: LakeDataset, day: dt.date, file_stem: st
     return dataset_dir(lake, dataset) / partition_label(dataset, day) / f"{file_stem}.parquet"
 
 
+class RowBuffer:
+    """Rows for one dataset, kept column by column until they become one Arrow table.
+
+    Appending each row's values to per-column lists and converting each list once is several times
+    faster than ``Table.from_pylist`` over the dicts, and no dict stays alive for the garbage
+    collector to scan while a chunk fills.
+    """
+
+    def __init__(self, dataset: LakeDataset) -> None:
+        self.dataset = dataset
+        self._names = dataset.schema.names
+        self._columns: list[list[Any]] = [[] for _ in self._names]
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        for column, name in zip(self._columns, self._names, strict=True):
+            column.append(row.get(name))
+
+    def to_table(self) -> pa.Table:
+        schema = self.dataset.schema
+        arrays = [
+            pa.array(column, type=field.type) for column, field in zip(self._columns, schema, strict=True)
+        ]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def rows_to_table(dataset: LakeDataset, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    buffer = RowBuffer(dataset)
+    for row in rows:
+        buffer.append(row)
+    return buffer.to_table()
+
+
 def write_partitioned(
     lake: Path, dataset: LakeDataset, rows: Sequence[Mapping[str, Any]], file_stem: str
 ) -> dict[str, int]:
-    """Write rows into one file per partition, each named ``file_stem``; return rows per partition label.
-
-    Rows become one Arrow table, split by partition in Arrow; every file is fsynced before its rename
-    and each directory once after, so a chunk costs one conversion and one sync per file.
-    """
+    """Write rows into one file per partition, each named ``file_stem``; return rows per partition label."""
     if not rows:
         return {}
-    table = pa.Table.from_pylist(list(rows), schema=dataset.schema)
+    return write_table_partitioned(lake, dataset, rows_to_table(dataset, rows), file_stem)
+
+
+def write_table_partitioned(
+    lake: Path, dataset: LakeDataset, table: pa.Table, file_stem: str
+) -> dict[str, int]:
+    """Write an Arrow table into one file per partition, each named ``file_stem``.
+
+    The table is ordered by partition once (a stable sort, so rows keep their order within a
+    partition) and cut into slices; every file is fsynced before its rename and each directory once
+    after, so a chunk costs one sort and one sync per file.
+    """
+    if table.num_rows == 0:
+        return {}
     days = table.column(dataset.partition_column)
-    if dataset.partition_by == "month":
-        keys = pc.strftime(days, format="%Y-%m")
-    else:
-        keys = pc.strftime(days, format="%Y-%m-%d")
+    keys = pc.strftime(days, format="%Y-%m" if dataset.partition_by == "month" else "%Y-%m-%d")
+    order = pc.sort_indices(keys)
+    table, keys = table.take(order), keys.take(order)
     written: dict[str, int] = {}
     directories: set[Path] = set()
-    for key in sorted(pc.unique(keys).to_pylist()):
-        part = table.filter(pc.equal(keys, key))
+    offset = 0
+    for entry in pc.value_counts(keys).to_pylist():
+        part = table.slice(offset, entry["counts"])
+        offset += entry["counts"]
         first_day = part.column(dataset.partition_column)[0].as_py()
         path = partition_path(lake, dataset, first_day, file_stem)
         _write_synced(part, path)

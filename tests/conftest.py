@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.config import DataRoot, Settings
 from pipeline.delivery import Delivery
+from pipeline.schemas import LakeDataset
 from pipeline.sources.base import ParseContext, Record, Rejected
 from tests.http_servers import LoopbackServer
 
@@ -363,3 +364,27 @@ def parse_safely(path: Path, context: ParseContext) -> tuple[str | None, list[Re
         return source_format.name, records, rejected
     finally:
         delivery.close()
+
+
+def write_delivery_rows(
+    settings: Settings, dataset: LakeDataset, rows: list[dict[str, object]], delivery_id: str
+) -> None:
+    """Rows straight into the lake as one delivery, with the ledger entry that makes them visible."""
+    from pipeline import lake
+    from pipeline.schemas import INGEST_LEDGER
+
+    lake.write_partitioned(settings.data.lake, dataset, rows, delivery_id)
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    ledger_row = {
+        "delivery_id": delivery_id,
+        "landing_path": f"test/{delivery_id}",
+        "format": "test",
+        "size_bytes": 0,
+        "status": "ingested",
+        "records_read": len(rows),
+        "records_kept": len(rows),
+        "records_quarantined": 0,
+        "ingested_at": now,
+        "ingest_date": now.date(),
+    }
+    lake.write_partitioned(settings.data.lake, INGEST_LEDGER, [ledger_row], delivery_id)

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from pipeline.config import Settings
+from pipeline import ingest
+from pipeline.config import DataRoot, Settings
 from pipeline.ingest import run_ingest
+from pipeline.sources import jsonstream
 from tests.conftest import write_zip, x_manifest, x_tweet, x_tweets_js
 
 RANKINGS = (
@@ -132,3 +136,63 @@ def test_unzipped_folder_delivery_and_partitions(settings: Settings) -> None:
         f"FROM read_parquet('{settings.data.lake}/social_posts/**/*.parquet') ORDER BY 1"
     ).fetchall()
     assert rows == [("1", dt.date(2026, 2, 20)), ("2", dt.date(2026, 2, 21))]
+
+
+def _big_archive(path: Path, tweets: int) -> None:
+    items: list[object] = [
+        {
+            "tweet": x_tweet(
+                str(1_000_000 + n),
+                f"Mon Jan {1 + n % 28:02d} 10:00:00 +0000 2024",
+                f"post {n} https://t.co/{n}",
+                [(f"https://t.co/{n}", f"https://example.com/page/{n % 40}?utm_source=x")],
+            )
+        }
+        for n in range(tweets)
+    ]
+    items[tweets // 2] = {"tweet": {"id_str": "not-a-number", "created_at": "never"}}
+    text = x_tweets_js(items)
+    cut = text.rindex('"tweet"')  # the file ends inside the last item: a truncated export
+    write_zip(path, {"data/manifest.js": x_manifest(), "data/tweets.js": text[:cut]})
+
+
+def _lake_contents(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        dataset: sorted(
+            tuple(str(value) for value in row)
+            for row in duckdb.sql(
+                "SELECT * EXCLUDE (filename), regexp_replace(filename, '^.*/lake/', '') AS file "
+                f"FROM read_parquet('{settings.data.lake}/{dataset}/*/*.parquet', filename = true)"
+            ).fetchall()
+        )
+        for dataset in ("social_posts", "social_links", "engagement_snapshots", "quarantined_records")
+    }
+
+
+def test_parallel_parse_writes_what_an_inline_parse_writes(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks parsed in worker processes, with chunk boundaries falling inside blocks, give the same
+    files, rows, counts and rejections as one process; a truncated tail is still reported."""
+    monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 700)
+    inline_settings = replace(settings, data=DataRoot(tmp_path / "inline"))
+    inline_settings.data.ensure()
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    for target in (settings, inline_settings):
+        _big_archive(target.data.landing / "social" / "x" / "archive.zip", 3000)
+
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 10**12)
+    (inline,) = run_ingest(inline_settings, now=now).results
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
+    (parallel,) = run_ingest(settings, now=now).results
+
+    assert parallel.status == inline.status == "ingested"
+    assert parallel.counts == inline.counts
+    assert parallel.counts["post"] == 2998  # one bad item, one cut off by the truncation
+    assert parallel.reasons == inline.reasons
+    assert parallel.quarantined == inline.quarantined == 2
+    assert "truncated" in parallel.reasons[-1]
+    assert _lake_contents(settings) == _lake_contents(inline_settings)
+    chunk_files = sorted(p.name for p in (settings.data.lake / "social_posts").glob("*/*.parquet"))
+    assert len(chunk_files) == 5  # 2998 posts in chunks of 700, one month

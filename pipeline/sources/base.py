@@ -7,10 +7,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pipeline.canonical import host_of, try_canonicalize
 from pipeline.delivery import Delivery
+
+if TYPE_CHECKING:
+    from pipeline.sources.jsonstream import ItemBlock
 
 RecordKind = Literal["post", "link", "engagement", "backlink", "ranking"]
 
@@ -84,6 +87,43 @@ class SourceFormat(Protocol):
     def detect(self, delivery: Delivery) -> bool: ...
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]: ...
+
+
+class BlockParser(Protocol):
+    """Parses one block of independent items. Picklable, so that a block can be parsed in a worker."""
+
+    def parse_block(self, block: ItemBlock) -> Iterator[Extracted]: ...
+
+
+@dataclass(frozen=True)
+class ParallelSection:
+    """Blocks of items that parse independently of each other (an X archive's tweets): a caller may
+    parse them in worker processes. The blocks come from an open member, so a section is consumed
+    whole before the next part of its format's ``parse_sections`` is asked for."""
+
+    parser: BlockParser
+    blocks: Iterator[ItemBlock]
+
+    def parse_inline(self) -> Iterator[Extracted]:
+        for block in self.blocks:
+            yield from self.parser.parse_block(block)
+
+
+@runtime_checkable
+class SectionedFormat(SourceFormat, Protocol):
+    """A format whose bulk can be parsed in parallel: ``parse`` is ``parse_sections`` run inline."""
+
+    def parse_sections(
+        self, delivery: Delivery, context: ParseContext
+    ) -> Iterator[Extracted | ParallelSection]: ...
+
+
+def parse_inline(parts: Iterator[Extracted | ParallelSection]) -> Iterator[Extracted]:
+    for part in parts:
+        if isinstance(part, ParallelSection):
+            yield from part.parse_inline()
+        else:
+            yield part
 
 
 def redacted_excerpt(text: str) -> str:

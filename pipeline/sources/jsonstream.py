@@ -50,7 +50,7 @@ class ArrayItem:
     __slots__ = ("_block", "_block_line", "_offset", "index", "raw")
 
     def __init__(
-        self, index: int, raw: bytes | msgspec.Raw, block: bytes, block_line: int, offset: int
+        self, index: int, raw: bytes | memoryview, block: bytes, block_line: int, offset: int
     ) -> None:
         self.index = index
         self.raw = raw
@@ -67,9 +67,42 @@ class ArrayItem:
         return f"item {self.index} at line {self.line}"
 
 
+class ItemBlock:
+    """Consecutive items of one array, validated, as one bytes object and the spans of its items.
+
+    Small to pickle and independent of the stream, so a block can be parsed in another process.
+    """
+
+    __slots__ = ("data", "first_index", "line", "member", "spans")
+
+    def __init__(
+        self, member: str, first_index: int, data: bytes, line: int, spans: list[tuple[int, int]]
+    ) -> None:
+        self.member = member
+        self.first_index = first_index
+        self.data = data
+        self.line = line  # the line data[0] is on
+        self.spans = spans  # (start, length) of each item in data
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def items(self) -> Iterator[ArrayItem]:
+        view = memoryview(self.data)
+        for number, (start, length) in enumerate(self.spans):
+            raw = view[start : start + length]
+            yield ArrayItem(self.first_index + number, raw, self.data, self.line, start)
+
+
 def iter_array_items(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ArrayItem]:
     """Yield the items of the JSON array in ``stream`` (after a ``window.X =`` when ``assignment``)."""
-    yield from _ArrayReader(stream, member).items(assignment)
+    for block in iter_array_blocks(stream, member, assignment=assignment):
+        yield from block.items()
+
+
+def iter_array_blocks(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ItemBlock]:
+    """The items of the JSON array in ``stream`` in blocks of up to about ``BLOCK_BYTES``."""
+    yield from _ArrayReader(stream, member).blocks(assignment)
 
 
 class _ArrayReader:
@@ -111,7 +144,7 @@ class _ArrayReader:
             raise self._malformed("expected a JSON array")
         self._advance(position + 1)
 
-    def items(self, assignment: bool) -> Iterator[ArrayItem]:
+    def blocks(self, assignment: bool) -> Iterator[ItemBlock]:
         self._open_array(assignment)
         while True:
             while len(self.buffer) < BLOCK_BYTES and not self.eof:
@@ -157,18 +190,21 @@ class _ArrayReader:
                 continue
         return None
 
-    def _emit(self, comma: int, raws: list[msgspec.Raw]) -> Iterator[ArrayItem]:
-        """Yield the items before ``comma`` and move past it."""
-        buffer, line = self.buffer, self.line
+    def _emit(self, comma: int, raws: list[msgspec.Raw]) -> Iterator[ItemBlock]:
+        """Yield the items before ``comma`` as one block and move past it."""
+        data = self.buffer[:comma]
+        spans = []
         position = 0
         for raw in raws:
-            start = _skip(_SEPARATOR, buffer, position)
-            yield ArrayItem(self.index, raw, buffer, line, start)
-            self.index += 1
+            start = _skip(_SEPARATOR, data, position)
+            spans.append((start, len(raw)))
             position = start + len(raw)
+        block = ItemBlock(self.member, self.index, data, self.line, spans)
+        self.index += len(spans)
         self._advance(comma + 1)
+        yield block
 
-    def _tail(self) -> Iterator[ArrayItem]:
+    def _tail(self) -> Iterator[ItemBlock]:
         """The last block: the remaining items, the closing bracket, maybe a ``;``."""
         body = self.buffer.rstrip(b" \t\r\n;")
         if body.endswith(b"]"):
@@ -181,7 +217,7 @@ class _ArrayReader:
                 return
         yield from self._recover()
 
-    def _recover(self) -> Iterator[ArrayItem]:
+    def _recover(self) -> Iterator[ItemBlock]:
         """Item by item with the standard library: the slow path for compact or damaged JSON.
 
         Stops at an item the block does not hold whole (more is read, up to ``MAX_ITEM_BYTES``);
@@ -207,7 +243,7 @@ class _ArrayReader:
                     return
                 raise self._damage(text, start, line, exc) from exc
             raw = text[start:end].encode("utf-8", errors="surrogateescape")
-            yield ArrayItem(self.index, raw, raw, line, 0)
+            yield ItemBlock(self.member, self.index, raw, line, [(0, len(raw))])
             self.index += 1
             line += text.count("\n", start, end)
             position = end

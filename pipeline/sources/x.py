@@ -29,15 +29,17 @@ from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     Extracted,
     MalformedInput,
+    ParallelSection,
     ParseContext,
     Record,
     Rejected,
+    parse_inline,
     post_links,
     post_record,
     redacted_excerpt,
 )
 from pipeline.sources.jsonfiles import load_json_member
-from pipeline.sources.jsonstream import ArrayItem, iter_array_items
+from pipeline.sources.jsonstream import ArrayItem, ItemBlock, iter_array_blocks, iter_array_items
 from pipeline.sources.tabular import MAX_COUNT
 from pipeline.sources.textfiles import csv_dict_rows, header_of
 
@@ -194,6 +196,12 @@ class XArchive:
         return listed
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
+        yield from parse_inline(self.parse_sections(delivery, context))
+
+    def parse_sections(
+        self, delivery: Delivery, context: ParseContext
+    ) -> Iterator[Extracted | ParallelSection]:
+        """Manifest, notes and the old CSV inline; the tweet files as sections of independent blocks."""
         try:
             prefix, manifest = self._manifest(delivery)
         except MalformedInput as exc:
@@ -223,8 +231,7 @@ class XArchive:
         tweets = _TweetReader(user, snapshot_date, notes, context)
         for member in tweet_members:
             with delivery.open(member) as handle:
-                for item in iter_array_items(handle, member, assignment=True):
-                    yield from tweets.item(item, member)
+                yield ParallelSection(tweets, iter_array_blocks(handle, member, assignment=True))
         for member in delivery.find(".csv"):
             if self._is_tweets_csv(delivery, member):
                 yield from tweets.csv_member(delivery, member)
@@ -285,6 +292,10 @@ class _TweetReader:
         # Permalinks are built in canonical form; checked once instead of canonicalising a million.
         sample = f"https://x.com/{user}/status/1"
         self.permalinks_canonical = try_canonicalize(sample, context.www_policy) == sample
+
+    def parse_block(self, block: ItemBlock) -> Iterator[Extracted]:
+        for item in block.items():
+            yield from self.item(item, block.member)
 
     def item(self, item: ArrayItem, member: str) -> Iterator[Extracted]:
         try:
