@@ -64,7 +64,12 @@ written under `runs/` in the data root.
             type=["null", "string"],
             format="date",
             description="Process this day (YYYY-MM-DD) instead of the run's own date",
-        )
+        ),
+        "full_rebuild": Param(
+            False,
+            type="boolean",
+            description="Rebuild every warehouse table from the lake instead of updating the published one",
+        ),
     },
     tags=["socialrank", "nightly"],
     doc_md=DOC,
@@ -122,10 +127,13 @@ def socialrank_nightly() -> None:
         return summary
 
     @task(pool=WAREHOUSE_WRITER_POOL, trigger_rule=TriggerRule.NONE_FAILED)
-    def build(run_date: str, ingested: dict[str, Any]) -> dict[str, Any]:
+    def build(
+        run_date: str, ingested: dict[str, Any], params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         from pipeline.stages import build as build_stage
 
-        return build_stage(SETTINGS, dt.date.fromisoformat(run_date))
+        full = bool((params or {}).get("full_rebuild"))
+        return build_stage(SETTINGS, dt.date.fromisoformat(run_date), full=full)
 
     @task(retries=0)
     def gate(built: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
@@ -24,11 +25,13 @@ from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
 from pipeline.gate import GateFailed
 from pipeline.impact_cli import add_estimate_parser
+from pipeline.ingest import LakeWriteError
 from pipeline.inspect_export import add_inspect_parser
+from pipeline.purge import add_purge_parser
 
 log = logging.getLogger("socialrank")
 console = Console(stderr=True)
-EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -48,6 +51,24 @@ def _latest_build(settings: Settings) -> Path:
     return builds[-1]
 
 
+def _large_demo_data(landing: Path, args: argparse.Namespace) -> int:
+    from pipeline import demo_scale
+
+    if args.next_day:
+        world = demo_scale.load_large_world(landing)
+        demo_scale.write_next_day(landing, world, args.next_day)
+        return EXIT_OK
+    world = demo_scale.write_large_world(landing, scale=args.scale_factor, seed=args.seed)
+    log.info(
+        "large world in %s: %s; set [site] owned_sites = %s and timezone = %r in socialrank.toml to use it",
+        landing,
+        ", ".join(f"{kind} {count:,}" for kind, count in world.counts.items()),
+        json.dumps(list(world.owned_sites)),
+        world.timezone,
+    )
+    return EXIT_OK
+
+
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline import demo
 
@@ -55,6 +76,8 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     if args.if_empty and not demo.landing_is_empty(landing):
         log.info("landing zone %s already holds deliveries: sample data not written", landing)
         return EXIT_OK
+    if args.scale == "large":
+        return _large_demo_data(landing, args)
     world = demo.write_demo_landing(landing, seed=args.seed)
     log.info(
         "wrote %d sample deliveries to %s (seed %d, %s..%s); planted effect: %+.1f positions for %s "
@@ -82,7 +105,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     with warehouse.writer_lock(settings):
-        built = stages.build(settings, args.date or default_run_date(settings))
+        built = stages.build(settings, args.date or default_run_date(settings), args.full)
     if args.json:
         _print_json(built)
     else:
@@ -126,7 +149,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     run_date = args.date or default_run_date(settings)
     log.info("running every stage for %s (data root %s)", run_date, settings.data.root)
     try:
-        result = stages.run_all(settings, run_date)
+        result = stages.run_all(settings, run_date, args.full)
     except GateFailed as failure:
         log.error("%s; the previous warehouse stays published", failure)
         return EXIT_DATA
@@ -183,6 +206,9 @@ def print_status(settings: Settings) -> None:
     out.print(rows)
 
 
+FULL_HELP = "rebuild every table from the lake instead of updating the published warehouse incrementally"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socialrank",
@@ -207,6 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add("demo-data", cmd_demo_data, "write the bundled sample landing data (a deterministic world)")
     demo.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
     demo.add_argument("--if-empty", action="store_true", help="only when the landing zone holds nothing yet")
+    demo.add_argument(
+        "--scale",
+        choices=("sample", "large"),
+        default="sample",
+        help="sample: the small bundled world; large: 5M posts, 20M backlinks, 30M rankings (x factor)",
+    )
+    demo.add_argument("--scale-factor", type=float, default=1.0, help="size of the large world (default 1.0)")
+    demo.add_argument(
+        "--next-day",
+        type=date_argument,
+        help="with --scale large: add one night's deliveries for this day after the written history",
+    )
     ingest = add("ingest", cmd_ingest, "ingest new deliveries from the landing zone into the lake")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     build = add("build", cmd_build, "build a new warehouse file from the lake (not published)")
@@ -214,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build.add_argument("--full", action="store_true", help=FULL_HELP)
     check = add("check", cmd_check, "run the quality gate on a build (default: the latest)")
     check.add_argument("--build", type=Path, help="build file to check")
     check.add_argument("--json", action="store_true", help="print the gate summary as JSON")
@@ -225,10 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
     run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
+    run.add_argument("--full", action="store_true", help=FULL_HELP)
     add("status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows")
     add_crawl_parsers(add)
     add_inspect_parser(add)
     add_estimate_parser(add)
+    add_purge_parser(add)
     return parser
 
 
@@ -257,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     except warehouse.BuildError as exc:
         log.error("build failed: %s", exc)
         return EXIT_DATA
+    except (OSError, LakeWriteError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+        # A full disk, a lost mount: nothing published was touched; the rerun picks up from here.
+        log.error("%s failed: %s", args.command, exc)
+        return EXIT_ENVIRONMENT
     log.info("%s finished in %.1fs", args.command, time.perf_counter() - started)
     return code
 

@@ -8,6 +8,7 @@ they come from Airflow connections or the environment.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,17 @@ class ImpactSettings:
     (likes + reposts + replies of the posts linking it, summed per platform and over all platforms)."""
 
     engagement_threshold: int = 20
+    # Weeks of history the estimator uses, ending with the last complete week: bounds its cost
+    # (group-time effects grow with cohorts x weeks) however long the history grows.
+    window_weeks: int = 26
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``[retention]``: days an ingested delivery stays in the landing zone after its ledger entry
+    (``socialrank purge``; see docs/retention.md)."""
+
+    landing_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -99,10 +111,14 @@ class Settings:
     www_policy: str = "strip"
     history_start: str = "2006-03-21"
     warehouse_path: Path | None = None
+    # DuckDB's memory for a build or a gate (it spills to disk beyond it); its default, 80% of the
+    # machine, lets one build take what analysts and Airflow need.
+    warehouse_memory_limit: str = "5GB"
     config_file: Path | None = None
     crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
     search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
     impact: ImpactSettings = field(default_factory=ImpactSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def warehouse(self) -> Path:
@@ -140,10 +156,25 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         raise ConfigError(f"{path}: [site] www_policy must be 'strip' or 'keep', got {www_policy!r}")
     owned = _as_str_tuple(site.get("owned_sites", ["example.com"]), "[site] owned_sites")
     warehouse = raw.get("warehouse", {}).get("path")
+    memory_limit = raw.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
+    if not isinstance(memory_limit, str) or not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
+        raise ConfigError(f"{path}: [warehouse] memory_limit must look like '4GB', got {memory_limit!r}")
     threshold = raw.get("impact", {}).get("engagement_threshold", ImpactSettings.engagement_threshold)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise ConfigError(
             f"{path}: [impact] engagement_threshold must be a positive integer, got {threshold!r}"
+        )
+    window_weeks = raw.get("impact", {}).get("window_weeks", ImpactSettings.window_weeks)
+    if not isinstance(window_weeks, int) or isinstance(window_weeks, bool) or window_weeks < 14:
+        raise ConfigError(
+            f"{path}: [impact] window_weeks must be a whole number of weeks, at least 14 (an event "
+            f"window), got {window_weeks!r}"
+        )
+    landing_days = raw.get("retention", {}).get("landing_days", RetentionSettings.landing_days)
+    if not isinstance(landing_days, int) or isinstance(landing_days, bool) or landing_days < 0:
+        raise ConfigError(
+            f"{path}: [retention] landing_days must be a whole number of days (0 or more), "
+            f"got {landing_days!r}"
         )
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
@@ -157,8 +188,10 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         www_policy=www_policy,
         history_start=str(site.get("history_start", "2006-03-21")),
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
+        warehouse_memory_limit=memory_limit,
         config_file=path if path.exists() else None,
-        impact=ImpactSettings(engagement_threshold=threshold),
+        impact=ImpactSettings(engagement_threshold=threshold, window_weeks=window_weeks),
+        retention=RetentionSettings(landing_days=landing_days),
         crawler=crawler,
         search_console=search_console,
     )

@@ -8,12 +8,16 @@ DuckDB and only their small results travel to Python: validation stays bounded i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import duckdb_engine
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 
 DIALECT_NAME = "duckdb_buffered"
+WAREHOUSE_SEARCH_PATH = "core,mart,meta"
 
 
 class BufferedExecutionContext(PGExecutionContext_psycopg2):
@@ -27,6 +31,15 @@ class BufferedDuckDBDialect(duckdb_engine.Dialect):
     name = DIALECT_NAME
     supports_statement_cache = False
     execution_ctx_cls = BufferedExecutionContext
+
+    # duckdb-engine annotates on_connect as returning None; SQLAlchemy's contract is "a callable or None".
+    def on_connect(self) -> Callable[[Any], None]:  # type: ignore[override]
+        def connect(dbapi_connection: Any) -> None:
+            # GX learns a table asset's columns with a query that drops the schema name: let the
+            # warehouse's table names resolve unqualified (they are unique across these schemas).
+            dbapi_connection.execute(f"SET search_path = '{WAREHOUSE_SEARCH_PATH}'")
+
+        return connect
 
 
 def register() -> None:

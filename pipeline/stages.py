@@ -99,11 +99,13 @@ def crawl(settings: Settings, run_date: dt.date) -> dict[str, Any]:
     return run_crawl(settings, run_date).as_dict()
 
 
-def build(settings: Settings, run_date: dt.date) -> dict[str, Any]:
-    result = warehouse.build(settings, run_date)
+def build(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
+    result = warehouse.build(settings, run_date, full=full)
     return {
         "build_path": str(result.path),
         "version": result.version,
+        "mode": result.mode,
+        "base_version": result.base_version,
         "run_date": result.run_date.isoformat(),
         "as_of": result.as_of.isoformat(),
         "row_counts": result.row_counts,
@@ -163,13 +165,13 @@ def record_failure(
     return path
 
 
-def run_all(settings: Settings, run_date: dt.date) -> dict[str, Any]:
+def run_all(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
     """Every stage in order, without Airflow: Search Console, ingest, crawl, build, gate, publish, report."""
     search_console = fetch_search_console(settings, run_date)
     ingested = ingest(settings)
     crawled = crawl(settings, run_date)
     with warehouse.writer_lock(settings):
-        built = build(settings, run_date)
+        built = build(settings, run_date, full)
         checked = check(settings, Path(built["build_path"]))
         published = publish_build(settings, Path(built["build_path"]), checked)
     reported = write_report(settings)

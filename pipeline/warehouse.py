@@ -5,6 +5,12 @@ named after what it builds; their order comes from the ``schema.table`` names th
 Run parameters (``as_of``, ``site_timezone``, ``owned_sites``) are DuckDB variables set with bound
 parameters, so no SQL is ever assembled from data.
 
+Builds are incremental when they can be (dbt's pattern): the new file starts as a copy of the
+published warehouse, the day-keyed models (``{% if incremental %}`` in their SQL) redo only the days
+and pages that changed (``meta.changed_days``, ``meta.changed_pages``), and the rest are rebuilt. A
+full build (``socialrank build --full``, or whenever the base cannot be trusted: other SQL, other
+settings, a delivery purged from the lake) builds every model from the lake into an empty file.
+
 Publishing is an atomic rename of the gated build file over ``warehouse.duckdb``: an analyst's
 read-only connection keeps reading the version it opened, and new connections see the new one.
 """
@@ -14,10 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import graphlib
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 
 from pipeline import impact, lake
 from pipeline.config import Settings
+from pipeline.faults import fault_point
+from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
 from pipeline.schemas import ALL_DATASETS
 
@@ -50,6 +61,11 @@ def project_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[1]
 
 
+_TEMPLATES = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
+
+
 @dataclass(frozen=True)
 class Model:
     name: str
@@ -59,6 +75,9 @@ class Model:
     @property
     def depends_on(self) -> set[str]:
         return {f"{schema}.{table}" for schema, table in _REFERENCE.findall(self.sql)} - {self.name}
+
+    def render(self, incremental: bool) -> str:
+        return _TEMPLATES.from_string(self.sql).render(incremental=incremental)
 
 
 def load_models(sql_dir: Path) -> list[Model]:
@@ -80,6 +99,31 @@ class BuildResult:
     as_of: dt.date
     row_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    mode: str = "full"
+    base_version: str | None = None
+
+
+@dataclass(frozen=True)
+class IncrementalBase:
+    """The published build an incremental build starts from."""
+
+    path: Path
+    version: str
+    as_of: dt.date
+
+
+def build_fingerprint(settings: Settings) -> str:
+    """What a build's contents depend on besides the lake: the SQL and the settings the SQL reads.
+    An incremental build only starts from a base with the same fingerprint."""
+    digest = hashlib.sha256()
+    for path in sorted((project_dir() / "sql").rglob("*.sql")):
+        digest.update(path.relative_to(project_dir()).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(
+        json.dumps(
+            [settings.timezone.key, sorted(settings.owned_sites), settings.www_policy, repr(settings.impact)]
+        ).encode()
+    )
+    return digest.hexdigest()
 
 
 def read_build(path: Path) -> BuildResult:
@@ -99,6 +143,35 @@ def read_build(path: Path) -> BuildResult:
     return BuildResult(path, row[0], row[1], row[2], counts)
 
 
+def incremental_base(settings: Settings, as_of: dt.date) -> tuple[IncrementalBase | None, str]:
+    """The published warehouse, if an incremental build may start from it; else why not."""
+    if published_manifest(settings) is None:
+        return None, "nothing is published yet"
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.Error as exc:
+        return None, f"the published warehouse does not open ({exc})"
+    try:
+        info = con.execute("SELECT version, as_of, fingerprint FROM meta.build_info").fetchone()
+        delivered = {
+            row[0] for row in con.execute("SELECT delivery_id FROM meta.build_deliveries").fetchall()
+        }
+    except duckdb.Error as exc:
+        return None, f"the published warehouse predates incremental builds ({exc})"
+    finally:
+        con.close()
+    if info is None:
+        return None, "the published warehouse has no build info"
+    version, base_as_of, fingerprint = info
+    if fingerprint != build_fingerprint(settings):
+        return None, "the SQL models or the settings changed since the published build"
+    if base_as_of > as_of:
+        return None, f"the published build is as of {base_as_of}, later than {as_of}"
+    if not delivered <= ingested_delivery_ids(settings.data.lake):
+        return None, "deliveries the published build used are gone from the lake (purged)"
+    return IncrementalBase(settings.warehouse, version, base_as_of), "incremental"
+
+
 def published_manifest(settings: Settings) -> dict[str, Any] | None:
     path = settings.warehouse.parent / PUBLISHED_MANIFEST
     if not path.exists() or not settings.warehouse.exists():
@@ -109,11 +182,30 @@ def published_manifest(settings: Settings) -> dict[str, Any] | None:
 
 def effective_as_of(settings: Settings, run_date: dt.date) -> dt.date:
     """A run never publishes an older view than the one analysts have: a backfill of past days
-    rebuilds through the latest published day, with whatever the lake now holds for its dates."""
-    manifest = published_manifest(settings)
-    if manifest is None:
+    rebuilds through the latest published day, with whatever the lake now holds for its dates.
+    The published file's own ``meta.build_info`` says which day that is (``published.json`` lags
+    it when a publish died between the swap and the manifest)."""
+    if not settings.warehouse.exists():
         return run_date
-    return max(run_date, dt.date.fromisoformat(manifest["as_of"]))
+    return max(run_date, read_build(settings.warehouse).as_of)
+
+
+def repair_manifest(settings: Settings) -> None:
+    """Rewrite ``published.json`` when it does not name the published file's version: a publish
+    killed between swapping the file in and writing the manifest leaves it one version behind."""
+    if not settings.warehouse.exists():
+        return
+    published = read_build(settings.warehouse)
+    manifest = published_manifest(settings)
+    if manifest is not None and manifest.get("version") == published.version:
+        return
+    gate_file = _builds_dir(settings) / f"warehouse-{published.version}.gate.json"
+    gate = json.loads(gate_file.read_text(encoding="utf-8")) if gate_file.exists() else {"success": True}
+    _write_manifest(settings, published, gate)
+    gate_file.unlink(missing_ok=True)
+    log.warning(
+        "published.json named another version than %s (an interrupted publish): rewritten", published.version
+    )
 
 
 @contextmanager
@@ -132,11 +224,15 @@ def _builds_dir(settings: Settings) -> Path:
     return settings.data.warehouse_dir / "builds"
 
 
-def build(settings: Settings, run_date: dt.date, now: dt.datetime | None = None) -> BuildResult:
-    """Build a new warehouse file from the lake; the published warehouse is not touched."""
+def build(
+    settings: Settings, run_date: dt.date, now: dt.datetime | None = None, full: bool = False
+) -> BuildResult:
+    """Build a new warehouse file from the lake (incrementally from the published one unless ``full``
+    or impossible); the published warehouse is not touched."""
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     lake.ensure_datasets(settings.data.lake)
+    repair_manifest(settings)
     as_of = effective_as_of(settings, run_date)
     version = f"{run_date.isoformat()}T{now.strftime('%H%M%S%f')}"
     builds = _builds_dir(settings)
@@ -144,28 +240,52 @@ def build(settings: Settings, run_date: dt.date, now: dt.datetime | None = None)
     path = builds / f"warehouse-{version}.duckdb"
     path.unlink(missing_ok=True)
     models = load_models(project_dir() / "sql")
-    log.info("build %s: %d models, as of %s (run date %s) -> %s", version, len(models), as_of, run_date, path)
+    base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
     result = BuildResult(path, version, run_date, as_of)
-    con = duckdb.connect(str(path), config={"file_search_path": str(settings.data.root)})
+    if base is not None:
+        result.mode, result.base_version = "incremental", base.version
+        log.info("build %s: incremental from %s (as of %s), as of %s -> %s", version, base.version,
+                 base.as_of, as_of, path)  # fmt: skip
+    else:
+        log.info("build %s: full (%s), %d models, as of %s (run date %s) -> %s", version, why, len(models),
+                 as_of, run_date, path)  # fmt: skip
+    incremental = base is not None
+    try:
+        if base is not None:
+            shutil.copyfile(base.path, path)
+    except BaseException:
+        _remove_build(path)
+        raise
+    con = duckdb.connect(
+        str(path),
+        config={"file_search_path": str(settings.data.root), "memory_limit": settings.warehouse_memory_limit},
+    )
     try:
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
         con.execute("SET VARIABLE as_of = ?", [as_of])
+        con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
         con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
         con.execute("SET VARIABLE owned_sites = ?", [list(settings.owned_sites)])
         con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
+        if incremental:
+            con.execute(_incremental_step("snapshot"))
         with progress_bar("build", total=len(models)) as advance:
             for model in models:
-                _run_model(con, model, result)
+                _run_model(con, model, result, incremental)
+                fault_point("build.model")
                 advance()
+        if incremental:
+            con.execute(_incremental_step("cleanup"))
         result.row_counts.update(impact.write_estimates(con, settings.impact))
         _write_build_info(con, settings, result, now)
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()
-        path.unlink(missing_ok=True)
+        _remove_build(path)
         raise
     con.close()
+    fault_point("build.done")
     result.seconds = time.perf_counter() - started
     log.info("build %s done in %.1fs", version, result.seconds)
     return result
@@ -176,10 +296,19 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return int(counted[0]) if counted else 0
 
 
-def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult) -> None:
+def _remove_build(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+def _incremental_step(name: str) -> str:
+    return (project_dir() / "sql" / "incremental" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult, incremental: bool) -> None:
     started = time.perf_counter()
     try:
-        con.execute(model.sql)
+        con.execute(model.render(incremental))
     except duckdb.Error as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
     if model.name.startswith("staging."):
@@ -198,7 +327,7 @@ def _write_build_info(
         counted = con.sql(f"SELECT count(*) FROM staging.{dataset.name}").fetchone()  # fixed identifiers
         lake_rows.append({"dataset": dataset.name, "row_count": int(counted[0]) if counted else 0})
     con.execute(
-        "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.version,
             result.run_date,
@@ -207,6 +336,9 @@ def _write_build_info(
             settings.timezone.key,
             list(settings.owned_sites),
             lake_rows,
+            result.mode,
+            result.base_version,
+            build_fingerprint(settings),
         ],
     )
 
@@ -215,13 +347,25 @@ def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[st
     """Swap a gated build into ``warehouse.duckdb``; the replaced version is kept as ``previous``."""
     target = settings.warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
+    repair_manifest(settings)
     previous = target.with_name("warehouse.previous.duckdb")
     if target.exists():
         staged_previous = previous.with_name(previous.name + ".inprogress")
         staged_previous.unlink(missing_ok=True)
         os.link(target, staged_previous)
         staged_previous.replace(previous)
+        fault_point("publish.previous_kept")
     build_result.path.replace(target)
+    fault_point("publish.swapped")
+    _write_manifest(settings, build_result, gate_summary)
+    _fsync_dir(target.parent)
+    _prune_builds(settings)
+    fault_point("publish.done")
+    log.info("published %s (as of %s) at %s", build_result.version, build_result.as_of, target)
+    return target
+
+
+def _write_manifest(settings: Settings, build_result: BuildResult, gate_summary: dict[str, Any]) -> None:
     manifest = {
         "version": build_result.version,
         "run_date": build_result.run_date.isoformat(),
@@ -230,14 +374,10 @@ def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[st
         "row_counts": build_result.row_counts,
         "gate": gate_summary,
     }
-    manifest_path = target.parent / PUBLISHED_MANIFEST
+    manifest_path = settings.warehouse.parent / PUBLISHED_MANIFEST
     staged = manifest_path.with_name(manifest_path.name + ".inprogress")
     staged.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     staged.replace(manifest_path)
-    _fsync_dir(target.parent)
-    _prune_builds(settings)
-    log.info("published %s (as of %s) at %s", build_result.version, build_result.as_of, target)
-    return target
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -252,8 +392,7 @@ def _prune_builds(settings: Settings) -> None:
     """Keep the last few unpublished (failed) builds for inspection."""
     leftovers = sorted(_builds_dir(settings).glob("warehouse-*.duckdb"), key=lambda p: p.stat().st_mtime)
     for path in leftovers[:-BUILDS_KEPT]:
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        _remove_build(path)
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

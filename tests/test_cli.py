@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ COMMANDS = (
     "fetch-gsc",
     "inspect",
     "estimate",
+    "purge",
 )
 
 
@@ -90,3 +92,15 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     for command in COMMANDS:
         assert command in result.stdout
+
+
+def test_large_world_and_its_next_night_from_the_cli(home: Path) -> None:
+    landing = home / "landing"
+    assert main(["demo-data", "--scale", "large", "--scale-factor", "0.0002"]) == EXIT_OK
+    world = json.loads((landing / ".large-world.json").read_text())
+    assert world["scale"] == 0.0002 and world["counts"]["rankings"] > 0
+    written = {path for path in landing.rglob("*") if path.is_file()}
+    next_day = (dt.date.fromisoformat(world["last_day"]) + dt.timedelta(days=1)).isoformat()
+    assert main(["demo-data", "--scale", "large", "--next-day", next_day]) == EXIT_OK
+    added = {path for path in landing.rglob("*") if path.is_file()} - written
+    assert any(next_day in path.name for path in added), sorted(path.name for path in added)

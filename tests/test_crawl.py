@@ -26,7 +26,7 @@ from pipeline.crawl.crawler import Crawler
 from pipeline.crawl.settings import CrawlerSettings
 from pipeline.schemas import BACKLINKS, SOCIAL_LINKS
 from pipeline.warehouse import load_models, project_dir
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, write_delivery_rows
 from tests.http_servers import LoopbackServer, Reply, fast_crawler_settings, loopback_names
 
 RUN_DATE = dt.date(2026, 11, 1)
@@ -165,11 +165,8 @@ def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
     settings = crawl_settings(tmp_path, crawl_linking_pages=True)
     owned = canonicalize(site["owned_page"])
     blog = canonicalize(site["blog"])
-    lake.write_partitioned(
-        settings.data.lake,
-        SOCIAL_LINKS,
-        [social_link(1, site["lnkd"]), social_link(2, site["tco"])],
-        "delivery-1",
+    write_delivery_rows(
+        settings, SOCIAL_LINKS, [social_link(1, site["lnkd"]), social_link(2, site["tco"])], "delivery-1"
     )
     tool_row = {name: None for name in BACKLINKS.schema.names} | {
         "tool": "ahrefs",
@@ -185,7 +182,7 @@ def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
         "snapshot_date": dt.date(2026, 9, 1),
         "delivery_id": "ahrefs-1",
     }
-    lake.write_partitioned(settings.data.lake, BACKLINKS, [tool_row], "ahrefs-1")
+    write_delivery_rows(settings, BACKLINKS, [tool_row], "ahrefs-1")
     Crawler(settings, loopback_names(*HOSTS)).run(RUN_DATE)
 
     con = run_models(

@@ -16,6 +16,7 @@ from pipeline.config import DataRoot, Settings
 from pipeline.demo import write_demo_landing
 from pipeline.gate import GateFailed
 from pipeline.schemas import RANKINGS
+from tests.conftest import write_delivery_rows
 
 RUN_DATE = dt.date(2026, 11, 1)
 REQUIRED_TABLES = {
@@ -133,7 +134,7 @@ def test_gate_failure_blocks_publication_and_keeps_the_previous_warehouse(
         "position": 250.0,
         "delivery_id": "bad-delivery",
     }
-    lake.write_partitioned(settings.data.lake, RANKINGS, [bad], "bad-delivery")
+    write_delivery_rows(settings, RANKINGS, [bad], "bad-delivery")
     with pytest.raises(GateFailed) as failed:
         stages.run_all(settings, RUN_DATE)
     failing = failed.value.summary["suites"]["core.rankings_daily"]["failed"]

@@ -72,9 +72,31 @@ GROUP BY ALL
 ORDER BY platform, treatment, canonical_url
 """
 
+# The estimator's weeks: complete ones (a week still filling changes nightly), the last $window_weeks.
+PANEL_WINDOW_SQL = """
+    SELECT * FROM mart.impact_weekly_panel
+    WHERE week + 6 <= getvariable('as_of')
+      AND period > (
+          SELECT max(period) FROM mart.impact_weekly_panel WHERE week + 6 <= getvariable('as_of')
+      ) - $window_weeks
+"""
+
+# Everything the estimates are computed from, as an order-independent checksum: equal inputs (a night
+# that did not complete a week) give equal estimates, so an incremental build keeps the previous ones.
+INPUTS_SQL = f"""
+SELECT (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, outcome, period, value)), 0)
+        FROM ({PANEL_WINDOW_SQL}))
+    || '/' || (SELECT count(*) || ':'
+                      || coalesce(sum(hash(canonical_url, platform, treatment, treatment_day)), 0)
+               FROM treatment_days)
+    || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, platform, first_day)), 0)
+               FROM core.first_social_links)
+    || '/' || $window_weeks || '/' || $threshold
+"""
+
 # The estimation sample for one outcome, platform and definition: treated pages with their cohort (the
 # period of their treatment week) and never-linked pages with cohort 0, each with its weekly outcome.
-SAMPLE_SQL = """
+SAMPLE_SQL = f"""
 WITH treated AS (
     SELECT t.canonical_url,
            (date_diff('day', DATE '1970-01-05', date_trunc('week', t.treatment_day)::DATE) // 7)::INTEGER
@@ -86,9 +108,10 @@ WITH treated AS (
           WHERE o.canonical_url = t.canonical_url AND o.platform NOT IN ($platform, 'any')
             AND o.first_day <= t.treatment_day + $window_days))
 ),
+panel AS ({PANEL_WINDOW_SQL}),
 never_linked AS (
     SELECT DISTINCT canonical_url, 0 AS cohort
-    FROM mart.impact_weekly_panel
+    FROM panel
     ANTI JOIN core.first_social_links USING (canonical_url)
 ),
 units AS (
@@ -98,7 +121,7 @@ units AS (
 )
 SELECT u.canonical_url, p.period, p.value, u.cohort
 FROM units AS u
-JOIN mart.impact_weekly_panel AS p ON p.canonical_url = u.canonical_url AND p.outcome = $outcome
+JOIN panel AS p ON p.canonical_url = u.canonical_url AND p.outcome = $outcome
 ORDER BY u.canonical_url, p.period
 """
 
@@ -122,24 +145,36 @@ class Design:
 
 
 def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> dict[str, int]:
-    """Estimate every design the data allow and insert the rows; return the two tables' row counts."""
+    """Estimate every design the data allow and write the rows; return the two tables' row counts.
+
+    When the inputs equal those of the estimates already in the file (an incremental build on a night
+    that completed no week), those estimates are kept.
+    """
     started = time.perf_counter()
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE treatment_days AS {TREATMENT_DAYS_SQL}",
         {"threshold": settings.engagement_threshold},
     )
-    designs = _designs(con)
+    inputs = _inputs_checksum(con, settings)
+    kept = con.execute("SELECT checksum FROM meta.impact_inputs").fetchone()
+    if kept is not None and kept[0] == inputs:
+        con.execute("DROP TABLE treatment_days")
+        log.info("impact: inputs unchanged since the base build; its estimates are kept")
+        return {table: _count(con, table) for table in ("mart.impact_estimates", "mart.impact_event_time")}
+    designs = _designs(con, settings)
     estimate_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     for design in designs:
-        rows, events = _estimate_design(con, design)
+        rows, events = _estimate_design(con, design, settings)
         estimate_rows += rows
         event_rows += events
     con.execute("DROP TABLE treatment_days")
+    con.execute("DELETE FROM mart.impact_estimates; DELETE FROM mart.impact_event_time")
     counts = {
         "mart.impact_estimates": _insert(con, "mart.impact_estimates", estimate_rows),
         "mart.impact_event_time": _insert(con, "mart.impact_event_time", event_rows),
     }
+    con.execute("DELETE FROM meta.impact_inputs; INSERT INTO meta.impact_inputs VALUES (?)", [inputs])
     usable = sum(row["estimate"] is not None for row in estimate_rows)
     log.info(
         "impact: %d designs, %d estimates (%d with a number), %d event-week rows "
@@ -155,12 +190,25 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
     return counts
 
 
-def _designs(con: duckdb.DuckDBPyConnection) -> list[Design]:
+def _inputs_checksum(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> str:
+    row = con.execute(
+        INPUTS_SQL, {"window_weeks": settings.window_weeks, "threshold": settings.engagement_threshold}
+    ).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # one of this module's fixed names
+    return int(row[0]) if row else 0
+
+
+def _designs(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> list[Design]:
     outcomes = [
         row[0]
         for row in con.execute(
-            "SELECT outcome FROM mart.impact_weekly_panel GROUP BY outcome "
-            "ORDER BY array_position(['position', 'clicks', 'impressions'], outcome)"
+            f"SELECT outcome FROM ({PANEL_WINDOW_SQL}) GROUP BY outcome "
+            "ORDER BY array_position(['position', 'clicks', 'impressions'], outcome)",
+            {"window_weeks": settings.window_weeks},
         ).fetchall()
     ]
     treated = con.execute(
@@ -176,7 +224,7 @@ def _designs(con: duckdb.DuckDBPyConnection) -> list[Design]:
 
 
 def _estimate_design(
-    con: duckdb.DuckDBPyConnection, design: Design
+    con: duckdb.DuckDBPyConnection, design: Design, settings: ImpactSettings
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     # Imported here: polars, scipy and the estimation library are heavy, and DAG files import the pipeline.
     import polars as pl
@@ -190,6 +238,7 @@ def _estimate_design(
             "treatment": design.treatment,
             "outcome": design.outcome,
             "window_days": WINDOW_DAYS,
+            "window_weeks": settings.window_weeks,
         },
     ).pl()
     treated_pages = sample.filter(pl.col("cohort") != 0)["canonical_url"].n_unique()

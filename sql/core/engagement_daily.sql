@@ -12,10 +12,12 @@ snapshots AS (
     -- with its canonical permalink.
     SELECT s.platform, coalesce(by_id.post_id, by_link.post_id, s.post_id) AS post_id, s.snapshot_date,
            s.delivery_id, s.likes, s.reposts, s.replies, s.impressions, s.clicks, s.views, s.shares
+    -- Both joins on equalities only (hash joins): a condition on the first join's result in the second
+    -- made DuckDB fall back to a nested-loop join, quadratic in the number of posts.
     FROM staging.engagement_snapshots AS s
-    LEFT JOIN core.social_posts AS by_id ON by_id.platform = s.platform AND by_id.post_id = s.post_id
-    LEFT JOIN permalinks AS by_link
-        ON by_id.post_id IS NULL AND by_link.platform = s.platform AND by_link.permalink = s.permalink
+    LEFT JOIN (SELECT DISTINCT platform, post_id FROM core.social_posts) AS by_id
+        ON by_id.platform = s.platform AND by_id.post_id = s.post_id
+    LEFT JOIN permalinks AS by_link ON by_link.platform = s.platform AND by_link.permalink = s.permalink
     WHERE s.snapshot_date <= getvariable('as_of')
 ),
 latest_snapshot AS (

@@ -5,6 +5,8 @@
 -- of the factor, better rank". A query whose URLs all share one value of the factor (or one position)
 -- has no correlation and is counted in queries_without_variation. Factors no page has (a platform
 -- without any data) are left out. Correlation, not causation: see mart.impact_estimates.
+-- Float aggregates take their rows in a fixed order: a sum of doubles depends on it, and the same run
+-- must give byte-identical tables.
 CREATE OR REPLACE TABLE mart.factor_correlations AS
 WITH latest_day AS (
     SELECT *
@@ -33,8 +35,9 @@ ranked AS (
 ),
 per_query AS (
     SELECT query, factor,
-           CASE WHEN var_pop(value_rank) > 0 AND var_pop(position_rank) > 0
-                THEN corr(value_rank, position_rank) END AS spearman
+           CASE WHEN var_pop(value_rank ORDER BY canonical_url) > 0
+                     AND var_pop(position_rank ORDER BY canonical_url) > 0
+                THEN corr(value_rank, position_rank ORDER BY canonical_url) END AS spearman
     FROM ranked
     GROUP BY query, factor
     HAVING count(*) >= 3
@@ -47,8 +50,8 @@ pages AS (
 ),
 summary AS (
     SELECT factor,
-           avg(spearman) AS mean_spearman,
-           stddev_samp(spearman) / sqrt(count(spearman)) AS std_error,
+           avg(spearman ORDER BY query) AS mean_spearman,
+           stddev_samp(spearman ORDER BY query) / sqrt(count(spearman)) AS std_error,
            count(spearman) AS queries,
            count(*) - count(spearman) AS queries_without_variation
     FROM per_query

@@ -2,7 +2,8 @@
 -- platform (and 'any'), outcome, treatment definition, control group, method and horizon. Rows are
 -- computed by pipeline.impact.mart (Callaway & Sant'Anna group-time effects, moderndid) from
 -- mart.impact_weekly_panel, core.first_social_links and core.page_social_daily, then inserted here.
-CREATE OR REPLACE TABLE mart.impact_estimates (
+-- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
+CREATE TABLE IF NOT EXISTS mart.impact_estimates (
     platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (first link from any platform)
     outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means)
     treatment VARCHAR NOT NULL,          -- first_link | engagement (first day past [impact] engagement_threshold)

@@ -2,7 +2,8 @@
 -- control group, the effect in each week from four weeks before the treatment week to eight weeks
 -- after it, relative to the week just before it (event week -1, 0 by construction). Rows are computed
 -- by pipeline.impact.mart and inserted here.
-CREATE OR REPLACE TABLE mart.impact_event_time (
+-- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
+CREATE TABLE IF NOT EXISTS mart.impact_event_time (
     platform VARCHAR NOT NULL,
     outcome VARCHAR NOT NULL,
     treatment VARCHAR NOT NULL,

@@ -1,13 +1,22 @@
 -- Per owned page and day: the outcomes the impact estimator uses, aggregated over the page's queries
 -- (position impression-weighted where impressions are known).
+-- Incremental: per day, like core.rankings_daily.
+-- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
+-- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
+{% if incremental %}
+DELETE FROM mart.impact_panel WHERE day IN (SELECT day FROM meta.changed_days);
+INSERT INTO mart.impact_panel BY NAME
+{% else %}
 CREATE OR REPLACE TABLE mart.impact_panel AS
+{% endif %}
 SELECT canonical_url, day,
        CASE WHEN sum(impressions) > 0
-            THEN sum(position * impressions) / sum(impressions)
-            ELSE avg(position) END AS position,
+            THEN (sum((position * impressions)::DECIMAL(38, 9)) / sum(impressions))::DOUBLE
+            ELSE (sum(position::DECIMAL(38, 9)) / count(position))::DOUBLE END AS position,
        sum(clicks) AS clicks,
        sum(impressions) AS impressions,
        count(*) AS queries
 FROM core.rankings_daily
 WHERE is_owned(canonical_url)
+  {% if incremental %}AND day IN (SELECT day FROM meta.changed_days){% endif %}
 GROUP BY canonical_url, day;

@@ -5,6 +5,8 @@
 -- platform before its first link or within 62 days after it is left out (pipeline.impact.mart).
 -- Descriptive, nothing adjusted: the gap between the lines before the link is the confounding
 -- (shared pages already ranked differently); only the causal estimates account for it.
+-- Float aggregates take their rows in a fixed order: a sum of doubles depends on it, and the same run
+-- must give byte-identical tables.
 CREATE OR REPLACE TABLE mart.impact_trajectories AS
 WITH weekly AS (
     SELECT canonical_url, period, value AS position
@@ -21,20 +23,20 @@ first_weeks AS (
           AND o.first_day <= f.first_day + 62)
 ),
 never_linked AS (
-    SELECT period, avg(position) AS position, count(*) AS pages
+    SELECT period, avg(position ORDER BY canonical_url) AS position, count(*) AS pages
     FROM weekly
     ANTI JOIN core.first_social_links USING (canonical_url)
     GROUP BY period
 ),
 linked AS (
-    SELECT f.platform, w.period - f.cohort AS event_week, w.period, w.position
+    SELECT f.platform, w.canonical_url, w.period - f.cohort AS event_week, w.period, w.position
     FROM first_weeks AS f
     JOIN weekly AS w USING (canonical_url)
     WHERE w.period - f.cohort BETWEEN -4 AND 8
 )
 SELECT l.platform, l.event_week,
-       avg(l.position) AS linked_position,
-       avg(n.position) AS never_linked_position,
+       avg(l.position ORDER BY l.canonical_url, l.period) AS linked_position,
+       avg(n.position ORDER BY l.canonical_url, l.period) AS never_linked_position,
        count(*) AS linked_pages,
        min(n.pages) AS never_linked_pages
 FROM linked AS l

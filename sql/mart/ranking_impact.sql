@@ -1,6 +1,14 @@
 -- The analysts' panel: per canonical URL, query and day, the ranking outcome next to everything
 -- social and link-related known about the page on that day (running totals as of that day).
+-- Incremental: the rows of meta.changed_days, and of meta.changed_pages from their first changed day on.
+{% if incremental %}
+DELETE FROM mart.ranking_impact AS m
+WHERE m.day IN (SELECT day FROM meta.changed_days)
+   OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = m.canonical_url AND m.day >= c.from_day);
+INSERT INTO mart.ranking_impact BY NAME
+{% else %}
 CREATE OR REPLACE TABLE mart.ranking_impact AS
+{% endif %}
 SELECT r.canonical_url, r.query, r.day,
        r.position, r.clicks, r.impressions,
        coalesce(s.cum_links_any, 0) AS social_links_any,
@@ -31,4 +39,8 @@ FROM core.rankings_daily AS r
 ASOF LEFT JOIN core.page_social_daily AS s ON r.canonical_url = s.canonical_url AND r.day >= s.day
 ASOF LEFT JOIN core.page_referring_domains_daily AS d
     ON r.canonical_url = d.canonical_url AND r.day >= d.day
-LEFT JOIN core.first_social_links AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any';
+LEFT JOIN core.first_social_links AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any'
+{% if incremental %}
+WHERE r.day IN (SELECT day FROM meta.changed_days)
+   OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = r.canonical_url AND r.day >= c.from_day)
+{% endif %};

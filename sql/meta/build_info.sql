@@ -6,5 +6,8 @@ CREATE OR REPLACE TABLE meta.build_info (
     built_at TIMESTAMPTZ NOT NULL,
     site_timezone VARCHAR NOT NULL,
     owned_sites VARCHAR[] NOT NULL,
-    lake_rows STRUCT(dataset VARCHAR, row_count BIGINT)[] NOT NULL
+    lake_rows STRUCT(dataset VARCHAR, row_count BIGINT)[] NOT NULL,
+    mode VARCHAR NOT NULL,  -- full or incremental
+    base_version VARCHAR,  -- the published build an incremental build started from
+    fingerprint VARCHAR NOT NULL  -- of the SQL and settings: an incremental build needs the same
 );

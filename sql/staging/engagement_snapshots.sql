@@ -1,6 +1,8 @@
 -- Engagement counts per post as of a snapshot date (archive generation date or analytics export).
 -- post_id is NULL where an export names the post only by its (canonical) permalink.
+-- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 CREATE OR REPLACE VIEW staging.engagement_snapshots AS
 SELECT platform, post_id, permalink, snapshot_date, likes, reposts, replies, impressions, clicks, views, shares,
        delivery_id
-FROM read_parquet('lake/engagement_snapshots/**/*.parquet', union_by_name = true);
+FROM read_parquet('lake/engagement_snapshots/**/*.parquet', union_by_name = true)
+WHERE delivery_id IN (SELECT delivery_id FROM staging.ingest_ledger);

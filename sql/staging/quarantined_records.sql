@@ -1,4 +1,6 @@
 -- Records that could not be used, with file, place and reason.
+-- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 CREATE OR REPLACE VIEW staging.quarantined_records AS
 SELECT delivery_id, landing_path, member, location, reason, excerpt, quarantined_at, ingest_date
-FROM read_parquet('lake/quarantined_records/**/*.parquet', union_by_name = true);
+FROM read_parquet('lake/quarantined_records/**/*.parquet', union_by_name = true)
+WHERE delivery_id IN (SELECT delivery_id FROM staging.ingest_ledger);

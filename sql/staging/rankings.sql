@@ -1,6 +1,8 @@
 -- Ranking observations from every source (rank trackers, Search Console), queries trimmed and lower-cased.
+-- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 CREATE OR REPLACE VIEW staging.rankings AS
 SELECT source, ranking_date, lower(trim(query)) AS query, url, canonical_url, position, clicks, impressions,
        coalesce(search_engine, '') AS search_engine, coalesce(device, '') AS device,
        coalesce(country, '') AS country, search_volume, delivery_id
-FROM read_parquet('lake/rankings/**/*.parquet', union_by_name = true);
+FROM read_parquet('lake/rankings/**/*.parquet', union_by_name = true)
+WHERE delivery_id IN (SELECT delivery_id FROM staging.ingest_ledger);

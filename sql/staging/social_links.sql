@@ -1,6 +1,8 @@
 -- Outbound links found in social posts: explicit link fields and URLs in the text.
+-- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 CREATE OR REPLACE VIEW staging.social_links AS
 SELECT platform, post_id, permalink, posted_at, post_date, url, canonical_url, link_kind, is_shortener,
        is_repost, delivery_id
 FROM read_parquet('lake/social_links/**/*.parquet', union_by_name = true)
-WHERE canonical_url IS NOT NULL;
+WHERE canonical_url IS NOT NULL
+  AND delivery_id IN (SELECT delivery_id FROM staging.ingest_ledger);

@@ -1,0 +1,5 @@
+-- Incremental build, last step: the base build's snapshots are not part of the warehouse.
+DROP TABLE meta.base_deliveries;
+DROP TABLE meta.base_page_social_daily;
+DROP TABLE meta.base_page_referring_domains_daily;
+DROP TABLE meta.base_first_social_links;

@@ -1,0 +1,200 @@
+"""Incremental builds: a nightly build from the published warehouse redoes only what changed, and its
+contents equal a full rebuild of the same lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from pipeline import stages, warehouse
+from pipeline.config import DataRoot, Settings
+from pipeline.demo import write_demo_landing
+from pipeline.ingest import run_ingest
+from tests.conftest import write_zip, x_manifest, x_tweet, x_tweets_js
+
+RUN_DATE = dt.date(2026, 11, 1)
+NEXT_DAY = RUN_DATE + dt.timedelta(days=1)
+LATE_POST_DAY = RUN_DATE - dt.timedelta(days=20)
+
+
+@pytest.fixture(scope="module")
+def published_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("incremental")
+    settings = _settings(root)
+    write_demo_landing(settings.data.landing)
+    stages.run_all(settings, RUN_DATE)
+    return root
+
+
+def _settings(root: Path) -> Settings:
+    data = DataRoot(root / "data")
+    data.ensure()
+    return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
+
+
+@pytest.fixture
+def settings(published_world: Path, tmp_path: Path) -> Settings:
+    shutil.copytree(published_world / "data", tmp_path / "data")
+    return _settings(tmp_path)
+
+
+def _pages(settings: Settings) -> list[tuple[str, str, bool]]:
+    """The ranked (page, query) pairs of the last day, and whether the page has a social link yet."""
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        return [
+            (url, query, linked)
+            for url, query, linked in con.execute(
+                "SELECT canonical_url, query, canonical_url IN "
+                "(SELECT canonical_url FROM core.first_social_links) "
+                "FROM core.rankings_daily WHERE day = ? ORDER BY 1, 2",
+                [RUN_DATE],
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def _land_next_day_rankings(settings: Settings) -> list[tuple[str, str, bool]]:
+    pages = _pages(settings)
+    tracker = settings.data.landing / "rankings" / "tracker" / f"positions-{NEXT_DAY}.csv"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(
+        "date,keyword,url,position\n"
+        + "".join(f"{NEXT_DAY},{query},{url},{1 + n % 30}\n" for n, (url, query, _) in enumerate(pages)),
+        encoding="utf-8",
+    )
+    return pages
+
+
+def _land_next_day(settings: Settings) -> tuple[str, str]:
+    """The next day's rank-tracker file, a post of that day, and a late post dated 20 days back."""
+    pages = _land_next_day_rankings(settings)
+    today_page = next(url for url, _, linked in pages if linked)
+    late_page = next(url for url, _, linked in pages if not linked)
+    tweets: list[object] = [
+        {
+            "tweet": x_tweet(
+                "9100000001", f"{NEXT_DAY:%a %b %d} 16:00:00 +0000 2026", "new", [("t", today_page)]
+            )
+        },
+        {
+            "tweet": x_tweet(
+                "9100000002", f"{LATE_POST_DAY:%a %b %d} 16:00:00 +0000 2026", "old", [("t", late_page)]
+            )
+        },
+    ]
+    write_zip(
+        settings.data.landing / "social" / "x" / "late-archive.zip",
+        {
+            "data/manifest.js": x_manifest(generated=f"{NEXT_DAY}T20:00:00.000Z"),
+            "data/tweets.js": x_tweets_js(tweets),
+        },
+    )
+    return today_page, late_page
+
+
+def _contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every core and mart table's rows, sorted, floats rounded (summation order is not fixed)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [
+            name
+            for (name,) in con.execute(
+                "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                "WHERE schema_name IN ('core', 'mart') ORDER BY 1"
+            ).fetchall()
+        ]
+        return {
+            name: sorted(
+                (tuple(_comparable(value) for value in row) for row in con.sql(f"FROM {name}").fetchall()),
+                key=repr,
+            )
+            for name in names
+        }
+    finally:
+        con.close()
+
+
+def _comparable(value: object) -> object:
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if isinstance(value, list):
+        return tuple(_comparable(item) for item in value)
+    return value
+
+
+def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    today_page, late_page = _land_next_day(settings)
+    run_ingest(settings)
+    with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
+        incremental = warehouse.build(settings, NEXT_DAY)
+    # The late post gave a page its first link: the estimator's inputs changed, it ran again.
+    assert "estimates are kept" not in caplog.text
+    full = warehouse.build(settings, NEXT_DAY, full=True)
+    assert (incremental.mode, full.mode) == ("incremental", "full")
+
+    con = duckdb.connect(str(incremental.path), read_only=True)
+    try:
+        assert con.execute("SELECT day FROM meta.changed_days").fetchall() == [(NEXT_DAY,)]
+        changed_pages = dict(con.execute("SELECT canonical_url, from_day FROM meta.changed_pages").fetchall())
+        assert con.execute("SELECT mode, base_version FROM meta.build_info").fetchone() == (
+            "incremental",
+            incremental.base_version,
+        )
+    finally:
+        con.close()
+    # The late post gave its page its first social link, a date every row of that page carries.
+    assert changed_pages == {today_page: NEXT_DAY, late_page: dt.date.min}
+
+    incremental_contents, full_contents = _contents(incremental.path), _contents(full.path)
+    assert incremental_contents.keys() == full_contents.keys()
+    for table in full_contents:
+        assert incremental_contents[table] == full_contents[table], table
+    assert len(full_contents["core.rankings_daily"]) > len(
+        _contents(settings.warehouse)["core.rankings_daily"]
+    )
+
+
+def test_a_build_with_nothing_new_changes_nothing(settings: Settings) -> None:
+    before = _contents(settings.warehouse)
+    rebuilt = warehouse.build(settings, RUN_DATE)
+    assert rebuilt.mode == "incremental"
+    con = duckdb.connect(str(rebuilt.path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM meta.changed_days").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM meta.changed_pages").fetchone() == (0,)
+    finally:
+        con.close()
+    assert _contents(rebuilt.path) == before
+
+
+def test_changed_sql_or_settings_fall_back_to_a_full_build(settings: Settings) -> None:
+    other = Settings(
+        data=settings.data, owned_sites=("example.com", "example.org"), timezone=settings.timezone
+    )
+    base, why = warehouse.incremental_base(other, RUN_DATE)
+    assert base is None and "settings changed" in why
+    assert warehouse.build(other, RUN_DATE).mode == "full"
+    base, why = warehouse.incremental_base(settings, RUN_DATE)
+    assert base is not None and why == "incremental"
+
+
+def test_a_night_that_completes_no_week_keeps_the_estimates(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert NEXT_DAY.weekday() == 0  # Monday: the week it starts is not complete
+    _land_next_day_rankings(settings)
+    run_ingest(settings)
+    with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
+        incremental = warehouse.build(settings, NEXT_DAY)
+    assert "estimates are kept" in caplog.text
+    full = warehouse.build(settings, NEXT_DAY, full=True)
+    assert _contents(incremental.path) == _contents(full.path)
