@@ -17,7 +17,7 @@ export GX_ANALYTICS_ENABLED := False
 AIRFLOW := $(BIN)/airflow
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl lock clean
+.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialrank needs Python 3.11")'
@@ -55,14 +55,23 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks: not part of `make test`; results as JSON under bench/results/.
-bench: bench-ingest bench-crawl
+# Benchmarks: not part of `make test`; results as JSON under bench/results/, summed up in
+# bench/results/report.md (the README's table). bench-build generates and ingests worlds of up to
+# 5M posts / 20M backlinks / 30M ranking rows (about 30 GB under $TMPDIR, cached between runs).
+bench: bench-ingest bench-crawl bench-dags bench-build
+	$(BIN)/python bench/report.py
 
 bench-ingest: install
 	$(BIN)/python bench/bench_ingest.py
 
 bench-crawl: install
 	$(BIN)/python bench/bench_crawl.py
+
+bench-dags: install
+	$(BIN)/python bench/bench_dags.py
+
+bench-build: install
+	$(BIN)/python bench/bench_build.py
 
 lint: install
 	$(BIN)/ruff check pipeline dags tests bench
