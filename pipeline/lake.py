@@ -41,7 +41,8 @@ def _write_synced(table: pa.Table, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make renames and deletions inside ``directory`` durable (a file's fsync does not cover its entry)."""
     handle = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(handle)
@@ -52,7 +53,7 @@ def _fsync_directory(directory: Path) -> None:
 def atomic_write_table(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` through a temporary sibling and an atomic rename, durably."""
     _write_synced(table, path)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def dataset_dir(lake: Path, dataset: LakeDataset) -> Path:
@@ -161,7 +162,7 @@ def write_table_partitioned(
         directories.add(path.parent)
         written[partition_label(dataset, first_day)] = part.num_rows
     for directory in sorted(directories):
-        _fsync_directory(directory)
+        fsync_directory(directory)
     return written
 
 

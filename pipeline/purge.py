@@ -320,11 +320,7 @@ def _fsync_directories(paths: Sequence[Path]) -> None:
     """Make the deletions durable before the ledger entry goes, so a power cut cannot undo them."""
     for directory in sorted({path.parent for path in paths}):
         if directory.exists():
-            handle = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(handle)
-            finally:
-                os.close(handle)
+            lake.fsync_directory(directory)
 
 
 def _intents_dir(settings: Settings) -> Path:

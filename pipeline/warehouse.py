@@ -358,7 +358,7 @@ def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[st
     build_result.path.replace(target)
     fault_point("publish.swapped")
     _write_manifest(settings, build_result, gate_summary)
-    _fsync_dir(target.parent)
+    lake.fsync_directory(target.parent)
     _prune_builds(settings)
     fault_point("publish.done")
     log.info("published %s (as of %s) at %s", build_result.version, build_result.as_of, target)
@@ -378,14 +378,6 @@ def _write_manifest(settings: Settings, build_result: BuildResult, gate_summary:
     staged = manifest_path.with_name(manifest_path.name + ".inprogress")
     staged.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     staged.replace(manifest_path)
-
-
-def _fsync_dir(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 def _prune_builds(settings: Settings) -> None:

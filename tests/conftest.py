@@ -20,6 +20,7 @@ from tests.http_servers import LoopbackServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 REFERENCE_EXPORTS = PROJECT_DIR.parent / "shared" / "reference-exports"
+DEMO_RUN_DATE = dt.date(2026, 11, 1)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +35,26 @@ def settings(tmp_path: Path) -> Settings:
     data = DataRoot(tmp_path / "data")
     data.ensure()
     return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
+
+
+def demo_world_settings(root: Path) -> Settings:
+    """Settings of a demo world whose data root is ``root / "data"`` (its owned site and time zone)."""
+    data = DataRoot(root / "data")
+    data.ensure()
+    return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
+
+
+@pytest.fixture(scope="session")
+def published_demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo world run once through every stage. Tests read it, or copy it before changing anything."""
+    from pipeline import stages
+    from pipeline.demo import write_demo_landing
+
+    root = tmp_path_factory.mktemp("published-demo")
+    settings = demo_world_settings(root)
+    write_demo_landing(settings.data.landing)
+    stages.run_all(settings, DEMO_RUN_DATE)
+    return root
 
 
 @pytest.fixture

@@ -8,41 +8,24 @@ import logging
 import math
 import shutil
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
-from pipeline import stages, warehouse
-from pipeline.config import DataRoot, Settings
-from pipeline.demo import write_demo_landing
+from pipeline import warehouse
+from pipeline.config import Settings
 from pipeline.ingest import run_ingest
-from tests.conftest import write_zip, x_manifest, x_tweet, x_tweets_js
+from tests.conftest import DEMO_RUN_DATE, demo_world_settings, write_zip, x_manifest, x_tweet, x_tweets_js
 
-RUN_DATE = dt.date(2026, 11, 1)
+RUN_DATE = DEMO_RUN_DATE
 NEXT_DAY = RUN_DATE + dt.timedelta(days=1)
 LATE_POST_DAY = RUN_DATE - dt.timedelta(days=20)
 
 
-@pytest.fixture(scope="module")
-def published_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("incremental")
-    settings = _settings(root)
-    write_demo_landing(settings.data.landing)
-    stages.run_all(settings, RUN_DATE)
-    return root
-
-
-def _settings(root: Path) -> Settings:
-    data = DataRoot(root / "data")
-    data.ensure()
-    return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
-
-
 @pytest.fixture
-def settings(published_world: Path, tmp_path: Path) -> Settings:
-    shutil.copytree(published_world / "data", tmp_path / "data")
-    return _settings(tmp_path)
+def settings(published_demo_world: Path, tmp_path: Path) -> Settings:
+    shutil.copytree(published_demo_world / "data", tmp_path / "data")
+    return demo_world_settings(tmp_path)
 
 
 def _pages(settings: Settings) -> list[tuple[str, str, bool]]:

@@ -12,13 +12,12 @@ import pyarrow as pa
 import pytest
 
 from pipeline import lake, stages, warehouse
-from pipeline.config import DataRoot, Settings
-from pipeline.demo import write_demo_landing
+from pipeline.config import Settings
 from pipeline.gate import GateFailed
 from pipeline.schemas import RANKINGS
-from tests.conftest import write_delivery_rows
+from tests.conftest import DEMO_RUN_DATE, demo_world_settings, write_delivery_rows
 
-RUN_DATE = dt.date(2026, 11, 1)
+RUN_DATE = DEMO_RUN_DATE
 REQUIRED_TABLES = {
     "core.backlinks",
     "core.engagement_daily",
@@ -30,26 +29,14 @@ REQUIRED_TABLES = {
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """One demo world run through every stage, shared by the read-only tests of this module."""
-    root = tmp_path_factory.mktemp("published")
-    settings = _settings(root)
-    write_demo_landing(settings.data.landing)
-    stages.run_all(settings, RUN_DATE)
-    return settings
-
-
-def _settings(root: Path) -> Settings:
-    from zoneinfo import ZoneInfo
-
-    data = DataRoot(root / "data")
-    data.ensure()
-    return Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
+def published(published_demo_world: Path) -> Settings:
+    """The shared demo world, run through every stage; tests that change anything use ``_copy_of`` it."""
+    return demo_world_settings(published_demo_world)
 
 
 def _copy_of(published: Settings, root: Path) -> Settings:
     """A second data root holding the same lake and published warehouse."""
-    settings = _settings(root)
+    settings = demo_world_settings(root)
     shutil.copytree(published.data.lake, settings.data.lake, dirs_exist_ok=True)
     shutil.copytree(published.data.warehouse_dir, settings.data.warehouse_dir, dirs_exist_ok=True)
     return settings
