@@ -66,12 +66,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipeline import demo
 from pipeline.demo import (
     AHREFS_COLUMNS,
+    ANCHOR_GENERIC,
     BUFFER_APP,
+    DOMAIN_PLATFORMS,
+    GENERATED_AT,
+    LANDED_AT,
     LINKEDIN_COLUMNS,
     LINKEDIN_TAG,
     MONTHS,
+    PLATFORMS,
     RANK_COLUMNS,
     REDDIT_COLUMNS,
     TRACKER_TAG,
@@ -115,7 +121,6 @@ BASE_DOMAINS = 250_000
 MIN_PAGES = 50
 MIN_DOMAINS = 100
 MIN_SCALE = 0.0001
-PLATFORMS = ("x", "linkedin", "reddit")
 PLATFORM_SHARE = (0.6, 0.2, 0.2)
 # Share of each platform's posts that link an owned page, and of pages ever shared there.
 OWNED_LINK_SHARE = (0.35, 0.4, 0.3)
@@ -128,8 +133,6 @@ NOISE_SD = 1.5
 BACKLINK_LOST_MEAN_DAYS = 900
 # Posts go out between 14:00 and 23:00 UTC: a post's day is the same in UTC and in US time zones.
 POST_SECONDS = (14 * 3600, 23 * 3600)
-LANDED_AT = dt.time(23, 30)
-GENERATED_AT = dt.time(23, 12, 41)
 UNIX_EPOCH = dt.date(1970, 1, 1)
 REDDIT_EPOCH_MS = 1_104_537_600_000  # 2005-01-01
 NEVER = np.iinfo(np.int64).max // 4
@@ -407,28 +410,9 @@ BACKLINK_WORDS = (
 BACKLINK_SECTIONS = ("blog", "articles", "news", "forum", "reviews", "posts")
 LEFT_CONTEXTS = ("We compared a few options, and", "If you only read one thing,", "According to", "")
 RIGHT_CONTEXTS = ("is the one we keep sending friends to.", "explains it well.", "has the details.", "")
-ANCHOR_GENERIC = ("this guide", "here", "read more", "great breakdown")
+# The demo world's domain vocabulary and more words: a quarter of a million distinct referring domains.
 DOMAIN_FIRST = (
-    "trail",
-    "summit",
-    "pine",
-    "river",
-    "north",
-    "alpine",
-    "granite",
-    "meadow",
-    "canyon",
-    "ridge",
-    "cedar",
-    "harbor",
-    "maple",
-    "frost",
-    "ember",
-    "lantern",
-    "compass",
-    "wild",
-    "blue",
-    "stone",
+    *demo.DOMAIN_FIRST,
     "copper",
     "silver",
     "urban",
@@ -440,30 +424,8 @@ DOMAIN_FIRST = (
     "bright",
     "quiet",
 )
-DOMAIN_SECOND = (
-    "notes",
-    "journal",
-    "review",
-    "weekly",
-    "gear",
-    "press",
-    "digest",
-    "outfitters",
-    "guide",
-    "collective",
-    "works",
-    "times",
-    "post",
-    "lab",
-    "hub",
-    "report",
-    "kitchen",
-    "garage",
-    "studio",
-    "club",
-)
-DOMAIN_SUFFIXES = (".com", ".net", ".org", ".co.uk", ".io", ".blog")
-DOMAIN_PLATFORMS = ("Blogs", "CMS", "News", "Forums", "E-commerce")
+DOMAIN_SECOND = (*demo.DOMAIN_SECOND, "kitchen", "garage", "studio", "club")
+DOMAIN_SUFFIXES = (*demo.DOMAIN_SUFFIXES, ".io", ".blog")
 DOMAIN_PLATFORM_SHARE = (0.45, 0.15, 0.15, 0.15, 0.10)
 FORUM = DOMAIN_PLATFORMS.index("Forums")
 
