@@ -3,6 +3,7 @@ contents equal a full rebuild of the same lake."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
 import math
@@ -14,6 +15,7 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.config import Settings
+from pipeline.demo import AHREFS_COLUMNS
 from pipeline.ingest import run_ingest
 from tests.conftest import DEMO_RUN_DATE, demo_world_settings, write_zip, x_manifest, x_tweet, x_tweets_js
 
@@ -57,11 +59,52 @@ def _land_next_day_rankings(settings: Settings) -> list[tuple[str, str, bool]]:
     return pages
 
 
+def _land_next_day_backlinks(settings: Settings, new_target: str) -> tuple[str, str]:
+    """An Ahrefs export of the next day: a link from a new domain, and a known link seen again with a new
+    anchor. Returns the known link's (source, target)."""
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        known = con.execute(
+            "SELECT source_url, target_url, first_seen FROM core.backlinks "
+            "WHERE found_by = ['ahrefs'] ORDER BY source_url, target_url LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert known is not None
+    source, target, first_seen = known
+    export = settings.data.landing / "backlinks" / "ahrefs" / f"example-backlinks-{NEXT_DAY}.csv"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=AHREFS_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerow(
+            {
+                "Referring page URL": "https://fresh-trail-notes.net/blog/new-favourites/",
+                "Target URL": new_target,
+                "Anchor": "new favourites",
+                "First seen": f"{NEXT_DAY} 09:00:00",
+                "Last seen": f"{NEXT_DAY} 09:00:00",
+            }
+        )
+        writer.writerow(
+            {
+                "Referring page URL": source,
+                "Target URL": target,
+                "Anchor": "seen again with a new anchor",
+                "First seen": f"{first_seen} 00:00:00",
+                "Last seen": f"{NEXT_DAY} 10:00:00",
+            }
+        )
+    return source, target
+
+
 def _land_next_day(settings: Settings) -> tuple[str, str]:
-    """The next day's rank-tracker file, a post of that day, and a late post dated 20 days back."""
+    """The next day's rank-tracker file, a post of that day, a late post dated 20 days back, and
+    backlinks: a new one to an unlinked page and a known one seen again."""
     pages = _land_next_day_rankings(settings)
     today_page = next(url for url, _, linked in pages if linked)
     late_page = next(url for url, _, linked in pages if not linked)
+    _land_next_day_backlinks(settings, late_page)
     tweets: list[object] = [
         {
             "tweet": x_tweet(
@@ -132,6 +175,14 @@ def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytes
             "incremental",
             incremental.base_version,
         )
+        # The next day's backlinks are in: the new link, and the known one with its new anchor.
+        assert con.execute(
+            "SELECT target_url, anchor, first_seen FROM core.backlinks "
+            "WHERE source_url LIKE 'https://fresh-trail-notes.net/%'"
+        ).fetchall() == [(late_page, "new favourites", NEXT_DAY)]
+        assert con.execute(
+            "SELECT count(*) FROM core.backlinks WHERE anchor = 'seen again with a new anchor'"
+        ).fetchone() == (1,)
     finally:
         con.close()
     # The late post gave its page its first social link, a date every row of that page carries.

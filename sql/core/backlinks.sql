@@ -1,7 +1,31 @@
 -- Every known link to an owned page, from backlink tools, social posts and the crawler's reading of linking
 -- pages, deduplicated on canonical source and target. Rel flags and anchor are the latest known (a social
 -- link's flags stay NULL until the crawler reads its page).
+-- Incremental: a pair's row depends only on that pair's links, so only pairs that can have changed are
+-- redone: pairs in deliveries the base build had not seen or newly reached by the as-of date, and every
+-- social and crawler pair (those models are rebuilt whole; the pairs are few next to the tools').
+{% if incremental %}
+CREATE OR REPLACE TEMP TABLE changed_backlink_pairs AS
+SELECT DISTINCT source_canonical AS source_url, target_canonical AS target_url
+FROM staging.backlinks
+WHERE (delivery_id NOT IN (SELECT delivery_id FROM meta.base_deliveries)
+       OR coalesce(first_seen, snapshot_date) > getvariable('base_as_of'))
+  AND is_owned(target_canonical)
+UNION
+SELECT source_url, target_url FROM core.backlinks WHERE is_social OR list_contains(found_by, 'crawler')
+UNION
+SELECT permalink, canonical_url FROM core.social_links WHERE is_owned AND permalink IS NOT NULL
+UNION
+SELECT source_url, target_url FROM core.crawled_links;
+CREATE OR REPLACE TEMP TABLE replaced_backlinks AS
+SELECT * FROM core.backlinks SEMI JOIN changed_backlink_pairs USING (source_url, target_url);
+DELETE FROM core.backlinks AS b
+USING changed_backlink_pairs AS c
+WHERE b.source_url = c.source_url AND b.target_url = c.target_url;
+INSERT INTO core.backlinks BY NAME
+{% else %}
 CREATE OR REPLACE TABLE core.backlinks AS
+{% endif %}
 WITH tool_links AS (
     SELECT source_canonical AS source_url, target_canonical AS target_url, source_domain,
            FALSE AS is_social, NULL::VARCHAR AS platform, tool AS found_by, anchor,
@@ -47,4 +71,16 @@ SELECT source_url, target_url,
        max(last_seen) AS last_seen,
        arg_max(lost, snapshot_date) AS lost
 FROM all_links
+{% if incremental %}SEMI JOIN changed_backlink_pairs USING (source_url, target_url){% endif %}
 GROUP BY source_url, target_url;
+{% if incremental %}
+-- The pages whose links really changed: their referring-domain counts are redone next.
+CREATE OR REPLACE TEMP TABLE changed_backlink_targets AS
+WITH redone AS (SELECT * FROM core.backlinks SEMI JOIN changed_backlink_pairs USING (source_url, target_url))
+SELECT DISTINCT target_url
+FROM ((SELECT * FROM redone EXCEPT ALL SELECT * FROM replaced_backlinks)
+      UNION ALL
+      (SELECT * FROM replaced_backlinks EXCEPT ALL SELECT * FROM redone));
+DROP TABLE changed_backlink_pairs;
+DROP TABLE replaced_backlinks;
+{% endif %}
