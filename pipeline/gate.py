@@ -5,6 +5,11 @@ Validation runs through GX's SQL datasource on DuckDB (see :mod:`pipeline.gx_duc
 are computed by DuckDB and memory stays bounded whatever the table size. Run-dependent bounds (the
 run's date window, row counts in the lake) are suite parameters (``{"$PARAMETER": ...}``) filled
 here, so the suites stay static JSON. Results are rendered as Data Docs under the data root.
+
+An incremental build rewrites only some rows of its big tables; the rest were validated when the build
+it started from was gated. For a suite with an ``expectations/<table>.changed_rows.sql`` query (the rows
+the build rewrote), an incremental build's gate checks the row-level expectations on those rows only and
+the table-level ones (``expect_table_*``) on the whole table, as two validations of the same suite.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ SITE_NAME = "socialrank"
 DATASOURCE_NAME = "warehouse_build"
 _TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
 MAX_POSITION = 100
+CHANGED_ROWS = "changed_rows"
+# Beyond this many rewritten rows (a backfill, a late bulk delivery) the whole table is validated:
+# a query asset's rows are fetched into Python, a table's are not.
+MAX_CHANGED_ROWS = 500_000
 
 
 class GateFailed(RuntimeError):
@@ -47,6 +56,18 @@ class Suite:
     table: str
     path: Path
     spec: dict[str, Any] = field(repr=False)
+    changed_rows: str | None = field(default=None, repr=False)
+    """A query selecting the rows an incremental build rewrote, if the table is built incrementally."""
+
+    def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The suite's table-level and row-level expectations, as two suites."""
+        expectations = self.spec["expectations"]
+        table_level = [e for e in expectations if e["type"].startswith("expect_table_")]
+        row_level = [e for e in expectations if not e["type"].startswith("expect_table_")]
+        return (
+            self.spec | {"expectations": table_level},
+            self.spec | {"name": f"{self.table}.{CHANGED_ROWS}", "expectations": row_level},
+        )
 
 
 def load_suites(directory: Path) -> list[Suite]:
@@ -58,8 +79,18 @@ def load_suites(directory: Path) -> list[Suite]:
         spec = json.loads(path.read_text(encoding="utf-8"))
         if spec.get("name") != table:
             raise ValueError(f"{path}: suite name {spec.get('name')!r} must match the file name {table!r}")
-        suites.append(Suite(table, path, spec))
+        query_path = directory / f"{table}.{CHANGED_ROWS}.sql"
+        suites.append(Suite(table, path, spec, _query(query_path) if query_path.exists() else None))
+    for path in sorted(directory.glob(f"*.{CHANGED_ROWS}.sql")):
+        if not path.with_name(path.name.removesuffix(f".{CHANGED_ROWS}.sql") + ".json").exists():
+            raise ValueError(f"{path}: no suite of that table to go with it")
     return suites
+
+
+def _query(path: Path) -> str:
+    """The query without its comment lines: GX wants a query asset to start with SELECT."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip().rstrip(";")
 
 
 def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
@@ -82,6 +113,24 @@ def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
         "min_rankings_rows": min(1, counts.get("rankings", 0)),
         "core_rankings_rows": int(core_rankings[0]) if core_rankings else 0,
     }
+
+
+def changed_row_counts(build_path: Path, suites: list[Suite]) -> dict[str, int]:
+    """For an incremental build, how many rows of each incrementally built table it rewrote; empty for
+    a full build (every row is new)."""
+    con = duckdb.connect(str(build_path), read_only=True)
+    try:
+        mode = con.execute("SELECT mode FROM meta.build_info").fetchone()
+        if mode is None or mode[0] != "incremental":
+            return {}
+        counts = {}
+        for suite in suites:
+            if suite.changed_rows is not None:
+                counted = con.sql(f"SELECT count(*) FROM ({suite.changed_rows})").fetchone()  # a file's query
+                counts[suite.table] = int(counted[0]) if counted else 0
+        return counts
+    finally:
+        con.close()
 
 
 def _context(settings: Settings) -> Any:
@@ -108,6 +157,14 @@ def _context(settings: Settings) -> Any:
     return context
 
 
+def _forget_stored_definitions(project: Path) -> None:
+    """Validation definitions and the checkpoint are made anew each run from ``expectations/``; those an
+    earlier run stored can name assets this run does not define, and GX refuses to load them."""
+    for folder in ("validation_definitions", "checkpoints"):
+        for path in (project / "gx" / folder).glob("*.json"):
+            path.unlink()
+
+
 def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     """Validate every suite against ``build_path``; return a summary, or raise :class:`GateFailed`."""
     import great_expectations as gx
@@ -118,6 +175,8 @@ def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     gx_duckdb.register()
     suites = load_suites(project_dir() / "expectations")
     parameters = suite_parameters(build_path, settings)
+    changed = changed_row_counts(build_path, suites)
+    _forget_stored_definitions(settings.data.gx_project)
     context = _context(settings)
     datasource = context.data_sources.add_or_update_sql(
         name=DATASOURCE_NAME,
@@ -131,14 +190,27 @@ def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
         # A table asset, not a query asset: GX runs a query asset's whole query to learn its columns,
         # which fetches every row of the table; for a table it asks for one row.
         schema, table = suite.table.split(".")
-        asset = datasource.add_table_asset(name=suite.table, table_name=table, schema_name=schema)
-        batch = asset.add_batch_definition_whole_table("whole table")
-        expectation_suite = context.suites.add_or_update(gx.ExpectationSuite(**suite.spec))
-        definitions.append(
-            context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=suite.table, data=batch, suite=expectation_suite)
+        whole_table = datasource.add_table_asset(name=suite.table, table_name=table, schema_name=schema)
+        validations = [(whole_table, suite.spec)]
+        if (
+            suite.changed_rows is not None
+            and suite.table in changed
+            and changed[suite.table] <= MAX_CHANGED_ROWS
+        ):
+            table_level, row_level = suite.split()
+            rewritten = datasource.add_query_asset(name=row_level["name"], query=suite.changed_rows)
+            validations = [(whole_table, table_level), (rewritten, row_level)]
+            log.info("gate %s: row checks on the %d rewritten rows", suite.table, changed[suite.table])
+        for asset, spec in validations:
+            if not spec["expectations"]:
+                continue
+            batch = asset.add_batch_definition_whole_table("whole table")
+            expectation_suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
+            definitions.append(
+                context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=spec["name"], data=batch, suite=expectation_suite)
+                )
             )
-        )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name="socialrank_gate",
@@ -158,17 +230,20 @@ def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     fault_point("gate.validated")
     # Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite).
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(result.run_results))
-    summary = _summarise(result, settings, parameters, time.perf_counter() - started)
+    summary = _summarise(result, settings, parameters, changed, time.perf_counter() - started)
     _log_summary(summary)
     if not summary["success"]:
         raise GateFailed(summary)
     return summary
 
 
-def _summarise(result: Any, settings: Settings, parameters: dict[str, Any], seconds: float) -> dict[str, Any]:
+def _summarise(
+    result: Any, settings: Settings, parameters: dict[str, Any], changed: dict[str, int], seconds: float
+) -> dict[str, Any]:
+    """One entry per table: a table validated in two parts (whole table, rewritten rows) is one entry."""
     suites: dict[str, Any] = {}
     for validation in result.run_results.values():
-        name = validation.suite_name
+        name = validation.suite_name.removesuffix(f".{CHANGED_ROWS}")
         failures = []
         for item in validation.results:
             if item.success:
@@ -185,11 +260,12 @@ def _summarise(result: Any, settings: Settings, parameters: dict[str, Any], seco
                     "error": exception,
                 }
             )
-        suites[name] = {
-            "success": bool(validation.success),
-            "evaluated": len(validation.results),
-            "failed": failures,
-        }
+        entry = suites.setdefault(name, {"success": True, "evaluated": 0, "failed": [], "rows": "all"})
+        entry["success"] = entry["success"] and bool(validation.success)
+        entry["evaluated"] += len(validation.results)
+        entry["failed"] += failures
+        if validation.suite_name != name:
+            entry["rows"] = f"{changed[name]} rewritten"
     return {
         "success": bool(result.success),
         "checked_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -203,10 +279,11 @@ def _summarise(result: Any, settings: Settings, parameters: dict[str, Any], seco
 def _log_summary(summary: dict[str, Any]) -> None:
     for name, suite in sorted(summary["suites"].items()):
         log.info(
-            "gate %-28s %s (%d expectations)",
+            "gate %-28s %s (%d expectations, rows: %s)",
             name,
             "passed" if suite["success"] else "FAILED",
             suite["evaluated"],
+            suite["rows"],
         )
         for failure in suite["failed"]:
             log.error(

@@ -252,7 +252,8 @@ def build(
     incremental = base is not None
     try:
         if base is not None:
-            shutil.copyfile(base.path, path)
+            with _timed("copy of the published warehouse"):
+                shutil.copyfile(base.path, path)
     except BaseException:
         _remove_build(path)
         raise
@@ -269,7 +270,8 @@ def build(
         con.execute("SET VARIABLE owned_sites = ?", [list(settings.owned_sites)])
         con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
         if incremental:
-            con.execute(_incremental_step("snapshot"))
+            with _timed("snapshot of the base build"):
+                con.execute(_incremental_step("snapshot"))
         with progress_bar("build", total=len(models)) as advance:
             for model in models:
                 _run_model(con, model, result, incremental)
@@ -277,9 +279,11 @@ def build(
                 advance()
         if incremental:
             con.execute(_incremental_step("cleanup"))
-        result.row_counts.update(impact.write_estimates(con, settings.impact))
+        with _timed("impact estimates"):
+            result.row_counts.update(impact.write_estimates(con, settings.impact))
         _write_build_info(con, settings, result, now)
-        con.execute("CHECKPOINT")
+        with _timed("checkpoint"):
+            con.execute("CHECKPOINT")
     except BaseException:
         con.close()
         _remove_build(path)
@@ -289,6 +293,13 @@ def build(
     result.seconds = time.perf_counter() - started
     log.info("build %s done in %.1fs", version, result.seconds)
     return result
+
+
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.info("  %-44s %.2fs", step, time.perf_counter() - started)
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 
-from pipeline import lake, stages
+from pipeline import lake, stages, warehouse
 from pipeline.canonical import canonicalize, registrable_domain
 from pipeline.config import DataRoot, Settings
 from pipeline.crawl.addresses import StaticResolver
@@ -28,6 +28,7 @@ from pipeline.schemas import BACKLINKS, SOCIAL_LINKS
 from pipeline.warehouse import load_models, project_dir
 from tests.conftest import PROJECT_DIR, write_delivery_rows
 from tests.http_servers import LoopbackServer, Reply, fast_crawler_settings, loopback_names
+from tests.pipeline_runs import differing, table_checksums
 
 RUN_DATE = dt.date(2026, 11, 1)
 POSTED = dt.datetime(2026, 10, 20, 15, 0, tzinfo=dt.UTC)
@@ -155,26 +156,22 @@ def run_models(settings: Settings, names: set[str]) -> duckdb.DuckDBPyConnection
     con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
     for model in load_models(PROJECT_DIR / "sql"):
         if model.name.startswith("staging.") or model.name in names:
-            con.execute(model.sql)
+            con.execute(model.render(incremental=False))
     return con
 
 
-def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
-    tmp_path: Path, loopback: LoopbackServer, site: dict[str, str]
-) -> None:
-    settings = crawl_settings(tmp_path, crawl_linking_pages=True)
-    owned = canonicalize(site["owned_page"])
-    blog = canonicalize(site["blog"])
+def _land_links(settings: Settings, site: dict[str, str]) -> None:
+    """Two posts linking the owned page through shorteners, and a tool's link from the blog to it."""
     write_delivery_rows(
         settings, SOCIAL_LINKS, [social_link(1, site["lnkd"]), social_link(2, site["tco"])], "delivery-1"
     )
     tool_row = {name: None for name in BACKLINKS.schema.names} | {
         "tool": "ahrefs",
         "source_url": site["blog"],
-        "source_canonical": blog,
+        "source_canonical": canonicalize(site["blog"]),
         "source_domain": registrable_domain("blog.test"),
         "target_url": site["owned_page"],
-        "target_canonical": owned,
+        "target_canonical": canonicalize(site["owned_page"]),
         "anchor": "boots",
         "nofollow": False,
         "ugc": False,
@@ -183,6 +180,15 @@ def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
         "delivery_id": "ahrefs-1",
     }
     write_delivery_rows(settings, BACKLINKS, [tool_row], "ahrefs-1")
+
+
+def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
+    tmp_path: Path, loopback: LoopbackServer, site: dict[str, str]
+) -> None:
+    settings = crawl_settings(tmp_path, crawl_linking_pages=True)
+    owned = canonicalize(site["owned_page"])
+    blog = canonicalize(site["blog"])
+    _land_links(settings, site)
     Crawler(settings, loopback_names(*HOSTS)).run(RUN_DATE)
 
     con = run_models(
@@ -203,6 +209,33 @@ def test_warehouse_resolves_shortened_links_and_reads_rel_flags(
     # The crawler read the blog (a known linking page): its rel tokens are newer than the tool's export.
     assert backlinks == [(blog, owned, ["ahrefs", "crawler"], True, True, False, "these boots", False)]
     con.close()
+
+
+def test_an_incremental_build_after_a_crawl_equals_a_full_build(
+    tmp_path: Path, loopback: LoopbackServer, site: dict[str, str]
+) -> None:
+    """The crawl resolves the posts' shorteners and reads the blog's rel flags: an incremental build
+    redoes the backlinks whose social or crawler links changed."""
+    settings = crawl_settings(tmp_path, crawl_linking_pages=True)
+    _land_links(settings, site)
+    run_date = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)  # crawl days are real days
+    before_crawl = warehouse.build(settings, run_date, full=True)
+    stages.publish_build(settings, before_crawl.path, {"success": True})
+    Crawler(settings, loopback_names(*HOSTS)).run(RUN_DATE)
+
+    incremental = warehouse.build(settings, run_date)
+    full = warehouse.build(settings, run_date, full=True)
+    assert incremental.mode == "incremental"
+    owned, blog = canonicalize(site["owned_page"]), canonicalize(site["blog"])
+    con = warehouse.connect_read_only(incremental.path)
+    try:
+        redone = set(con.execute("SELECT source_url, target_url FROM meta.changed_backlinks").fetchall())
+        found_by = con.execute("SELECT found_by FROM core.backlinks WHERE source_url = ?", [blog]).fetchone()
+    finally:
+        con.close()
+    assert (blog, owned) in redone  # the crawler's reading of the blog
+    assert found_by == (["ahrefs", "crawler"],)
+    assert not differing(table_checksums(incremental.path, 12), table_checksums(full.path, 12))
 
 
 def test_crawl_stage_is_skipped_when_the_crawler_is_off(settings: Settings, loopback: LoopbackServer) -> None:

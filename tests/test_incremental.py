@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import logging
 import math
 import shutil
@@ -13,11 +14,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import warehouse
+from pipeline import gate, warehouse
 from pipeline.config import Settings
 from pipeline.demo import AHREFS_COLUMNS
 from pipeline.ingest import run_ingest
-from tests.conftest import DEMO_RUN_DATE, demo_world_settings, write_zip, x_manifest, x_tweet, x_tweets_js
+from tests.conftest import (
+    DEMO_RUN_DATE,
+    PROJECT_DIR,
+    demo_world_settings,
+    write_zip,
+    x_manifest,
+    x_tweet,
+    x_tweets_js,
+)
 
 RUN_DATE = DEMO_RUN_DATE
 NEXT_DAY = RUN_DATE + dt.timedelta(days=1)
@@ -195,6 +204,49 @@ def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytes
     assert len(full_contents["core.rankings_daily"]) > len(
         _contents(settings.warehouse)["core.rankings_daily"]
     )
+
+
+def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Settings) -> None:
+    _land_next_day(settings)
+    run_ingest(settings)
+    built = warehouse.build(settings, NEXT_DAY)
+    assert built.mode == "incremental"
+    con = duckdb.connect(str(built.path), read_only=True)
+    try:
+        next_day_rankings = con.execute(
+            "SELECT count(*) FROM core.rankings_daily WHERE day = ?", [NEXT_DAY]
+        ).fetchone()
+    finally:
+        con.close()
+    assert next_day_rankings is not None
+
+    summary = gate.run_gate(settings, built.path)
+    suites = summary["suites"]
+    assert suites["core.rankings_daily"]["rows"] == f"{next_day_rankings[0]} rewritten"
+    assert suites["core.backlinks"]["rows"].endswith(" rewritten")
+    assert suites["mart.ranking_impact"]["rows"].endswith(" rewritten")
+    assert suites["core.engagement_daily"]["rows"] == "all"
+    # Every expectation ran: the table-level ones on the whole table, the others on the rewritten rows.
+    expected = json.loads((PROJECT_DIR / "expectations" / "core.rankings_daily.json").read_text())
+    assert suites["core.rankings_daily"]["evaluated"] == len(expected["expectations"])
+
+    con = duckdb.connect(str(built.path))
+    try:
+        con.execute(
+            "UPDATE core.rankings_daily SET position = 250 WHERE day = ? AND canonical_url = "
+            "(SELECT min(canonical_url) FROM core.rankings_daily WHERE day = ?)",
+            [NEXT_DAY, NEXT_DAY],
+        )
+    finally:
+        con.close()
+    with pytest.raises(gate.GateFailed) as failed:
+        gate.run_gate(settings, built.path)
+    failing = failed.value.summary["suites"]["core.rankings_daily"]["failed"]
+    assert [f["expectation"] for f in failing] == ["expect_column_values_to_be_between"]
+
+    # A full build's gate after it validates whole tables again.
+    full = gate.run_gate(settings, warehouse.build(settings, NEXT_DAY, full=True).path)
+    assert {suite["rows"] for suite in full["suites"].values()} == {"all"}
 
 
 def test_a_build_with_nothing_new_changes_nothing(settings: Settings) -> None:

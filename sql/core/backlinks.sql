@@ -1,26 +1,12 @@
 -- Every known link to an owned page, from backlink tools, social posts and the crawler's reading of linking
 -- pages, deduplicated on canonical source and target. Rel flags and anchor are the latest known (a social
 -- link's flags stay NULL until the crawler reads its page).
--- Incremental: a pair's row depends only on that pair's links, so only pairs that can have changed are
--- redone: pairs in deliveries the base build had not seen or newly reached by the as-of date, and every
--- social and crawler pair (those models are rebuilt whole; the pairs are few next to the tools').
+-- Incremental: only the pairs of meta.changed_backlinks are redone.
 {% if incremental %}
-CREATE OR REPLACE TEMP TABLE changed_backlink_pairs AS
-SELECT DISTINCT source_canonical AS source_url, target_canonical AS target_url
-FROM staging.backlinks
-WHERE (delivery_id NOT IN (SELECT delivery_id FROM meta.base_deliveries)
-       OR coalesce(first_seen, snapshot_date) > getvariable('base_as_of'))
-  AND is_owned(target_canonical)
-UNION
-SELECT source_url, target_url FROM core.backlinks WHERE is_social OR list_contains(found_by, 'crawler')
-UNION
-SELECT permalink, canonical_url FROM core.social_links WHERE is_owned AND permalink IS NOT NULL
-UNION
-SELECT source_url, target_url FROM core.crawled_links;
 CREATE OR REPLACE TEMP TABLE replaced_backlinks AS
-SELECT * FROM core.backlinks SEMI JOIN changed_backlink_pairs USING (source_url, target_url);
+SELECT * FROM core.backlinks SEMI JOIN meta.changed_backlinks USING (source_url, target_url);
 DELETE FROM core.backlinks AS b
-USING changed_backlink_pairs AS c
+USING meta.changed_backlinks AS c
 WHERE b.source_url = c.source_url AND b.target_url = c.target_url;
 INSERT INTO core.backlinks BY NAME
 {% else %}
@@ -33,6 +19,10 @@ WITH tool_links AS (
            coalesce(first_seen, snapshot_date) AS first_seen, coalesce(last_seen, snapshot_date) AS last_seen,
            coalesce(lost, FALSE) AS lost, snapshot_date
     FROM staging.backlinks
+    {% if incremental %}
+    -- Before the other filters: the few changed pairs, not every tool row, go through them.
+    SEMI JOIN meta.changed_backlinks AS c ON c.source_url = source_canonical AND c.target_url = target_canonical
+    {% endif %}
     WHERE is_owned(target_canonical)
       AND NOT is_owned(source_canonical)
       AND coalesce(first_seen, snapshot_date) <= getvariable('as_of')
@@ -71,16 +61,15 @@ SELECT source_url, target_url,
        max(last_seen) AS last_seen,
        arg_max(lost, snapshot_date) AS lost
 FROM all_links
-{% if incremental %}SEMI JOIN changed_backlink_pairs USING (source_url, target_url){% endif %}
+{% if incremental %}SEMI JOIN meta.changed_backlinks USING (source_url, target_url){% endif %}
 GROUP BY source_url, target_url;
 {% if incremental %}
 -- The pages whose links really changed: their referring-domain counts are redone next.
 CREATE OR REPLACE TEMP TABLE changed_backlink_targets AS
-WITH redone AS (SELECT * FROM core.backlinks SEMI JOIN changed_backlink_pairs USING (source_url, target_url))
+WITH redone AS (SELECT * FROM core.backlinks SEMI JOIN meta.changed_backlinks USING (source_url, target_url))
 SELECT DISTINCT target_url
 FROM ((SELECT * FROM redone EXCEPT ALL SELECT * FROM replaced_backlinks)
       UNION ALL
       (SELECT * FROM replaced_backlinks EXCEPT ALL SELECT * FROM redone));
-DROP TABLE changed_backlink_pairs;
 DROP TABLE replaced_backlinks;
 {% endif %}

@@ -3,3 +3,5 @@ DROP TABLE meta.base_deliveries;
 DROP TABLE meta.base_page_social_daily;
 DROP TABLE meta.base_page_referring_domains_daily;
 DROP TABLE meta.base_first_social_links;
+DROP TABLE meta.base_social_backlinks;
+DROP TABLE meta.base_crawled_links;

@@ -35,12 +35,18 @@ SELECT r.canonical_url, r.query, r.day,
        f.first_day AS first_social_link_date,
        CASE WHEN f.first_day <= r.day THEN date_diff('day', f.first_day, r.day) END
            AS days_since_first_social_link
+{% if incremental %}
+-- The rows to redo, picked before the joins (a filter on the joined result would join every row first).
+FROM (
+    SELECT * FROM core.rankings_daily WHERE day IN (SELECT day FROM meta.changed_days)
+    UNION
+    SELECT r.* FROM core.rankings_daily AS r
+    JOIN meta.changed_pages AS c ON c.canonical_url = r.canonical_url AND r.day >= c.from_day
+) AS r
+{% else %}
 FROM core.rankings_daily AS r
+{% endif %}
 ASOF LEFT JOIN core.page_social_daily AS s ON r.canonical_url = s.canonical_url AND r.day >= s.day
 ASOF LEFT JOIN core.page_referring_domains_daily AS d
     ON r.canonical_url = d.canonical_url AND r.day >= d.day
-LEFT JOIN core.first_social_links AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any'
-{% if incremental %}
-WHERE r.day IN (SELECT day FROM meta.changed_days)
-   OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = r.canonical_url AND r.day >= c.from_day)
-{% endif %};
+LEFT JOIN core.first_social_links AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any';

@@ -1,0 +1,46 @@
+"""The SQL helpers every model uses (sql/macros.sql), on DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.conftest import PROJECT_DIR
+
+
+def _connection(owned_sites: list[str]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET VARIABLE site_timezone = 'America/Los_Angeles'")
+    con.execute("SET VARIABLE owned_sites = ?", [owned_sites])
+    con.execute((PROJECT_DIR / "sql" / "macros.sql").read_text(encoding="utf-8"))
+    return con
+
+
+@pytest.mark.parametrize(
+    ("url", "owned"),
+    [
+        ("https://example.com/gear", True),
+        ("https://www.example.com", True),
+        ("http://shop.eu.example.com:8080/cart?x=1", True),
+        ("https://example.com?utm=1", True),
+        ("https://example.com#top", True),
+        ("https://a.co.uk/p", True),
+        ("https://notexample.com/", False),
+        ("https://example.com.evil.test/", False),
+        ("https://example.comx/", False),
+        ("https://evil.test/example.com", False),
+        ("https://evil.test/?next=https://example.com/", False),
+        ("https://exampleXcom/", False),  # the dot is a dot, not "any character"
+        ("https://[::1]/", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_owned_matches_owned_sites_and_their_subdomains(url: str | None, owned: bool) -> None:
+    con = _connection(["example.com", "a.co.uk"])
+    assert con.execute("SELECT is_owned(?)", [url]).fetchone() == (owned,)
+
+
+def test_with_no_owned_sites_nothing_is_owned() -> None:
+    con = _connection([])
+    assert con.execute("SELECT is_owned('https://example.com/')").fetchone() == (False,)
