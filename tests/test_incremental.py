@@ -277,10 +277,28 @@ def test_a_night_that_completes_no_week_keeps_the_estimates(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert NEXT_DAY.weekday() == 0  # Monday: the week it starts is not complete
-    _land_next_day_rankings(settings)
+    pages = _land_next_day_rankings(settings)
+    # A first link that night: it belongs to a week the estimates do not cover yet.
+    unlinked = next(url for url, _, linked in pages if not linked)
+    post = x_tweet("9100000003", f"{NEXT_DAY:%a %b %d} 16:00:00 +0000 2026", "new", [("t", unlinked)])
+    write_zip(
+        settings.data.landing / "social" / "x" / "next-day-archive.zip",
+        {
+            "data/manifest.js": x_manifest(generated=f"{NEXT_DAY}T20:00:00.000Z"),
+            "data/tweets.js": x_tweets_js([{"tweet": post}]),
+        },
+    )
     run_ingest(settings)
     with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
         incremental = warehouse.build(settings, NEXT_DAY)
     assert "estimates are kept" in caplog.text
+    con = duckdb.connect(str(incremental.path), read_only=True)
+    try:
+        assert con.execute(
+            "SELECT first_day FROM core.first_social_links WHERE canonical_url = ? AND platform = 'any'",
+            [unlinked],
+        ).fetchone() == (NEXT_DAY,)
+    finally:
+        con.close()
     full = warehouse.build(settings, NEXT_DAY, full=True)
     assert _contents(incremental.path) == _contents(full.path)

@@ -22,6 +22,11 @@ Who is compared with whom, per platform P:
 - pages linked from P without reaching the engagement threshold are neither treated nor controls for
   the engagement definition.
 
+Everything is as of the end of the last complete week in the panel: a link or an engagement milestone
+after it is not known yet (a page first linked later is a never-linked page of this panel, as
+Callaway & Sant'Anna code units treated after the last period). So a night that completes no week
+leaves the inputs, and the estimates, as they were.
+
 A platform or definition with fewer than :data:`MIN_TREATED` treated pages gets a row with a note
 instead of numbers.
 """
@@ -62,14 +67,26 @@ WITH engagement AS (
     INTO NAME counter VALUE engagement
 )
 SELECT canonical_url, platform, 'first_link' AS treatment, first_day AS treatment_day
-FROM core.first_social_links
+FROM window_first_links
 UNION ALL
 SELECT canonical_url, replace(counter, 'cum_engagement_', '') AS platform, 'engagement' AS treatment,
        min(day) AS treatment_day
 FROM engagement
-WHERE engagement >= $threshold
+WHERE engagement >= $threshold AND day <= getvariable('impact_window_end')
 GROUP BY ALL
 ORDER BY platform, treatment, canonical_url
+"""
+
+# The last day of the last complete week: what the estimates are as of.
+WINDOW_END_SQL = """
+SET VARIABLE impact_window_end = (
+    SELECT max(week) + 6 FROM mart.impact_weekly_panel WHERE week + 6 <= getvariable('as_of')
+)
+"""
+
+# First links known by the window's end.
+WINDOW_FIRST_LINKS_SQL = """
+SELECT * FROM core.first_social_links WHERE first_day <= getvariable('impact_window_end')
 """
 
 # The estimator's weeks: complete ones (a week still filling changes nightly), the last $window_weeks.
@@ -90,7 +107,7 @@ SELECT (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, outcome, peri
                       || coalesce(sum(hash(canonical_url, platform, treatment, treatment_day)), 0)
                FROM treatment_days)
     || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, platform, first_day)), 0)
-               FROM core.first_social_links)
+               FROM window_first_links)
     || '/' || $window_weeks || '/' || $threshold
 """
 
@@ -104,7 +121,7 @@ WITH treated AS (
     FROM treatment_days AS t
     WHERE t.platform = $platform AND t.treatment = $treatment
       AND ($platform = 'any' OR NOT EXISTS (
-          SELECT 1 FROM core.first_social_links AS o
+          SELECT 1 FROM window_first_links AS o
           WHERE o.canonical_url = t.canonical_url AND o.platform NOT IN ($platform, 'any')
             AND o.first_day <= t.treatment_day + $window_days))
 ),
@@ -112,7 +129,7 @@ panel AS ({PANEL_WINDOW_SQL}),
 never_linked AS (
     SELECT DISTINCT canonical_url, 0 AS cohort
     FROM panel
-    ANTI JOIN core.first_social_links USING (canonical_url)
+    ANTI JOIN window_first_links USING (canonical_url)
 ),
 units AS (
     SELECT * FROM treated
@@ -151,6 +168,8 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
     that completed no week), those estimates are kept.
     """
     started = time.perf_counter()
+    con.execute(WINDOW_END_SQL)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE window_first_links AS {WINDOW_FIRST_LINKS_SQL}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE treatment_days AS {TREATMENT_DAYS_SQL}",
         {"threshold": settings.engagement_threshold},
@@ -158,7 +177,7 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
     inputs = _inputs_checksum(con, settings)
     kept = con.execute("SELECT checksum FROM meta.impact_inputs").fetchone()
     if kept is not None and kept[0] == inputs:
-        con.execute("DROP TABLE treatment_days")
+        con.execute("DROP TABLE treatment_days; DROP TABLE window_first_links")
         log.info("impact: inputs unchanged since the base build; its estimates are kept")
         return {table: _count(con, table) for table in ("mart.impact_estimates", "mart.impact_event_time")}
     designs = _designs(con, settings)
@@ -168,7 +187,7 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
         rows, events = _estimate_design(con, design, settings)
         estimate_rows += rows
         event_rows += events
-    con.execute("DROP TABLE treatment_days")
+    con.execute("DROP TABLE treatment_days; DROP TABLE window_first_links")
     con.execute("DELETE FROM mart.impact_estimates; DELETE FROM mart.impact_event_time")
     counts = {
         "mart.impact_estimates": _insert(con, "mart.impact_estimates", estimate_rows),
