@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "core", "mart", "meta")
 _REFERENCE = re.compile(r"\b(staging|core|mart|meta)\.([a-z_][a-z0-9_]*)\b")
+_COMMENT = re.compile(r"--[^\n]*")
 PUBLISHED_MANIFEST = "published.json"
 BUILDS_KEPT = 3
 
@@ -74,7 +75,9 @@ class Model:
 
     @property
     def depends_on(self) -> set[str]:
-        return {f"{schema}.{table}" for schema, table in _REFERENCE.findall(self.sql)} - {self.name}
+        # Names in comments are prose, not dependencies.
+        code = _COMMENT.sub("", self.sql)
+        return {f"{schema}.{table}" for schema, table in _REFERENCE.findall(code)} - {self.name}
 
     def render(self, incremental: bool) -> str:
         return _TEMPLATES.from_string(self.sql).render(incremental=incremental)

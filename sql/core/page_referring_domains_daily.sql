@@ -1,6 +1,10 @@
 -- Running count per owned page of distinct non-social referring domains, by the day each was first seen.
 -- Incremental: a page's rows depend only on its own links, so only pages whose links changed are redone.
+-- The replaced rows are kept aside (a temporary table): the changed-pages model compares them with the new ones.
 {% if incremental %}
+CREATE OR REPLACE TEMP TABLE replaced_referring_domains AS
+SELECT * FROM core.page_referring_domains_daily
+WHERE canonical_url IN (SELECT target_url FROM changed_backlink_targets);
 DELETE FROM core.page_referring_domains_daily
 WHERE canonical_url IN (SELECT target_url FROM changed_backlink_targets);
 INSERT INTO core.page_referring_domains_daily BY NAME
@@ -18,6 +22,3 @@ SELECT canonical_url, day,
        sum(count(*)) OVER (PARTITION BY canonical_url ORDER BY day)::BIGINT AS referring_domains
 FROM first_link_per_domain
 GROUP BY canonical_url, day;
-{% if incremental %}
-DROP TABLE changed_backlink_targets;
-{% endif %}

@@ -9,10 +9,15 @@ WITH social AS (
     UNION ALL
     (SELECT * FROM meta.base_page_social_daily EXCEPT ALL SELECT * FROM core.page_social_daily)
 ),
+recounted AS (
+    SELECT * FROM core.page_referring_domains_daily
+    WHERE canonical_url IN (SELECT target_url FROM changed_backlink_targets)
+),
 domains AS (
-    (SELECT * FROM core.page_referring_domains_daily EXCEPT ALL SELECT * FROM meta.base_page_referring_domains_daily)
+    -- Only the recounted pages can differ (their old rows: replaced_referring_domains).
+    (SELECT * FROM recounted EXCEPT ALL SELECT * FROM replaced_referring_domains)
     UNION ALL
-    (SELECT * FROM meta.base_page_referring_domains_daily EXCEPT ALL SELECT * FROM core.page_referring_domains_daily)
+    (SELECT * FROM replaced_referring_domains EXCEPT ALL SELECT * FROM recounted)
 ),
 first_links AS (
     SELECT canonical_url, first_day FROM core.first_social_links WHERE platform = 'any'
