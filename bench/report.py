@@ -100,7 +100,12 @@ def build_rows(data: dict[str, Any]) -> list[Row]:
         f"{world.get('rankings', 0):,} ranking rows"
     )
     stages = ", ".join(f"{stage} {full[stage]['seconds']:.0f} s" for stage in ("build", "gate", "publish"))
-    growth = ", ".join(f"{name} {size['full']['total_seconds']:.0f} s" for name, size in sizes.items())
+    ratios = data.get("growth_vs_1x", {})
+    growth = ", ".join(
+        f"{name} {size['full']['total_seconds']:.0f} s"
+        + (f" ({ratios[name]:.2f}x the 1x)" if name in ratios else "")
+        for name, size in sizes.items()
+    )
     return [
         (
             f"full build + gate + publish ({described})",
