@@ -46,6 +46,16 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _domain_extractor = tldextract.TLDExtract(suffix_list_urls=())
 # A scheme is letters then ":"; "example.com:8080/x" has a port there, not a scheme.
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
+# Most shared links: lower-case ASCII host, no port, a path of unreserved characters without dot
+# segments, simple ``name=value`` arguments. Their canonical form needs no parsing or re-encoding
+# (the general rules give the same result, which the tests check); anything else takes the rules.
+_UNRESERVED = r"[A-Za-z0-9\-_.~]"
+_PLAIN_URL = re.compile(
+    rf"https?://(?P<host>[a-z0-9-]{{1,63}}(?:\.[a-z0-9-]{{1,63}})+)"
+    rf"(?P<path>/(?!\.)(?:{_UNRESERVED}|/(?!\.))*)?"
+    rf"(?:\?(?P<query>{_UNRESERVED}+={_UNRESERVED}*(?:&{_UNRESERVED}+={_UNRESERVED}*)*))?",
+    re.ASCII,
+)
 
 
 class NotAWebUrl(ValueError):
@@ -79,6 +89,15 @@ def canonicalize(url: str, www_policy: str = "strip") -> str:
     text = url.strip()
     if not text:
         raise NotAWebUrl("empty URL")
+    plain = _PLAIN_URL.fullmatch(text)
+    if plain is not None:
+        return _plain_canonical(plain, www_policy)
+    return canonical_by_rules(text, www_policy)
+
+
+def canonical_by_rules(text: str, www_policy: str) -> str:
+    """The canonical form by the general rules (any URL; :func:`canonicalize` takes a short cut for
+    plain ones)."""
     if not _SCHEME_RE.match(text):
         if text.startswith("//"):
             text = "https:" + text
@@ -104,6 +123,19 @@ def canonicalize(url: str, www_policy: str = "strip") -> str:
         return canonicalize_url(rebuilt, keep_fragments=False)
     except ValueError as exc:
         raise NotAWebUrl(f"unparseable URL: {exc}") from exc
+
+
+def _plain_canonical(plain: re.Match[str], www_policy: str) -> str:
+    host = plain["host"]
+    if www_policy == "strip" and host.startswith("www."):
+        host = host[4:]
+    arguments = sorted(
+        tuple(argument.split("=", 1))
+        for argument in (plain["query"] or "").split("&")
+        if argument and not _is_tracking(argument.split("=", 1)[0])
+    )
+    query = "&".join(f"{name}={value}" for name, value in arguments)
+    return f"https://{host}{plain['path'] or '/'}{'?' if query else ''}{query}"
 
 
 def try_canonicalize(url: str | None, www_policy: str = "strip") -> str | None:

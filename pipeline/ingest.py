@@ -26,7 +26,13 @@ from pipeline import lake
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
 from pipeline.faults import fault_point
-from pipeline.parallel_parse import RowStamp, parse_in_workers, worker_count
+from pipeline.parallel_parse import (
+    RowStamp,
+    parse_in_process,
+    parse_in_workers,
+    start_worker_server,
+    worker_count,
+)
 from pipeline.progress import progress_bar
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
 from pipeline.sources import detect_format
@@ -271,23 +277,32 @@ def _delete_derived(settings: Settings, delivery_id: str) -> None:
 
 
 def _parts(
-    source_format: SourceFormat, delivery: Delivery, context: ParseContext, parallel: bool
+    source_format: SourceFormat, delivery: Delivery, context: ParseContext
 ) -> Iterator[Extracted | ParallelSection]:
-    if parallel and isinstance(source_format, SectionedFormat):
+    if isinstance(source_format, SectionedFormat):
         return source_format.parse_sections(delivery, context)
     return source_format.parse(delivery, context)
+
+
+def _size_of(path: Path) -> int:
+    """Bytes in a delivery; 0 when it cannot be listed (its hash then reports why)."""
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.datetime) -> DeliveryResult:
     relative = path.relative_to(settings.data.landing).as_posix()
     delivery = Delivery(path)
+    size = _size_of(path)
+    workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
+    if workers > 1:
+        start_worker_server()  # while the content is hashed
     try:
         delivery_id = delivery.content_hash()
-        size = (
-            sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-            if path.is_dir()
-            else path.stat().st_size
-        )
     except UnreadableDelivery as exc:
         # An I/O fault may pass: no ledger entry, so the next run tries again.
         return DeliveryResult(relative, None, "unreadable", message=str(exc))
@@ -306,11 +321,15 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
             raise UnreadableDelivery(f"{relative}: not a known export format")
         result.format = source_format.name
         context = ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path))
-        workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
         try:
-            for part in _parts(source_format, delivery, context, parallel=workers > 1):
+            for part in _parts(source_format, delivery, context):
                 if isinstance(part, ParallelSection):
-                    for output in parse_in_workers(part, sink.stamp, workers):
+                    outputs = (
+                        parse_in_workers(part, sink.stamp, workers)
+                        if workers > 1
+                        else parse_in_process(part, sink.stamp)
+                    )
+                    for output in outputs:
                         rejected.extend(output.rejected)
                         result.counts.update(output.counts)
                         for kind, table in output.tables.items():

@@ -14,24 +14,50 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
+from multiprocessing.context import ForkServerContext
 
 import pyarrow as pa
 
 from pipeline import lake
 from pipeline.schemas import RECORD_DATASETS
-from pipeline.sources.base import BlockParser, MalformedInput, ParallelSection, Record, Rejected
+from pipeline.sources.base import (
+    BlockParser,
+    ColumnarBlockParser,
+    Columns,
+    MalformedInput,
+    ParallelSection,
+    Record,
+    Rejected,
+)
 from pipeline.sources.jsonstream import ItemBlock
 
 IN_FLIGHT_PER_WORKER = 2
-_PRELOADED = ["pipeline.parallel_parse", "pipeline.sources"]
+# Arrow's compute functions import its pandas layer on first use (about a second): once, in the fork
+# server, rather than in every worker.
+_PRELOADED = ["pipeline.parallel_parse", "pipeline.sources", "pyarrow.pandas_compat"]
 
 
 def worker_count() -> int:
     return len(os.sched_getaffinity(0))
+
+
+def _forkserver_context() -> ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOADED)
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the fork server in the background (it takes a second or two to import what workers
+    need), so that it is ready when the first block has been read."""
+    _forkserver_context()
+    threading.Thread(target=forkserver.ensure_running, name="forkserver-start", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,12 @@ class RowStamp:
         if record.kind == "post":
             row["source_file"] = self.source_file
         return row
+
+    def apply_columns(self, kind: str, columns: Columns) -> pa.Table:
+        values = {**columns.values, "delivery_id": self.delivery_id}
+        if kind == "post":
+            values["source_file"] = self.source_file
+        return lake.columns_to_table(RECORD_DATASETS[kind], columns.rows, values)
 
 
 @dataclass
@@ -64,11 +96,28 @@ def _install(parser: BlockParser) -> None:
     _installed = parser
 
 
-def _parse_block(block: ItemBlock, stamp: RowStamp) -> BlockOutput:
+def _parse_installed(block: ItemBlock, stamp: RowStamp) -> BlockOutput:
     assert _installed is not None, "worker started without a parser"
+    return parse_block(_installed, block, stamp)
+
+
+def parse_block(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> BlockOutput:
+    """One block's records as Arrow tables: decoded whole when the parser can, else item by item."""
+    if isinstance(parser, ColumnarBlockParser):
+        columns = parser.block_columns(block)
+        if columns is not None:
+            return BlockOutput(
+                tables={kind: stamp.apply_columns(kind, batch) for kind, batch in columns.items()},
+                counts=Counter({kind: batch.rows for kind, batch in columns.items()}),
+            )
+    return parse_block_by_records(parser, block, stamp)
+
+
+def parse_block_by_records(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> BlockOutput:
+    """One block's records, item by item, as Arrow tables."""
     output = BlockOutput()
     buffers: dict[str, lake.RowBuffer] = {}
-    for item in _installed.parse_block(block):
+    for item in parser.parse_block(block):
         if isinstance(item, Rejected):
             output.rejected.append(item)
             continue
@@ -81,20 +130,24 @@ def _parse_block(block: ItemBlock, stamp: RowStamp) -> BlockOutput:
     return output
 
 
+def parse_in_process(section: ParallelSection, stamp: RowStamp) -> Iterator[BlockOutput]:
+    """Every block of ``section``, parsed in this process, in order."""
+    for block in section.blocks:
+        yield parse_block(section.parser, block, stamp)
+
+
 def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) -> Iterator[BlockOutput]:
     """Every block of ``section``, parsed by ``workers`` processes, in order.
 
     Damage the reader finds (:class:`MalformedInput`) is raised after the blocks before it.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOADED)
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_install, initargs=(section.parser,)
+        workers, mp_context=_forkserver_context(), initializer=_install, initargs=(section.parser,)
     ) as pool:
         pending: deque[Future[BlockOutput]] = deque()
         try:
             for block in section.blocks:
-                pending.append(pool.submit(_parse_block, block, stamp))
+                pending.append(pool.submit(_parse_installed, block, stamp))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                     yield pending.popleft().result()
         except MalformedInput:

@@ -1,8 +1,20 @@
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
-from pipeline.canonical import NotAWebUrl, canonicalize, is_owned, registrable_domain, try_canonicalize
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.canonical import (
+    _PLAIN_URL,
+    NotAWebUrl,
+    canonical_by_rules,
+    canonicalize,
+    is_owned,
+    registrable_domain,
+    try_canonicalize,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +74,47 @@ def test_owned_sites_include_subdomains_only() -> None:
 def test_a_port_is_not_mistaken_for_a_scheme_and_credentials_are_dropped() -> None:
     assert canonicalize("example.com:8080/x") == "https://example.com:8080/x"
     assert canonicalize("https://user:secret@example.com/x") == "https://example.com/x"
+
+
+@st.composite
+def _urls(draw: st.DrawFn) -> str:
+    """URLs near the short cut's border: half of them plain, the rest with one messy part or more."""
+    plain = draw(st.booleans())
+    unreserved = "aZ09-_.~"
+    label = st.text(alphabet="abcxyz019-" if plain else "abcXYZ019-é", min_size=1, max_size=70)
+    segment = st.text(alphabet=unreserved + ("" if plain else "%7e+!:@é"), max_size=8)
+    value = st.text(alphabet=unreserved + ("" if plain else "+%="), max_size=6)
+    name = st.one_of(st.sampled_from(["utm_source", "fbclid", "id", "a", "b", "UTM_Medium"]), segment)
+    schemes = ["https://", "http://"] + ([] if plain else ["HTTP://", "", "//", "ftp://"])
+    scheme = draw(st.sampled_from(schemes))
+    host = ".".join(draw(st.lists(st.one_of(label, st.just("www")), min_size=1, max_size=4)))
+    port = "" if plain else draw(st.sampled_from(["", ":443", ":80", ":8080"]))
+    path = "".join("/" + part for part in draw(st.lists(segment, max_size=4)))
+    arguments = draw(st.lists(st.tuples(name, value), max_size=4))
+    query = ("?" + "&".join(f"{key}={val}" for key, val in arguments)) if arguments else ""
+    fragment = "" if plain else draw(st.sampled_from(["", "#top"]))
+    return scheme + host + port + path + query + fragment
+
+
+def _outcome(function: Callable[[], str]) -> str:
+    try:
+        return function()
+    except NotAWebUrl:
+        return "not a web URL"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(url=_urls(), www_policy=st.sampled_from(["strip", "keep"]))
+def test_the_short_cut_for_plain_urls_gives_what_the_rules_give(url: str, www_policy: str) -> None:
+    assert _outcome(lambda: canonicalize(url, www_policy)) == _outcome(
+        lambda: canonical_by_rules(url, www_policy)
+    )
+
+
+def test_the_short_cut_is_taken_for_typical_shared_links() -> None:
+    for url in (
+        "https://www.example.com/guide/2024/brew-v60.html?utm_source=x&id=7",
+        "http://blog.example.co.uk/",
+        "https://example.com",
+    ):
+        assert _PLAIN_URL.fullmatch(url), url

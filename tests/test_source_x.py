@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.sources.base import ParseContext
 from tests.conftest import (
@@ -371,3 +374,139 @@ def test_a_broken_manifest_falls_back_to_recognising_tweet_files(
     assert [row["post_id"] for row in of_kind(records, "post")] == ["1"]
     assert [(item.member, item.location) for item in rejected] == [("data/manifest.js", "line 1")]
     assert of_kind(records, "engagement")[0]["snapshot_date"] == context.landed_on
+
+
+# --- the block path: a whole block decoded at once must give what item by item gives ---------------
+
+_WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_CLEAN_URLS = [
+    "https://www.example.com/guide?utm_source=twitter",
+    "http://example.com/guide",
+    "https://blog.example.org/a/b.html?id=2&a=1",
+    "https://t.co/abc",
+]
+_MESSY_URLS = [
+    "",
+    "not a url",
+    "mailto:a@example.com",
+    "https://exa mple.com/x",
+    "HTTPS://Bücher.de/ß",
+    "x" * 9000,
+]
+
+
+@st.composite
+def _created_at(draw: st.DrawFn, clean: bool) -> object:
+    moment = draw(st.datetimes(dt.datetime(2006, 3, 21), dt.datetime(2030, 12, 31)))
+    text = moment.strftime("%a %b %d %H:%M:%S +0000 %Y")
+    if clean:
+        return text
+    weekday, month = draw(st.sampled_from(_WEEKDAYS)), draw(st.sampled_from(_MONTH_NAMES))
+    return draw(
+        st.sampled_from(
+            [
+                text,
+                text.replace("+0000", "+0100"),
+                f"{weekday} {month} {draw(st.integers(1, 31)):02d} 10:00:00 +0000 2026",  # Feb 30 too
+                f"{weekday} Feb 20 10:00:00 +0000 0000",
+                f"{weekday} Feb 20 24:00:00 +0000 2026",
+                "2026-02-20T10:00:00Z",
+                None,
+                20,
+            ]
+        )
+    )
+
+
+@st.composite
+def _tweet_item(draw: st.DrawFn, clean: bool) -> object:
+    number = draw(st.integers(1, 10**18))
+    count = st.sampled_from(
+        ["0", "12", "-5", "007"]
+        if clean
+        else ["12", 12, "", "+3", "1_000", None, "x", "99999999999999999999", "-9223372036854775808", 1.5]
+    )
+    text = draw(
+        st.sampled_from(["plain", "RT @someone: boost", "fish &amp; chips", "caf\u00e9 \U0001f600", ""])
+    )
+    if not clean and draw(st.booleans()):
+        text = draw(st.sampled_from(["x" * 100_001, "&lt;" * 3]))
+    urls = draw(st.lists(st.sampled_from(_CLEAN_URLS if clean else _CLEAN_URLS + _MESSY_URLS), max_size=3))
+    tweet: dict[str, object] = {
+        "id_str": str(number)
+        if clean
+        else draw(st.sampled_from([str(number), "", "12a", "\u0661\u0662", number])),
+        "created_at": draw(_created_at(clean)),
+        "full_text": text,
+        "favorite_count": draw(count),
+        "retweet_count": draw(count),
+        "entities": {"urls": [{"url": "https://t.co/x", "expanded_url": url} for url in urls]},
+    }
+    if not clean:
+        tweet.update(
+            draw(
+                st.sampled_from(
+                    [
+                        {},
+                        {"entities": None},
+                        {"full_text": None, "text": "old"},
+                        {"id": str(number), "id_str": None},
+                        {"entities": "none"},
+                    ]
+                )
+            )
+        )
+    return {"tweet": tweet} if draw(st.booleans()) else tweet
+
+
+def _block_outputs(items: list[object], reader: object) -> tuple[object, object, bool]:
+    from pipeline.parallel_parse import RowStamp, parse_block, parse_block_by_records
+    from pipeline.sources.jsonstream import iter_array_blocks
+
+    text = x_tweets_js(items).encode()
+    (block,) = list(iter_array_blocks(io.BytesIO(text), "data/tweets.js", assignment=True))
+    stamp = RowStamp("delivery", "x/archive.zip")
+    whole = reader.block_columns(block) is not None  # type: ignore[attr-defined]
+    return parse_block(reader, block, stamp), parse_block_by_records(reader, block, stamp), whole  # type: ignore[arg-type]
+
+
+def _reader(notes: dict[int, list[tuple[str, list[str]]]] | None = None) -> object:
+    from pipeline.sources.x import _NoteIndex, _TweetReader
+
+    index = _NoteIndex()
+    index.by_second.update(notes or {})
+    return _TweetReader("demo_user", dt.date(2026, 3, 1), index, ParseContext("strip", dt.date(2026, 3, 1)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.one_of(_tweet_item(clean=True), _tweet_item(clean=False)), min_size=1, max_size=6))
+def test_a_block_decoded_whole_gives_what_item_by_item_gives(items: list[object]) -> None:
+    fast, by_records, _ = _block_outputs(items, _reader())
+    assert fast.counts == by_records.counts  # type: ignore[attr-defined]
+    assert fast.rejected == by_records.rejected  # type: ignore[attr-defined]
+    assert fast.tables.keys() == by_records.tables.keys()  # type: ignore[attr-defined]
+    for kind, table in fast.tables.items():  # type: ignore[attr-defined]
+        assert table.equals(by_records.tables[kind]), kind  # type: ignore[attr-defined]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_tweet_item(clean=True), min_size=1, max_size=6))
+def test_clean_blocks_are_decoded_whole(items: list[object]) -> None:
+    fast, by_records, whole = _block_outputs(items, _reader())
+    assert whole
+    for kind, table in fast.tables.items():  # type: ignore[attr-defined]
+        assert table.equals(by_records.tables[kind]), kind  # type: ignore[attr-defined]
+
+
+def test_a_block_with_a_post_matching_a_note_goes_item_by_item() -> None:
+    created = dt.datetime(2026, 2, 20, 10, 0, tzinfo=dt.UTC)
+    items: list[object] = [
+        {"tweet": x_tweet("1", "Fri Feb 20 10:00:00 +0000 2026", "A long post that goes on …", [])},
+        {"tweet": x_tweet("2", "Fri Feb 20 11:00:00 +0000 2026", "short", [])},
+    ]
+    note = ("A long post that goes on and on, with its link", ["https://example.com/full"])
+    fast, _, whole = _block_outputs(items, _reader({int(created.timestamp()): [note]}))
+    assert not whole
+    assert fast.tables["post"].column("text").to_pylist() == [note[0], "short"]  # type: ignore[attr-defined]
+    assert fast.tables["link"].column("canonical_url").to_pylist() == ["https://example.com/full"]  # type: ignore[attr-defined]

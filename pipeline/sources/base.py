@@ -72,6 +72,15 @@ Extracted = Record | Rejected
 
 
 @dataclass(frozen=True)
+class Columns:
+    """Records of one kind as columns: each value an Arrow array of ``rows`` values, or one value that
+    every row has. Columns a record kind has but ``values`` lacks are NULL."""
+
+    rows: int
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ParseContext:
     """Everything a parser needs besides the bytes."""
 
@@ -93,6 +102,16 @@ class BlockParser(Protocol):
     """Parses one block of independent items. Picklable, so that a block can be parsed in a worker."""
 
     def parse_block(self, block: ItemBlock) -> Iterator[Extracted]: ...
+
+
+@runtime_checkable
+class ColumnarBlockParser(BlockParser, Protocol):
+    """A block parser that can also decode a whole block at once, into columns."""
+
+    def block_columns(self, block: ItemBlock) -> dict[RecordKind, Columns] | None:
+        """The block's records as columns, exactly as :meth:`parse_block` would give them, or ``None``
+        when some item needs that item-by-item path (a rejection, say)."""
+        ...
 
 
 @dataclass(frozen=True)

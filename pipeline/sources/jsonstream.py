@@ -68,30 +68,54 @@ class ArrayItem:
 
 
 class ItemBlock:
-    """Consecutive items of one array, validated, as one bytes object and the spans of its items.
+    """Consecutive items of one array, validated, as one bytes object.
 
-    Small to pickle and independent of the stream, so a block can be parsed in another process.
+    Small to pickle and independent of the stream, so a block can be parsed in another process. A
+    parser that decodes the whole block at once never needs the items' places; :meth:`items` finds
+    them when asked (decoding the block once more), so the reading process does not.
     """
 
-    __slots__ = ("data", "first_index", "line", "member", "spans")
+    __slots__ = ("_spans", "count", "data", "first_index", "line", "member")
 
     def __init__(
-        self, member: str, first_index: int, data: bytes, line: int, spans: list[tuple[int, int]]
+        self,
+        member: str,
+        first_index: int,
+        data: bytes,
+        line: int,
+        count: int,
+        spans: list[tuple[int, int]] | None = None,
     ) -> None:
         self.member = member
         self.first_index = first_index
         self.data = data
         self.line = line  # the line data[0] is on
-        self.spans = spans  # (start, length) of each item in data
+        self.count = count
+        self._spans = spans  # (start, length) of each item in data, when already known
 
     def __len__(self) -> int:
-        return len(self.spans)
+        return self.count
+
+    def as_json_array(self) -> bytes:
+        """The block's items as one JSON array (they are already known to be valid JSON)."""
+        return b"[" + self.data + b"]"
 
     def items(self) -> Iterator[ArrayItem]:
         view = memoryview(self.data)
-        for number, (start, length) in enumerate(self.spans):
+        for number, (start, length) in enumerate(self._item_spans()):
             raw = view[start : start + length]
             yield ArrayItem(self.first_index + number, raw, self.data, self.line, start)
+
+    def _item_spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            spans = []
+            position = 0
+            for raw in _RAW_LIST.decode(self.as_json_array()):
+                start = _skip(_SEPARATOR, self.data, position)
+                spans.append((start, len(raw)))
+                position = start + len(raw)
+            self._spans = spans
+        return self._spans
 
 
 def iter_array_items(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ArrayItem]:
@@ -192,15 +216,8 @@ class _ArrayReader:
 
     def _emit(self, comma: int, raws: list[msgspec.Raw]) -> Iterator[ItemBlock]:
         """Yield the items before ``comma`` as one block and move past it."""
-        data = self.buffer[:comma]
-        spans = []
-        position = 0
-        for raw in raws:
-            start = _skip(_SEPARATOR, data, position)
-            spans.append((start, len(raw)))
-            position = start + len(raw)
-        block = ItemBlock(self.member, self.index, data, self.line, spans)
-        self.index += len(spans)
+        block = ItemBlock(self.member, self.index, self.buffer[:comma], self.line, len(raws))
+        self.index += len(raws)
         self._advance(comma + 1)
         yield block
 
@@ -243,7 +260,7 @@ class _ArrayReader:
                     return
                 raise self._damage(text, start, line, exc) from exc
             raw = text[start:end].encode("utf-8", errors="surrogateescape")
-            yield ItemBlock(self.member, self.index, raw, line, [(0, len(raw))])
+            yield ItemBlock(self.member, self.index, raw, line, 1, [(0, len(raw))])
             self.index += 1
             line += text.count("\n", start, end)
             position = end

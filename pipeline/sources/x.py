@@ -23,16 +23,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
+    MAX_TEXT_CHARS,
+    MAX_URL_CHARS,
+    Columns,
     Extracted,
     MalformedInput,
     ParallelSection,
     ParseContext,
     Record,
+    RecordKind,
     Rejected,
+    is_shortener,
     parse_inline,
     post_links,
     post_record,
@@ -67,16 +74,16 @@ _NOTE_TEASER_END = re.compile(r"(?:\s*https://t\.co/\w+)*\s*…?\s*$")
 NOTE_MATCH_PREFIX = 40
 
 
-class _UrlEntity(msgspec.Struct):
+class _UrlEntity(msgspec.Struct, gc=False):
     url: str | None = None
     expanded_url: str | None = None
 
 
-class _Entities(msgspec.Struct):
+class _Entities(msgspec.Struct, gc=False):
     urls: list[_UrlEntity] = msgspec.field(default_factory=list)
 
 
-class _Tweet(msgspec.Struct):
+class _Tweet(msgspec.Struct, gc=False):
     id_str: str | int | None = None
     id: str | int | None = None
     created_at: str | None = None
@@ -113,6 +120,14 @@ class _NoteItem(msgspec.Struct):
 
 
 _TWEET_DECODER = msgspec.json.Decoder(_TweetItem)
+_TWEET_LIST_DECODER = msgspec.json.Decoder(list[_TweetItem])
+# created_at as X writes it, in UTC; the block path parses this layout only (others go item by item).
+CREATED_AT_UTC_FORMAT = "%a %b %d %H:%M:%S +0000 %Y"
+_CREATED_AT_UTC_LAYOUT = (
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(?:0[1-9]|[12][0-9]|3[01]) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] \+0000 [0-9]{4}$"
+)
+_DIGITS = r"^[0-9]+$"
 _NOTE_DECODER = msgspec.json.Decoder(_NoteItem)
 
 
@@ -123,6 +138,25 @@ def _int_or_none(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return count if abs(count) <= MAX_COUNT else None
+
+
+def _count_column(values: list[Any]) -> pa.Array | None:
+    """Counts as :func:`_int_or_none` reads them, for a whole block; ``None`` when one needs it."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+    if pa.types.is_string(array.type):
+        try:
+            array = array.cast(pa.int64())
+        except pa.ArrowInvalid:
+            return None
+    elif pa.types.is_null(array.type):
+        return array.cast(pa.int64())
+    elif not pa.types.is_int64(array.type):
+        return None
+    # -2**63 is the one int64 beyond MAX_COUNT's magnitude: unknown, as item by item.
+    return pc.if_else(pc.equal(array, -MAX_COUNT - 1), pa.scalar(None, pa.int64()), array)
 
 
 def parse_created_at(text: str) -> dt.datetime:
@@ -296,6 +330,117 @@ class _TweetReader:
     def parse_block(self, block: ItemBlock) -> Iterator[Extracted]:
         for item in block.items():
             yield from self.item(item, block.member)
+
+    def block_columns(self, block: ItemBlock) -> dict[RecordKind, Columns] | None:
+        """The block decoded in one call and turned into columns with Arrow, which is several times
+        faster than item by item; any item that would be rejected, parsed another way (an offset other
+        than UTC, an integer id) or matched to a note sends the whole block item by item instead."""
+        if not self.permalinks_canonical:
+            return None
+        try:
+            decoded = _TWEET_LIST_DECODER.decode(block.as_json_array())
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        if not decoded:
+            return None
+        tweets: list[_Tweet] = [item.tweet if item.tweet is not None else item for item in decoded]
+        try:
+            ids = pa.array([tweet.id_str or tweet.id or "" for tweet in tweets], pa.string())
+            created = pa.array([tweet.created_at for tweet in tweets], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if not pc.all(pc.match_substring_regex(ids, _DIGITS)).as_py() or created.null_count:
+            return None
+        if not pc.all(pc.match_substring_regex(created, _CREATED_AT_UTC_LAYOUT)).as_py():
+            return None
+        parsed = pc.strptime(created, format=CREATED_AT_UTC_FORMAT, unit="s")
+        # Arrow rolls Feb 30 over to Mar 2 and takes year 0, where Python's datetime rejects both.
+        days = pc.cast(pc.utf8_slice_codeunits(created, 8, 10), pa.int64())
+        if not pc.all(pc.equal(pc.day(parsed), days)).as_py() or pc.min(pc.year(parsed)).as_py() < 1:
+            return None
+        posted_at = parsed.cast(pa.timestamp("us", tz="UTC"))
+        if self.notes.by_second and any(
+            self.notes.by_second.get(second) for second in parsed.cast(pa.int64()).to_pylist()
+        ):
+            return None
+        likes = _count_column([tweet.favorite_count for tweet in tweets])
+        reposts = _count_column([tweet.retweet_count for tweet in tweets])
+        if likes is None or reposts is None:
+            return None
+        texts = [html.unescape(tweet.full_text or tweet.text or "") for tweet in tweets]
+        text = pa.array(
+            [value[:MAX_TEXT_CHARS] for value in texts]
+            if any(len(value) > MAX_TEXT_CHARS for value in texts)
+            else texts,
+            pa.string(),
+        )
+        permalinks = pc.binary_join_element_wise(f"https://x.com/{self.user}/status/", ids, "")
+        post_date = posted_at.cast(pa.date32())
+        is_repost = pc.starts_with(text, "RT @")  # the bound keeps far more than the prefix
+        posts = {
+            "platform": PLATFORM,
+            "post_id": ids,
+            "permalink": permalinks,
+            "posted_at": posted_at,
+            "post_date": post_date,
+            "text": text,
+            "is_repost": is_repost,
+        }
+        engagement = {
+            "platform": PLATFORM,
+            "post_id": ids,
+            "permalink": permalinks,
+            "snapshot_date": self.snapshot_date,
+            "likes": likes,
+            "reposts": reposts,
+        }
+        columns: dict[RecordKind, Columns] = {
+            "post": Columns(len(tweets), posts),
+            "engagement": Columns(len(tweets), engagement),
+        }
+        links = self._link_columns(tweets)
+        if links is not None:
+            owners = links.values.pop("owner")
+            for name in ("platform", "post_id", "permalink", "posted_at", "post_date", "is_repost"):
+                value = posts[name]
+                links.values[name] = value.take(owners) if isinstance(value, pa.Array) else value
+            columns["link"] = links
+        return columns
+
+    def _link_columns(self, tweets: list[_Tweet]) -> Columns | None:
+        """The links of a block's tweets, as :func:`post_links` finds them, with each one's tweet
+        (``owner``, its position in the block); ``None`` when there are none."""
+        policy = self.context.www_policy
+        owners: list[int] = []
+        urls: list[str] = []
+        canonical_urls: list[str] = []
+        for position, tweet in enumerate(tweets):
+            if tweet.entities is None or not tweet.entities.urls:
+                continue
+            seen: set[str] = set()
+            for entry in tweet.entities.urls:
+                url = entry.expanded_url or entry.url
+                if not url or len(url) > MAX_URL_CHARS:
+                    continue
+                canonical = try_canonicalize(url, policy)
+                if canonical is None or canonical in seen:
+                    continue
+                seen.add(canonical)
+                owners.append(position)
+                urls.append(url)
+                canonical_urls.append(canonical)
+        if not owners:
+            return None
+        return Columns(
+            len(owners),
+            {
+                "owner": pa.array(owners, pa.int32()),
+                "url": pa.array(urls, pa.string()),
+                "canonical_url": pa.array(canonical_urls, pa.string()),
+                "link_kind": "entity",
+                "is_shortener": pa.array([is_shortener(url) for url in canonical_urls], pa.bool_()),
+            },
+        )
 
     def item(self, item: ArrayItem, member: str) -> Iterator[Extracted]:
         try:
