@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +23,47 @@ from pipeline.faults import fault_point
 from pipeline.schemas import ALL_DATASETS, LakeDataset
 
 SCHEMA_FILE = "_schema.parquet"
+PARALLEL_FSYNCS = 8
 # A chunk is written in seconds: a temporary file this old belongs to a writer that died.
 ABANDONED_AFTER = dt.timedelta(hours=1)
 
 
 def _write_synced(table: pa.Table, path: Path) -> None:
     """Write ``table`` through a temporary sibling, fsynced, then renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
+    _write_all_synced([(table, path)])
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _write_all_synced(files: Sequence[tuple[pa.Table, Path]]) -> None:
+    """Write each table through a temporary sibling, fsync them all, then rename each into place.
+
+    The fsyncs run side by side: the file system commits them together, where one after the other
+    each waits for its own commit.
+    """
+    temporaries = []
     try:
-        pq.write_table(table, temporary, compression="zstd")
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        fault_point("lake.written")
-        temporary.replace(path)
-        fault_point("lake.renamed")
+        for table, path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
+            temporaries.append(temporary)
+            pq.write_table(table, temporary, compression="zstd")
+        if len(temporaries) > 1:
+            with ThreadPoolExecutor(max_workers=PARALLEL_FSYNCS) as pool:
+                list(pool.map(_fsync_file, temporaries))
+        else:
+            for temporary in temporaries:
+                _fsync_file(temporary)
+        for temporary, (_, path) in zip(temporaries, files, strict=True):
+            fault_point("lake.written")
+            temporary.replace(path)
+            fault_point("lake.renamed")
     finally:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -158,8 +183,8 @@ def write_table_partitioned(
     """Write an Arrow table into one file per partition, each named ``file_stem``.
 
     The table is ordered by partition once (a stable sort, so rows keep their order within a
-    partition) and cut into slices; every file is fsynced before its rename and each directory once
-    after, so a chunk costs one sort and one sync per file.
+    partition) and cut into slices; the files are fsynced side by side before their renames and each
+    directory once after.
     """
     if table.num_rows == 0:
         return {}
@@ -173,17 +198,16 @@ def write_table_partitioned(
     order = pc.sort_indices(keys)
     table, keys = table.take(order), keys.take(order)
     written: dict[str, int] = {}
-    directories: set[Path] = set()
+    files = []
     offset = 0
     for entry in pc.value_counts(keys).to_pylist():
         part = table.slice(offset, entry["counts"])
         offset += entry["counts"]
         first_day = part.column(dataset.partition_column)[0].as_py()
-        path = partition_path(lake, dataset, first_day, file_stem)
-        _write_synced(part, path)
-        directories.add(path.parent)
+        files.append((part, partition_path(lake, dataset, first_day, file_stem)))
         written[partition_label(dataset, first_day)] = part.num_rows
-    for directory in sorted(directories):
+    _write_all_synced(files)
+    for directory in sorted({path.parent for _, path in files}):
         fsync_directory(directory)
     return written
 

@@ -86,6 +86,9 @@ class BlockOutput:
     tables: dict[str, pa.Table] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     rejected: list[Rejected] = field(default_factory=list)
+    items: int = 0
+    # The block's bytes were not whole JSON items: it is read again, validated (ArrayBlocks.rewind).
+    not_whole: bool = False
 
 
 _installed: BlockParser | None = None
@@ -109,7 +112,10 @@ def parse_block(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> Block
             return BlockOutput(
                 tables={kind: stamp.apply_columns(kind, batch) for kind, batch in columns.items()},
                 counts=Counter({kind: batch.rows for kind, batch in columns.items()}),
+                items=len(block),
             )
+    if not block.is_whole():
+        return BlockOutput(not_whole=True)
     return parse_block_by_records(parser, block, stamp)
 
 
@@ -127,32 +133,60 @@ def parse_block_by_records(parser: BlockParser, block: ItemBlock, stamp: RowStam
             buffer = buffers[item.kind] = lake.RowBuffer(RECORD_DATASETS[item.kind])
         buffer.append(stamp.apply(item))
     output.tables = {kind: buffer.to_table() for kind, buffer in buffers.items()}
+    output.items = len(block)
     return output
 
 
 def parse_in_process(section: ParallelSection, stamp: RowStamp) -> Iterator[BlockOutput]:
     """Every block of ``section``, parsed in this process, in order."""
-    for block in section.blocks:
+    for block in section.blocks.checked():
         yield parse_block(section.parser, block, stamp)
 
 
 def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) -> Iterator[BlockOutput]:
     """Every block of ``section``, parsed by ``workers`` processes, in order.
 
-    Damage the reader finds (:class:`MalformedInput`) is raised after the blocks before it.
+    Blocks are sent before the items of the ones before them are counted, so their items' numbers
+    are guesses: a block with rejections (whose places name item numbers) and a wrong guess is parsed
+    again here, numbered right. A block found not whole is read again from its start (the outputs of
+    blocks read after it are dropped). Damage the reader finds (:class:`MalformedInput`) is raised
+    after the blocks before it.
     """
+    blocks = section.blocks
     with ProcessPoolExecutor(
         workers, mp_context=_forkserver_context(), initializer=_install, initargs=(section.parser,)
     ) as pool:
-        pending: deque[Future[BlockOutput]] = deque()
-        try:
-            for block in section.blocks:
-                pending.append(pool.submit(_parse_installed, block, stamp))
-                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    yield pending.popleft().result()
-        except MalformedInput:
-            while pending:
-                yield pending.popleft().result()
-            raise
-        while pending:
-            yield pending.popleft().result()
+        pending: deque[tuple[ItemBlock, Future[BlockOutput]]] = deque()
+        damage: MalformedInput | None = None
+        exhausted = False
+        next_index = 0
+        while True:
+            if not exhausted and damage is None and len(pending) < workers * IN_FLIGHT_PER_WORKER:
+                try:
+                    block = next(blocks)
+                except StopIteration:
+                    exhausted = True
+                except MalformedInput as exc:
+                    damage = exc
+                else:
+                    pending.append((block, pool.submit(_parse_installed, block, stamp)))
+                continue
+            if not pending:
+                if damage is not None:
+                    raise damage
+                return
+            block, future = pending.popleft()
+            output = future.result()
+            if output.not_whole:
+                for _, later in pending:
+                    later.cancel()
+                pending.clear()
+                damage, exhausted = None, False
+                block.first_index = next_index
+                blocks.rewind(block)
+                continue
+            if output.rejected and block.first_index != next_index:
+                block.first_index = next_index
+                output = parse_block(section.parser, block, stamp)
+            next_index += output.items
+            yield output

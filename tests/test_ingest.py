@@ -138,7 +138,7 @@ def test_unzipped_folder_delivery_and_partitions(settings: Settings) -> None:
     assert rows == [("1", dt.date(2026, 2, 20)), ("2", dt.date(2026, 2, 21))]
 
 
-def _big_archive(path: Path, tweets: int) -> None:
+def _big_archive(path: Path, tweets: int, odd_nesting: bool = False) -> None:
     items: list[object] = [
         {
             "tweet": x_tweet(
@@ -152,6 +152,10 @@ def _big_archive(path: Path, tweets: int) -> None:
     ]
     items[tweets // 2] = {"tweet": {"id_str": "not-a-number", "created_at": "never"}}
     text = x_tweets_js(items)
+    if odd_nesting:
+        # Each tweet's entities closed at the items' own indentation: a reader trusting that line as
+        # the end of an item cuts in the middle of one.
+        text = text.replace('"hashtags": [],', '"hashtags": {\n  },')
     cut = text.rindex('"tweet"')  # the file ends inside the last item: a truncated export
     write_zip(path, {"data/manifest.js": x_manifest(), "data/tweets.js": text[:cut]})
 
@@ -169,18 +173,20 @@ def _lake_contents(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
+@pytest.mark.parametrize("odd_nesting", [False, True])
 def test_parallel_parse_writes_what_an_inline_parse_writes(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_nesting: bool
 ) -> None:
     """Blocks parsed in worker processes, with chunk boundaries falling inside blocks, give the same
-    files, rows, counts and rejections as one process; a truncated tail is still reported."""
+    files, rows, counts and rejections (with the same item numbers and lines) as one process; a
+    truncated tail is still reported; cuts guessed wrong are read again."""
     monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 64 * 1024)
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 700)
     inline_settings = replace(settings, data=DataRoot(tmp_path / "inline"))
     inline_settings.data.ensure()
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     for target in (settings, inline_settings):
-        _big_archive(target.data.landing / "social" / "x" / "archive.zip", 3000)
+        _big_archive(target.data.landing / "social" / "x" / "archive.zip", 3000, odd_nesting)
 
     monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 10**12)
     (inline,) = run_ingest(inline_settings, now=now).results
@@ -192,6 +198,7 @@ def test_parallel_parse_writes_what_an_inline_parse_writes(
     assert parallel.counts["post"] == 2998  # one bad item, one cut off by the truncation
     assert parallel.reasons == inline.reasons
     assert parallel.quarantined == inline.quarantined == 2
+    assert parallel.reasons[0].startswith("data/tweets.js item 1500 at line ")
     assert "truncated" in parallel.reasons[-1]
     assert _lake_contents(settings) == _lake_contents(inline_settings)
     chunk_files = sorted(p.name for p in (settings.data.lake / "social_posts").glob("*/*.parquet"))

@@ -13,7 +13,7 @@ from pipeline.canonical import host_of, try_canonicalize
 from pipeline.delivery import Delivery
 
 if TYPE_CHECKING:
-    from pipeline.sources.jsonstream import ItemBlock
+    from pipeline.sources.jsonstream import ArrayBlocks, ItemBlock
 
 RecordKind = Literal["post", "link", "engagement", "backlink", "ranking"]
 
@@ -121,10 +121,10 @@ class ParallelSection:
     whole before the next part of its format's ``parse_sections`` is asked for."""
 
     parser: BlockParser
-    blocks: Iterator[ItemBlock]
+    blocks: ArrayBlocks
 
     def parse_inline(self) -> Iterator[Extracted]:
-        for block in self.blocks:
+        for block in self.blocks.checked():
             yield from self.parser.parse_block(block)
 
 

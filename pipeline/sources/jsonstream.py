@@ -20,10 +20,11 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Generator, Iterator
+from typing import IO, Any
 
 import msgspec
+import numpy as np
 
 from pipeline.sources.base import MalformedInput
 
@@ -34,6 +35,8 @@ MAX_ITEM_BYTES = 64 * 1024 * 1024
 ASSIGNMENT_WINDOW = 4096
 MAX_CUT_ATTEMPTS = 16
 MAX_BLIND_ATTEMPTS = 2
+NEWLINE = ord("\n")
+NEWLINE_COUNT_IN_BULK = 64 * 1024
 
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _SEPARATOR = re.compile(rb"[ \t\r\n,]*")
@@ -68,14 +71,18 @@ class ArrayItem:
 
 
 class ItemBlock:
-    """Consecutive items of one array, validated, as one bytes object.
+    """Consecutive items of one array as one bytes object.
 
     Small to pickle and independent of the stream, so a block can be parsed in another process. A
     parser that decodes the whole block at once never needs the items' places; :meth:`items` finds
     them when asked (decoding the block once more), so the reading process does not.
+
+    A block cut without validation (``validated`` false) is checked by whoever decodes it (see
+    :meth:`is_whole`), and its items are counted then: the reader leaves ``count`` unknown, and
+    ``first_index`` is a guess the consumer corrects (:meth:`ArrayBlocks.checked`).
     """
 
-    __slots__ = ("_spans", "count", "data", "first_index", "line", "member")
+    __slots__ = ("_spans", "count", "data", "first_index", "line", "member", "offset", "validated")
 
     def __init__(
         self,
@@ -83,7 +90,10 @@ class ItemBlock:
         first_index: int,
         data: bytes,
         line: int,
-        count: int,
+        count: int | None,
+        *,
+        offset: int | None,
+        validated: bool,
         spans: list[tuple[int, int]] | None = None,
     ) -> None:
         self.member = member
@@ -91,14 +101,34 @@ class ItemBlock:
         self.data = data
         self.line = line  # the line data[0] is on
         self.count = count
+        self.offset = offset  # where data[0] is in the member (None for blocks that cannot be redone)
+        self.validated = validated
         self._spans = spans  # (start, length) of each item in data, when already known
 
     def __len__(self) -> int:
+        if self.count is None:
+            self.count = len(self._item_spans())
         return self.count
 
     def as_json_array(self) -> bytes:
-        """The block's items as one JSON array (they are already known to be valid JSON)."""
         return b"[" + self.data + b"]"
+
+    def decode_all(self, decoder: msgspec.json.Decoder[list[Any]]) -> list[Any]:
+        """Every item at once, by a typed decoder (which checks the syntax too); counts them."""
+        decoded = decoder.decode(self.as_json_array())
+        if self.count is None:
+            self.count = len(decoded)
+        return decoded
+
+    def is_whole(self) -> bool:
+        """Whether the bytes are complete JSON values, the one after the other (always, once validated)."""
+        if self.validated or self._spans is not None:
+            return True
+        try:
+            len(self)
+        except (msgspec.DecodeError, RecursionError):
+            return False
+        return True
 
     def items(self) -> Iterator[ArrayItem]:
         view = memoryview(self.data)
@@ -118,15 +148,47 @@ class ItemBlock:
         return self._spans
 
 
+class ArrayBlocks:
+    """The blocks of one array, in order. A consumer that finds a block not whole (a cut the reader
+    guessed wrong, or damage) rewinds to it: reading resumes there with every block validated."""
+
+    def __init__(self, stream: IO[bytes], member: str, *, assignment: bool) -> None:
+        self._reader = _ArrayReader(stream, member)
+        self._blocks = self._reader.blocks(assignment)
+
+    def __iter__(self) -> ArrayBlocks:
+        return self
+
+    def __next__(self) -> ItemBlock:
+        return next(self._blocks)
+
+    def rewind(self, block: ItemBlock) -> None:
+        """Read again from ``block`` (its ``first_index`` corrected), validating every cut."""
+        self._blocks.close()
+        self._reader.rewind(block)
+        self._blocks = self._reader.blocks_from_here()
+
+    def checked(self) -> Iterator[ItemBlock]:
+        """Whole blocks with their items numbered, for a consumer in this process."""
+        next_index = 0
+        for block in self:
+            block.first_index = next_index
+            if not block.is_whole():
+                self.rewind(block)
+                continue
+            yield block
+            next_index += len(block)
+
+
 def iter_array_items(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ArrayItem]:
     """Yield the items of the JSON array in ``stream`` (after a ``window.X =`` when ``assignment``)."""
-    for block in iter_array_blocks(stream, member, assignment=assignment):
+    for block in iter_array_blocks(stream, member, assignment=assignment).checked():
         yield from block.items()
 
 
-def iter_array_blocks(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ItemBlock]:
+def iter_array_blocks(stream: IO[bytes], member: str, *, assignment: bool = False) -> ArrayBlocks:
     """The items of the JSON array in ``stream`` in blocks of up to about ``BLOCK_BYTES``."""
-    yield from _ArrayReader(stream, member).blocks(assignment)
+    return ArrayBlocks(stream, member, assignment=assignment)
 
 
 class _ArrayReader:
@@ -136,8 +198,18 @@ class _ArrayReader:
         self.buffer = b""
         self.eof = False
         self.line = 1  # the line buffer[0] is on
+        self.offset = 0  # where buffer[0] is in the stream
         self.index = 0
         self.closing_line: bytes | None = None
+        # Cuts at a learned closing line are trusted unchecked while the stream can be rewound.
+        self.trusting = stream.seekable()
+
+    def rewind(self, block: ItemBlock) -> None:
+        """Read again from ``block``'s first item, validating every cut from there on."""
+        assert block.offset is not None, "a validated block is never redone"
+        self.stream.seek(block.offset)
+        self.buffer, self.eof, self.trusting = b"", False, False
+        self.offset, self.line, self.index = block.offset, block.line, block.first_index
 
     def _fill(self) -> None:
         chunk = self.stream.read(BLOCK_BYTES)
@@ -147,7 +219,8 @@ class _ArrayReader:
             self.eof = True
 
     def _advance(self, position: int) -> None:
-        self.line += self.buffer.count(b"\n", 0, position)
+        self.line += _newlines(self.buffer, position)
+        self.offset += position
         self.buffer = self.buffer[position:]
 
     def _malformed(self, reason: str, line: int | None = None) -> MalformedInput:
@@ -168,8 +241,11 @@ class _ArrayReader:
             raise self._malformed("expected a JSON array")
         self._advance(position + 1)
 
-    def blocks(self, assignment: bool) -> Iterator[ItemBlock]:
+    def blocks(self, assignment: bool) -> Generator[ItemBlock, None, None]:
         self._open_array(assignment)
+        yield from self.blocks_from_here()
+
+    def blocks_from_here(self) -> Generator[ItemBlock, None, None]:
         while True:
             while len(self.buffer) < BLOCK_BYTES and not self.eof:
                 self._fill()
@@ -202,23 +278,45 @@ class _ArrayReader:
         for match in reversed(list(_ANY_ITEM_END.finditer(buffer))):
             yield match.end() - 1
 
-    def _find_cut(self) -> tuple[int, list[msgspec.Raw]] | None:
-        """A comma after a complete item, with the items before it (decoded only as far as ``Raw``)."""
+    def _find_cut(self) -> tuple[int, int | None, bool] | None:
+        """A comma after a complete item, the number of items before it, and whether that was checked.
+
+        Trusted, the last closing line of a pretty-printed file is the cut, unchecked and uncounted
+        (whoever decodes the block does both). Otherwise the items before a candidate are decoded
+        (as far as ``Raw``) to prove it.
+        """
+        if self.trusting and self.closing_line is not None:
+            comma = next(self._candidates(), None)
+            if comma is not None:
+                return comma, None, False
         attempts = MAX_CUT_ATTEMPTS if self.closing_line is not None else MAX_BLIND_ATTEMPTS
         for attempt, comma in enumerate(self._candidates()):
             if attempt == attempts:
                 return None
             try:
-                return comma, _RAW_LIST.decode(b"[" + self.buffer[:comma] + b"]")
+                count = len(_RAW_LIST.decode(b"[" + self.buffer[:comma] + b"]"))
             except (msgspec.DecodeError, RecursionError):
                 continue
+            if self.closing_line is None:
+                last_item = self.buffer[:comma].rstrip()
+                self._learn_closing_line(last_item[last_item.rfind(b"\n") :])
+            return comma, count, True
         return None
 
-    def _emit(self, comma: int, raws: list[msgspec.Raw]) -> Iterator[ItemBlock]:
+    def _emit(self, comma: int, count: int | None, validated: bool) -> Iterator[ItemBlock]:
         """Yield the items before ``comma`` as one block and move past it."""
-        block = ItemBlock(self.member, self.index, self.buffer[:comma], self.line, len(raws))
-        self.index += len(raws)
-        self._advance(comma + 1)
+        block = ItemBlock(
+            self.member,
+            self.index,
+            self.buffer[:comma],
+            self.line,
+            count,
+            offset=self.offset,
+            validated=validated,
+        )
+        self.index += count or 0  # uncounted: the consumer numbers the items
+        # Past the whitespace too while the rest is short, so the next fill is not copied to drop it.
+        self._advance(_skip(_WHITESPACE, self.buffer, comma + 1))
         yield block
 
     def _tail(self) -> Iterator[ItemBlock]:
@@ -230,7 +328,7 @@ class _ArrayReader:
             except (msgspec.DecodeError, RecursionError):
                 pass
             else:
-                yield from self._emit(len(body) - 1, raws)
+                yield from self._emit(len(body) - 1, len(raws), True)
                 return
         yield from self._recover()
 
@@ -260,7 +358,9 @@ class _ArrayReader:
                     return
                 raise self._damage(text, start, line, exc) from exc
             raw = text[start:end].encode("utf-8", errors="surrogateescape")
-            yield ItemBlock(self.member, self.index, raw, line, 1, [(0, len(raw))])
+            yield ItemBlock(
+                self.member, self.index, raw, line, 1, offset=None, validated=True, spans=[(0, len(raw))]
+            )
             self.index += 1
             line += text.count("\n", start, end)
             position = end
@@ -268,9 +368,10 @@ class _ArrayReader:
                 self._advance(_byte_offset(text, _skip(_TEXT_SEPARATOR, text, end)))
                 return  # back to the fast path
 
-    def _learn_closing_line(self, item: str) -> bool:
+    def _learn_closing_line(self, item: str | bytes) -> bool:
         """Remember how a top-level item's last line looks (``\\n  }``), if the file is pretty-printed."""
-        closing = item[item.rfind("\n") :].encode() if "\n" in item else b""
+        data = item.encode() if isinstance(item, str) else item
+        closing = data[data.rfind(b"\n") :] if b"\n" in data else b""
         if _CLOSING_LINE.match(closing):
             self.closing_line = closing
             return True
@@ -285,6 +386,13 @@ class _ArrayReader:
         if not text.rstrip(" \t\r\n;").endswith("]"):
             return self._malformed("the file ends inside the array (truncated?)", line)
         return self._malformed(f"invalid JSON ({exc.msg})", line + text.count("\n", start, exc.pos))
+
+
+def _newlines(data: bytes, end: int) -> int:
+    """``data.count(b"\\n", 0, end)``, three times faster on large spans (NumPy compares bytes in bulk)."""
+    if end < NEWLINE_COUNT_IN_BULK:
+        return data.count(b"\n", 0, end)
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8, end) == NEWLINE))
 
 
 def _byte_offset(text: str, position: int) -> int:

@@ -338,8 +338,8 @@ class _TweetReader:
         if not self.permalinks_canonical:
             return None
         try:
-            decoded = _TWEET_LIST_DECODER.decode(block.as_json_array())
-        except (msgspec.DecodeError, UnicodeDecodeError):
+            decoded = block.decode_all(_TWEET_LIST_DECODER)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return None
         if not decoded:
             return None
