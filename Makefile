@@ -19,11 +19,13 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build lock clean
 
+# Bytecode is compiled at install: every process (Airflow tasks, parse workers) then imports faster, also
+# where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
 $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialrank needs Python 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --constraint constraints.txt uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt --editable '.[test]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --constraint constraints.txt --editable '.[test]'
 	touch $@
 
 install: $(INSTALLED)

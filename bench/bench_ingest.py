@@ -222,22 +222,26 @@ def run_socialrank(workdir: Path) -> dict[str, Any]:
 
 
 def run_socialrank_parse(workdir: Path) -> dict[str, Any]:
-    """The parser alone (detection, streamed parse, canonicalisation; records counted, not written):
-    where the ingest's time goes besides the lake writes."""
+    """The parse alone, in one process (detection, streamed blocks decoded into Arrow tables,
+    canonicalisation; nothing written): what a worker does, and where the ingest's time goes
+    besides hashing and the lake writes."""
     from collections import Counter
 
     from pipeline.delivery import Delivery
+    from pipeline.parallel_parse import RowStamp, parse_in_process
     from pipeline.sources import detect_format
-    from pipeline.sources.base import ParseContext
+    from pipeline.sources.base import ParallelSection, ParseContext, SectionedFormat
 
+    _load_libraries()
     started = time.perf_counter()
     delivery = Delivery(workdir / "archive")
     source_format = detect_format(delivery)
-    assert source_format is not None
-    counts = Counter(
-        getattr(item, "kind", "rejected")
-        for item in source_format.parse(delivery, ParseContext("strip", dt.date(2026, 3, 1)))
-    )
+    assert isinstance(source_format, SectionedFormat)
+    counts: Counter[str] = Counter()
+    for part in source_format.parse_sections(delivery, ParseContext("strip", dt.date(2026, 3, 1))):
+        if isinstance(part, ParallelSection):
+            for output in parse_in_process(part, RowStamp("bench", "archive")):
+                counts.update(output.counts)
     delivery.close()
     return {"seconds": time.perf_counter() - started, "posts": counts["post"], "links": counts["link"]}
 
@@ -366,11 +370,12 @@ def main() -> None:
         }
     parser_only = figures["socialrank_parse"]["posts_per_second"]
     attribution = {
-        "parser_vs_duckdb": parser_only / figures["duckdb"]["posts_per_second"],
-        "parser_vs_pandas": parser_only / figures["pandas"]["posts_per_second"]
+        "one_process_parse_vs_duckdb": parser_only / figures["duckdb"]["posts_per_second"],
+        "one_process_parse_vs_pandas": parser_only / figures["pandas"]["posts_per_second"]
         if "pandas" in figures
         else None,
-        "lake_write_seconds": ours["seconds"] - figures["socialrank_parse"]["seconds"],
+        # What the worker processes and the background lake writes give over one process parsing alone.
+        "ingest_vs_one_process_parse": ours["posts_per_second"] / parser_only,
     }
     for check in checks.values():
         check["met"] = (
@@ -403,8 +408,8 @@ def main() -> None:
         )
         print(f"{name}: {shown} {'met' if check['met'] else 'NOT met'}")
     print(
-        f"parser alone: {attribution['parser_vs_duckdb']:.2f}x DuckDB; "
-        f"lake writes: {attribution['lake_write_seconds']:.1f} s of the ingest"
+        f"parse alone in one process: {attribution['one_process_parse_vs_duckdb']:.2f}x DuckDB; "
+        f"the whole ingest: {attribution['ingest_vs_one_process_parse']:.2f}x that"
     )
     print(f"written to {RESULTS}")
 

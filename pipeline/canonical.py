@@ -49,6 +49,8 @@ _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
 # Most shared links: lower-case ASCII host, no port, a path of unreserved characters without dot
 # segments, simple ``name=value`` arguments. Their canonical form needs no parsing or re-encoding
 # (the general rules give the same result, which the tests check); anything else takes the rules.
+# A canonical URL's host when it is plain (no port, no IPv6 brackets): no parsing needed to read it.
+_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?:[/?#]|\Z)")
 _UNRESERVED = r"[A-Za-z0-9\-_.~]"
 _PLAIN_URL = re.compile(
     rf"https?://(?P<host>[a-z0-9-]{{1,63}}(?:\.[a-z0-9-]{{1,63}})+)"
@@ -149,6 +151,9 @@ def try_canonicalize(url: str | None, www_policy: str = "strip") -> str | None:
 
 
 def host_of(canonical_url: str) -> str:
+    plain = _PLAIN_HOST.match(canonical_url)
+    if plain is not None:
+        return plain[1]
     return urlsplit(canonical_url).hostname or ""
 
 

@@ -38,9 +38,9 @@ from pipeline.sources.base import (
 from pipeline.sources.jsonstream import ItemBlock
 
 IN_FLIGHT_PER_WORKER = 2
-# Arrow's compute functions import its pandas layer on first use (about a second): once, in the fork
+# Arrow's first compute call imports pandas when it is installed (about a second): once, in the fork
 # server, rather than in every worker.
-_PRELOADED = ["pipeline.parallel_parse", "pipeline.sources", "pyarrow.pandas_compat"]
+_PRELOADED = ["pipeline.parallel_parse", "pipeline.sources", "pandas"]
 
 
 def worker_count() -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from pipeline.canonical import (
     NotAWebUrl,
     canonical_by_rules,
     canonicalize,
+    host_of,
     is_owned,
     registrable_domain,
     try_canonicalize,
@@ -118,3 +120,9 @@ def test_the_short_cut_is_taken_for_typical_shared_links() -> None:
         "https://example.com",
     ):
         assert _PLAIN_URL.fullmatch(url), url
+
+
+@settings(max_examples=1000, deadline=None)
+@given(url=_urls())
+def test_the_host_of_a_url_is_what_urlsplit_reads(url: str) -> None:
+    assert host_of(url) == (urlsplit(url).hostname or "")

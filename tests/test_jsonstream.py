@@ -97,7 +97,7 @@ def test_cuts_at_the_learned_closing_line_are_trusted() -> None:
 
 def test_a_wrong_trusted_cut_is_read_again_validated() -> None:
     text = "window.YTD.tweets.part0 = [\n" + ",\n".join(_item(n, n % 2 == 1) for n in range(400)) + "\n]"
-    trusted, rewinds, numbers = _blocks_read(text)
+    _, rewinds, numbers = _blocks_read(text)
     assert rewinds == 1  # after a rewind, every cut is validated
     assert numbers == list(range(400))
     with patch.object(jsonstream, "BLOCK_BYTES", 400):

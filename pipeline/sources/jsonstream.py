@@ -1,15 +1,17 @@
 """The items of a large JSON array, streamed in bounded memory, with their place in the file.
 
 Exports put posts in one big array (X: ``window.YTD.tweets.part0 = [ ... ]``, about 1 KB per post,
-a gigabyte for a large account). The array is read in blocks; each block is cut after a complete
-item and validated by msgspec (``list[msgspec.Raw]``: syntax checked, values left undecoded), so a
-caller decodes only the fields it needs, item by item.
+a gigabyte for a large account). The array is read in blocks, each cut after a complete item, so a
+caller decodes only the fields it needs, a block or an item at a time.
 
 Finding a cut: JSON strings cannot hold a raw newline, so in pretty-printed files the line that
 closes a top-level item (``\\n  }``) is learned from the first cut and searched for from the end of
-each block. A candidate cut is accepted only when the bytes before it decode as a complete
-sequence of items: a wrong guess (a nested object, text that looks like JSON) fails to decode and
-the previous candidate is tried. Compact files fall back to any ``},`` candidate.
+each block. While the stream can be rewound, that cut is trusted: the block is neither decoded nor
+counted here, and whoever decodes it checks it (:meth:`ItemBlock.is_whole`); a block that is not whole
+sends the reader back to its start (:meth:`ArrayBlocks.rewind`), validating every cut from there. A
+validated cut is accepted only when the bytes before it decode as a complete sequence of items: a
+wrong guess (a nested object, text that looks like JSON) fails to decode and the previous candidate is
+tried. Compact files fall back to any ``},`` candidate.
 
 Damage (truncation, a broken item) is located by the standard library's decoder over the damaged
 block: every item before the damage is yielded, then :class:`MalformedInput` names the line.
