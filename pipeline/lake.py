@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -182,27 +183,21 @@ def write_table_partitioned(
 ) -> dict[str, int]:
     """Write an Arrow table into one file per partition, each named ``file_stem``.
 
-    The table is ordered by partition once (a stable sort, so rows keep their order within a
-    partition) and cut into slices; the files are fsynced side by side before their renames and each
-    directory once after.
+    Rows keep their order within a partition. A table whose partitions are runs of rows already
+    (an export newest first, say) is cut as it is; otherwise it is ordered by partition first (a
+    stable sort). The files are fsynced side by side before their renames and each directory once
+    after.
     """
     if table.num_rows == 0:
         return {}
-    days = table.column(dataset.partition_column)
-    # Numbers, not labels: formatting a label per row costs more than the rest of the sort.
-    keys = (
-        pc.add(pc.multiply(pc.year(days), 12), pc.month(days))
-        if dataset.partition_by == "month"
-        else days.cast(pa.int32())
-    )
-    order = pc.sort_indices(keys)
-    table, keys = table.take(order), keys.take(order)
+    runs = _partition_runs(dataset, table)
+    if len({key for key, _, _ in runs}) < len(runs):
+        table = table.take(pc.sort_indices(_partition_keys(dataset, table)))
+        runs = _partition_runs(dataset, table)
     written: dict[str, int] = {}
     files = []
-    offset = 0
-    for entry in pc.value_counts(keys).to_pylist():
-        part = table.slice(offset, entry["counts"])
-        offset += entry["counts"]
+    for _, start, stop in sorted(runs):
+        part = table.slice(start, stop - start)
         first_day = part.column(dataset.partition_column)[0].as_py()
         files.append((part, partition_path(lake, dataset, first_day, file_stem)))
         written[partition_label(dataset, first_day)] = part.num_rows
@@ -210,6 +205,23 @@ def write_table_partitioned(
     for directory in sorted({path.parent for _, path in files}):
         fsync_directory(directory)
     return written
+
+
+def _partition_keys(dataset: LakeDataset, table: pa.Table) -> pa.ChunkedArray:
+    """A number per row naming its partition (formatting a label per row would cost more than the
+    rest of the write)."""
+    days = table.column(dataset.partition_column)
+    if dataset.partition_by == "month":
+        return pc.add(pc.multiply(pc.year(days), 12), pc.month(days))
+    return days.cast(pa.int32())
+
+
+def _partition_runs(dataset: LakeDataset, table: pa.Table) -> list[tuple[int, int, int]]:
+    """(partition key, first row, row after the last) of each run of rows in one partition."""
+    keys = _partition_keys(dataset, table).to_numpy()
+    starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
+    stops = [*starts[1:], len(keys)]
+    return [(int(keys[start]), start, stop) for start, stop in zip(starts, stops, strict=True)]
 
 
 def delete_files(lake: Path, dataset: LakeDataset, file_stem: str) -> int:
