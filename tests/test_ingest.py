@@ -138,7 +138,7 @@ def test_unzipped_folder_delivery_and_partitions(settings: Settings) -> None:
     assert rows == [("1", dt.date(2026, 2, 20)), ("2", dt.date(2026, 2, 21))]
 
 
-def _big_archive(path: Path, tweets: int, odd_nesting: bool = False) -> None:
+def _big_archive(path: Path, tweets: int, odd_nesting: bool = False, folder: bool = False) -> None:
     items: list[object] = [
         {
             "tweet": x_tweet(
@@ -157,7 +157,13 @@ def _big_archive(path: Path, tweets: int, odd_nesting: bool = False) -> None:
         # the end of an item cuts in the middle of one.
         text = text.replace('"hashtags": [],', '"hashtags": {\n  },')
     cut = text.rindex('"tweet"')  # the file ends inside the last item: a truncated export
-    write_zip(path, {"data/manifest.js": x_manifest(), "data/tweets.js": text[:cut]})
+    members: dict[str, str | bytes] = {"data/manifest.js": x_manifest(), "data/tweets.js": text[:cut]}
+    if not folder:
+        write_zip(path, members)
+        return
+    for name, content in members.items():  # an unzipped archive: workers read blocks from the file
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(content.encode() if isinstance(content, str) else content)
 
 
 def _lake_contents(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
@@ -173,9 +179,11 @@ def _lake_contents(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
-@pytest.mark.parametrize("odd_nesting", [False, True])
+@pytest.mark.parametrize(
+    ("odd_nesting", "folder"), [(False, False), (True, False), (False, True), (True, True)]
+)
 def test_parallel_parse_writes_what_an_inline_parse_writes(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_nesting: bool
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_nesting: bool, folder: bool
 ) -> None:
     """Blocks parsed in worker processes, with chunk boundaries falling inside blocks, give the same
     files, rows, counts and rejections (with the same item numbers and lines) as one process; a
@@ -186,7 +194,8 @@ def test_parallel_parse_writes_what_an_inline_parse_writes(
     inline_settings.data.ensure()
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     for target in (settings, inline_settings):
-        _big_archive(target.data.landing / "social" / "x" / "archive.zip", 3000, odd_nesting)
+        name = "archive" if folder else "archive.zip"
+        _big_archive(target.data.landing / "social" / "x" / name, 3000, odd_nesting, folder)
 
     monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 10**12)
     (inline,) = run_ingest(inline_settings, now=now).results

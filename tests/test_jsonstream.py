@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
+from pathlib import Path
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
@@ -102,3 +104,22 @@ def test_a_wrong_trusted_cut_is_read_again_validated() -> None:
     assert numbers == list(range(400))
     with patch.object(jsonstream, "BLOCK_BYTES", 400):
         assert _read_all(io.BytesIO(text.encode())) == _read_all(_Unseekable(text.encode()))
+
+
+def test_a_block_of_a_plain_file_travels_without_its_bytes(tmp_path: Path) -> None:
+    """Sent to a worker, a block of a file on disk carries its place, and the worker reads the bytes."""
+    path = tmp_path / "tweets.js"
+    path.write_text("window.YTD.tweets.part0 = [\n" + ",\n".join(_item(n, False) for n in range(400)) + "\n]")
+    with patch.object(jsonstream, "BLOCK_BYTES", 4000), path.open("rb") as stream:
+        blocks = list(jsonstream.iter_array_blocks(stream, "data/tweets.js", assignment=True))
+    middle = blocks[len(blocks) // 2]
+    assert middle.file == str(path) and not middle.validated
+    sent = pickle.dumps(middle)
+    assert len(sent) < len(middle.data) // 4
+    received = pickle.loads(sent)
+    assert received.data == middle.data
+    assert (received.first_index, received.line, received.offset) == (
+        middle.first_index,
+        middle.line,
+        middle.offset,
+    )

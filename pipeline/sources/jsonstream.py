@@ -20,9 +20,11 @@ block: every item before the damage is yielded, then :class:`MalformedInput` nam
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import re
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -84,7 +86,7 @@ class ItemBlock:
     ``first_index`` is a guess the consumer corrects (:meth:`ArrayBlocks.checked`).
     """
 
-    __slots__ = ("_spans", "count", "data", "first_index", "line", "member", "offset", "validated")
+    __slots__ = ("_spans", "count", "data", "file", "first_index", "line", "member", "offset", "validated")
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class ItemBlock:
         offset: int | None,
         validated: bool,
         spans: list[tuple[int, int]] | None = None,
+        file: str | None = None,
     ) -> None:
         self.member = member
         self.first_index = first_index
@@ -106,6 +109,24 @@ class ItemBlock:
         self.offset = offset  # where data[0] is in the member (None for blocks that cannot be redone)
         self.validated = validated
         self._spans = spans  # (start, length) of each item in data, when already known
+        # A plain file the member is, from which a process the block is sent to reads the bytes itself
+        # (cheaper than passing them through a pipe).
+        self.file = file
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in self.__slots__}
+        if self.file is not None and self.offset is not None:
+            state["data"] = len(self.data)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        if isinstance(self.data, int):
+            assert self.file is not None and self.offset is not None
+            with Path(self.file).open("rb") as handle:
+                handle.seek(self.offset)
+                self.data = handle.read(self.data)
 
     def __len__(self) -> int:
         if self.count is None:
@@ -205,6 +226,8 @@ class _ArrayReader:
         self.closing_line: bytes | None = None
         # Cuts at a learned closing line are trusted unchecked while the stream can be rewound.
         self.trusting = stream.seekable()
+        name = getattr(stream, "name", None)
+        self.file = name if isinstance(stream, io.BufferedReader) and isinstance(name, str) else None
 
     def rewind(self, block: ItemBlock) -> None:
         """Read again from ``block``'s first item, validating every cut from there on."""
@@ -315,6 +338,7 @@ class _ArrayReader:
             count,
             offset=self.offset,
             validated=validated,
+            file=self.file,
         )
         self.index += count or 0  # uncounted: the consumer numbers the items
         # Past the whitespace too while the rest is short, so the next fill is not copied to drop it.
