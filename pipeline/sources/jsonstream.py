@@ -39,6 +39,7 @@ MAX_ITEM_BYTES = 64 * 1024 * 1024
 ASSIGNMENT_WINDOW = 4096
 MAX_CUT_ATTEMPTS = 16
 MAX_BLIND_ATTEMPTS = 2
+BLIND_SEARCH_BYTES = 64 * 1024
 NEWLINE = ord("\n")
 NEWLINE_COUNT_IN_BULK = 64 * 1024
 
@@ -237,7 +238,9 @@ class _ArrayReader:
         self.offset, self.line, self.index = block.offset, block.line, block.first_index
 
     def _fill(self) -> None:
-        chunk = self.stream.read(BLOCK_BYTES)
+        """Read up to a block's worth, or a whole block more when the buffer holds one already."""
+        wanted = BLOCK_BYTES - len(self.buffer)
+        chunk = self.stream.read(wanted if wanted > 0 else BLOCK_BYTES)
         if chunk:
             self.buffer += chunk
         else:
@@ -284,10 +287,11 @@ class _ArrayReader:
             if cut is not None:
                 yield from self._emit(*cut)
                 continue
-            yield from self._recover()
+            needs_more = yield from self._recover()
             if self.buffer.startswith(b"]"):
                 return
-            self._fill()
+            if needs_more:
+                self._fill()
 
     def _candidates(self) -> Iterator[int]:
         """Positions of commas that may follow a top-level item, the last one first."""
@@ -300,7 +304,12 @@ class _ArrayReader:
                     yield after
                 end = at
             return
-        for match in reversed(list(_ANY_ITEM_END.finditer(buffer))):
+        # Only the last few candidates are tried: look near the end first.
+        near_end = max(0, len(buffer) - BLIND_SEARCH_BYTES)
+        matches = list(_ANY_ITEM_END.finditer(buffer, near_end))
+        if len(matches) < MAX_BLIND_ATTEMPTS and near_end:
+            matches = list(_ANY_ITEM_END.finditer(buffer))
+        for match in reversed(matches):
             yield match.end() - 1
 
     def _find_cut(self) -> tuple[int, int | None, bool] | None:
@@ -358,11 +367,12 @@ class _ArrayReader:
                 return
         yield from self._recover()
 
-    def _recover(self) -> Iterator[ItemBlock]:
+    def _recover(self) -> Generator[ItemBlock, None, bool]:
         """Item by item with the standard library: the slow path for compact or damaged JSON.
 
-        Stops at an item the block does not hold whole (more is read, up to ``MAX_ITEM_BYTES``);
-        at the end of the file or past that bound, names the damaged line.
+        Stops at an item the block does not hold whole (returning true: more is to be read, up to
+        ``MAX_ITEM_BYTES``), or once it has learned a pretty-printed file's closing line; at the end
+        of the file or past that bound, names the damaged line.
         """
         text = self.buffer.decode("utf-8", errors="surrogateescape")
         decoder = json.JSONDecoder()
@@ -372,16 +382,16 @@ class _ArrayReader:
             line += text.count("\n", position, start)
             if start >= len(text) and not self.eof:
                 self._advance(len(self.buffer))
-                return
+                return True
             if text.startswith("]", start):
                 self._advance(_byte_offset(text, start))
-                return
+                return False
             try:
                 _, end = decoder.raw_decode(text, start)
             except (json.JSONDecodeError, RecursionError) as exc:
                 if not self.eof and len(text) - start <= MAX_ITEM_BYTES:
                     self._advance(_byte_offset(text, start))  # the item goes on in the next block
-                    return
+                    return True
                 raise self._damage(text, start, line, exc) from exc
             raw = text[start:end].encode("utf-8", errors="surrogateescape")
             yield ItemBlock(
@@ -392,7 +402,7 @@ class _ArrayReader:
             position = end
             if self.closing_line is None and not self.eof and self._learn_closing_line(text[start:end]):
                 self._advance(_byte_offset(text, _skip(_TEXT_SEPARATOR, text, end)))
-                return  # back to the fast path
+                return False  # back to the fast path
 
     def _learn_closing_line(self, item: str | bytes) -> bool:
         """Remember how a top-level item's last line looks (``\\n  }``), if the file is pretty-printed."""
