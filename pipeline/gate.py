@@ -15,11 +15,14 @@ the table-level ones (``expect_table_*``) on the whole table, as two validations
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SITE_NAME = "socialrank"
 DATASOURCE_NAME = "warehouse_build"
+PROJECT_LOCK = ".gate.lock"
 _TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
 MAX_POSITION = 100
 CHANGED_ROWS = "changed_rows"
@@ -165,8 +169,30 @@ def _forget_stored_definitions(project: Path) -> None:
             path.unlink()
 
 
+@contextmanager
+def _project_lock(project: Path) -> Iterator[None]:
+    """Hold the GX project for one gate. Its stores and Data Docs are files every gate rewrites (a gate
+    discards the definitions another is running), and backfill runs gate side by side."""
+    project.mkdir(parents=True, exist_ok=True)
+    with (project / PROJECT_LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("gate: waiting for another gate to finish with %s", project)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     """Validate every suite against ``build_path``; return a summary, or raise :class:`GateFailed`."""
+    with _project_lock(settings.data.gx_project):
+        return _run_gate(settings, build_path)
+
+
+def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     import great_expectations as gx
 
     from pipeline import gx_duckdb

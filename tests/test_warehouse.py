@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import logging
 import shutil
+import threading
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from pipeline import lake, stages, warehouse
+from pipeline import gate, lake, stages, warehouse
 from pipeline.config import Settings
 from pipeline.gate import GateFailed
 from pipeline.schemas import RANKINGS
@@ -170,3 +174,26 @@ def test_schema_file_lets_sql_bind_an_empty_dataset(tmp_path: Path) -> None:
     assert duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{tmp_path}/rankings/**/*.parquet')"
     ).fetchone() == (0,)
+
+
+def test_gates_take_turns_with_the_gx_project(
+    published: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Backfill runs gate side by side, and GX's file-backed project (stores, Data Docs) is rewritten by
+    every gate: a gate waits while another holds it, then runs."""
+    settings = _copy_of(published, tmp_path / "root")
+    build = tmp_path / "build.duckdb"
+    shutil.copy(settings.warehouse, build)
+    settings.data.gx_project.mkdir(parents=True, exist_ok=True)
+    outcome: dict[str, Any] = {}
+    with (settings.data.gx_project / gate.PROJECT_LOCK).open("a") as other_gate:
+        fcntl.flock(other_gate, fcntl.LOCK_EX)
+        waiting = threading.Thread(target=lambda: outcome.update(gate.run_gate(settings, build)))
+        with caplog.at_level(logging.INFO, logger="pipeline.gate"):
+            waiting.start()
+            waiting.join(timeout=3)
+        assert waiting.is_alive() and not outcome
+        assert "waiting for another gate" in caplog.text
+        fcntl.flock(other_gate, fcntl.LOCK_UN)
+    waiting.join(timeout=300)
+    assert outcome["success"] is True
