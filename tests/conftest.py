@@ -84,12 +84,18 @@ def of_kind(records: list[Record], kind: str) -> list[dict[str, object]]:
     return [record.row for record in records if record.kind == kind]
 
 
+ZIP_MEMBER_TIME = (2026, 3, 6, 13, 15, 30)
+
+
 def write_zip(path: Path, members: dict[str, str | bytes]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in members.items():
-            archive.writestr(name, content.encode("utf-8") if isinstance(content, str) else content)
+            # A fixed time: the same members make the same bytes (the same delivery) whenever written.
+            member = zipfile.ZipInfo(name, date_time=ZIP_MEMBER_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, content.encode("utf-8") if isinstance(content, str) else content)
     path.write_bytes(buffer.getvalue())
     return path
 
