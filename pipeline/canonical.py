@@ -46,11 +46,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _domain_extractor = tldextract.TLDExtract(suffix_list_urls=())
 # A scheme is letters then ":"; "example.com:8080/x" has a port there, not a scheme.
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
+# A canonical URL's host when it is plain (no port, no IPv6 brackets): no parsing needed to read it.
+_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?:[/?#]|\Z)")
 # Most shared links: lower-case ASCII host, no port, a path of unreserved characters without dot
 # segments, simple ``name=value`` arguments. Their canonical form needs no parsing or re-encoding
 # (the general rules give the same result, which the tests check); anything else takes the rules.
-# A canonical URL's host when it is plain (no port, no IPv6 brackets): no parsing needed to read it.
-_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?:[/?#]|\Z)")
 _UNRESERVED = r"[A-Za-z0-9\-_.~]"
 _PLAIN_URL = re.compile(
     rf"https?://(?P<host>[a-z0-9-]{{1,63}}(?:\.[a-z0-9-]{{1,63}})+)"
@@ -132,9 +132,11 @@ def _plain_canonical(plain: re.Match[str], www_policy: str) -> str:
     if www_policy == "strip" and host.startswith("www."):
         host = host[4:]
     arguments = sorted(
-        tuple(argument.split("=", 1))
-        for argument in (plain["query"] or "").split("&")
-        if argument and not _is_tracking(argument.split("=", 1)[0])
+        (name, value)
+        for name, value in (
+            argument.split("=", 1) for argument in (plain["query"] or "").split("&") if argument
+        )
+        if not _is_tracking(name)
     )
     query = "&".join(f"{name}={value}" for name, value in arguments)
     return f"https://{host}{plain['path'] or '/'}{'?' if query else ''}{query}"

@@ -236,6 +236,13 @@ class Delivery:
         return _file_hash(self.path)
 
 
+def tree_size(path: Path) -> int:
+    """Bytes in a file, or in every file under a folder."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
 def _open_member(archive: zipfile.ZipFile, name: str) -> IO[bytes]:
     info = archive.getinfo(name)
     if info.flag_bits & 0x1:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from pipeline import lake
 from pipeline.config import Settings
-from pipeline.delivery import Delivery, UnreadableDelivery
+from pipeline.delivery import Delivery, UnreadableDelivery, tree_size
 from pipeline.faults import fault_point
 from pipeline.parallel_parse import (
     RowStamp,
@@ -287,9 +287,7 @@ def _parts(
 def _size_of(path: Path) -> int:
     """Bytes in a delivery; 0 when it cannot be listed (its hash then reports why)."""
     try:
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        return path.stat().st_size
+        return tree_size(path)
     except OSError:
         return 0
 

@@ -52,12 +52,8 @@ def _write_all_synced(files: Sequence[tuple[pa.Table, Path]]) -> None:
             temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
             temporaries.append(temporary)
             pq.write_table(table, temporary, compression="zstd")
-        if len(temporaries) > 1:
-            with ThreadPoolExecutor(max_workers=PARALLEL_FSYNCS) as pool:
-                list(pool.map(_fsync_file, temporaries))
-        else:
-            for temporary in temporaries:
-                _fsync_file(temporary)
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_FSYNCS, len(temporaries))) as pool:
+            list(pool.map(_fsync_file, temporaries))
         for temporary, (_, path) in zip(temporaries, files, strict=True):
             fault_point("lake.written")
             temporary.replace(path)
@@ -190,10 +186,12 @@ def write_table_partitioned(
     """
     if table.num_rows == 0:
         return {}
-    runs = _partition_runs(dataset, table)
+    keys = _partition_keys(dataset, table)
+    runs = _runs(keys)
     if len({key for key, _, _ in runs}) < len(runs):
-        table = table.take(pc.sort_indices(_partition_keys(dataset, table)))
-        runs = _partition_runs(dataset, table)
+        order = pc.sort_indices(keys)
+        table, keys = table.take(order), keys.take(order)
+        runs = _runs(keys)
     written: dict[str, int] = {}
     files = []
     for _, start, stop in sorted(runs):
@@ -216,12 +214,12 @@ def _partition_keys(dataset: LakeDataset, table: pa.Table) -> pa.ChunkedArray:
     return days.cast(pa.int32())
 
 
-def _partition_runs(dataset: LakeDataset, table: pa.Table) -> list[tuple[int, int, int]]:
+def _runs(keys: pa.ChunkedArray) -> list[tuple[int, int, int]]:
     """(partition key, first row, row after the last) of each run of rows in one partition."""
-    keys = _partition_keys(dataset, table).to_numpy()
-    starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
-    stops = [*starts[1:], len(keys)]
-    return [(int(keys[start]), start, stop) for start, stop in zip(starts, stops, strict=True)]
+    values = keys.to_numpy()
+    starts = [0, *(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist()]
+    stops = [*starts[1:], len(values)]
+    return [(int(values[start]), start, stop) for start, stop in zip(starts, stops, strict=True)]
 
 
 def delete_files(lake: Path, dataset: LakeDataset, file_stem: str) -> int:

@@ -67,17 +67,17 @@ class RowStamp:
     delivery_id: str
     source_file: str
 
+    def values(self, kind: str) -> dict[str, str]:
+        if kind == "post":
+            return {"delivery_id": self.delivery_id, "source_file": self.source_file}
+        return {"delivery_id": self.delivery_id}
+
     def apply(self, record: Record) -> dict[str, object]:
-        row = record.row
-        row["delivery_id"] = self.delivery_id
-        if record.kind == "post":
-            row["source_file"] = self.source_file
-        return row
+        record.row.update(self.values(record.kind))
+        return record.row
 
     def apply_columns(self, kind: str, columns: Columns) -> pa.Table:
-        values = {**columns.values, "delivery_id": self.delivery_id}
-        if kind == "post":
-            values["source_file"] = self.source_file
+        values = {**columns.values, **self.values(kind)}
         return lake.columns_to_table(RECORD_DATASETS[kind], columns.rows, values)
 
 

@@ -33,7 +33,7 @@ import pyarrow.dataset as ds
 from pipeline import lake, warehouse
 from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
-from pipeline.delivery import Delivery, UnreadableDelivery
+from pipeline.delivery import Delivery, UnreadableDelivery, tree_size
 from pipeline.faults import fault_point
 from pipeline.ingest import discover_deliveries
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
@@ -218,12 +218,6 @@ def _fingerprint(path: Path) -> Fingerprint:
     return tuple((name, stat.st_size, stat.st_mtime_ns, stat.st_ino) for name, stat in stats)
 
 
-def _tree_size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
 def _content_hash(path: Path) -> str:
     delivery = Delivery(path)
     try:
@@ -303,7 +297,7 @@ def _plan(settings: Settings, item: PurgeItem) -> None:
     quarantine_copy = settings.data.quarantine / "files" / delivery_id
     if quarantine_copy.is_dir():
         item.quarantine_copy = quarantine_copy
-        item.sizes["quarantine"] = _tree_size(quarantine_copy)
+        item.sizes["quarantine"] = tree_size(quarantine_copy)
 
 
 def _remove(path: Path) -> None:
