@@ -330,7 +330,7 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
                     for output in outputs:
                         rejected.extend(output.rejected)
                         result.counts.update(output.counts)
-                        for kind, table in output.tables.items():
+                        for kind, table in output.stamped_tables(sink.stamp).items():
                             sink.add_table(kind, table)
                 elif isinstance(part, Rejected):
                     rejected.append(part)

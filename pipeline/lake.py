@@ -39,7 +39,9 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_all_synced(files: Sequence[tuple[pa.Table, Path]]) -> None:
+def _write_all_synced(
+    files: Sequence[tuple[pa.Table, Path]], dictionary_columns: bool | list[str] = True
+) -> None:
     """Write each table through a temporary sibling, fsync them all, then rename each into place.
 
     The fsyncs run side by side: the file system commits them together, where one after the other
@@ -51,7 +53,7 @@ def _write_all_synced(files: Sequence[tuple[pa.Table, Path]]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
             temporaries.append(temporary)
-            pq.write_table(table, temporary, compression="zstd")
+            pq.write_table(table, temporary, compression="zstd", use_dictionary=dictionary_columns)
         with ThreadPoolExecutor(max_workers=min(PARALLEL_FSYNCS, len(temporaries))) as pool:
             list(pool.map(_fsync_file, temporaries))
         for temporary, (_, path) in zip(temporaries, files, strict=True):
@@ -154,7 +156,7 @@ def columns_to_table(dataset: LakeDataset, rows: int, values: Mapping[str, Any])
         elif value is None:
             arrays.append(pa.nulls(rows, field.type))
         else:
-            arrays.append(pa.array([value] * rows, type=field.type))
+            arrays.append(pa.repeat(pa.scalar(value, field.type), rows))
     return pa.Table.from_arrays(arrays, schema=dataset.schema)
 
 
@@ -199,7 +201,7 @@ def write_table_partitioned(
         first_day = part.column(dataset.partition_column)[0].as_py()
         files.append((part, partition_path(lake, dataset, first_day, file_stem)))
         written[partition_label(dataset, first_day)] = part.num_rows
-    _write_all_synced(files)
+    _write_all_synced(files, dataset.dictionary_columns)
     for directory in sorted({path.parent for _, path in files}):
         fsync_directory(directory)
     return written

@@ -33,6 +33,7 @@ from pipeline.sources.base import (
     MalformedInput,
     ParallelSection,
     Record,
+    RecordKind,
     Rejected,
 )
 from pipeline.sources.jsonstream import ItemBlock
@@ -81,14 +82,39 @@ class RowStamp:
         return lake.columns_to_table(RECORD_DATASETS[kind], columns.rows, values)
 
 
+def columns_to_tables(columns: dict[RecordKind, Columns], stamp: RowStamp) -> dict[str, pa.Table]:
+    """A block's columns of each kind as stamped tables, with the columns kinds share copied."""
+    tables: dict[str, pa.Table] = {}
+    for kind, batch in columns.items():
+        values = batch.values
+        if batch.shared_from is not None:
+            source, names = batch.shared_from
+            owners = values["owner"]
+            values = {name: value for name, value in values.items() if name != "owner"}
+            for name in names:
+                value = columns[source].values[name]
+                values[name] = value.take(owners) if isinstance(value, pa.Array) else value
+        tables[kind] = stamp.apply_columns(kind, Columns(batch.rows, values))
+    return tables
+
+
 @dataclass
 class BlockOutput:
+    """What parsing a block gave. Records parsed one by one come as stamped ``tables``; a block decoded
+    whole comes as ``columns``, which travel between processes in a fraction of the tables' bytes
+    (no repeated, shared or NULL values) and become tables where they are written
+    (:meth:`stamped_tables`)."""
+
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    columns: dict[RecordKind, Columns] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     rejected: list[Rejected] = field(default_factory=list)
     items: int = 0
     # The block's bytes were not whole JSON items: it is read again, validated (ArrayBlocks.rewind).
     not_whole: bool = False
+
+    def stamped_tables(self, stamp: RowStamp) -> dict[str, pa.Table]:
+        return {**self.tables, **columns_to_tables(self.columns, stamp)}
 
 
 _installed: BlockParser | None = None
@@ -110,7 +136,7 @@ def parse_block(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> Block
         columns = parser.block_columns(block)
         if columns is not None:
             return BlockOutput(
-                tables={kind: stamp.apply_columns(kind, batch) for kind, batch in columns.items()},
+                columns=columns,
                 counts=Counter({kind: batch.rows for kind, batch in columns.items()}),
                 items=len(block),
             )

@@ -115,9 +115,13 @@ def test_a_block_of_a_plain_file_travels_without_its_bytes(tmp_path: Path) -> No
     middle = blocks[len(blocks) // 2]
     assert middle.file == str(path) and not middle.validated
     sent = pickle.dumps(middle)
-    assert len(sent) < len(middle.data) // 4
+    assert len(sent) < middle.length // 4
     received = pickle.loads(sent)
-    assert received.data == middle.data
+    assert middle.offset is not None
+    expected = path.read_bytes()[middle.offset : middle.offset + middle.length]
+    assert expected.startswith(b"{") and expected.endswith(b"}")
+    assert bytes(received.as_json_array()) == b"[" + expected + b"]"  # read as one array, no copy
+    assert received.data == expected == middle.data  # read from the file in the reader too, when asked
     assert (received.first_index, received.line, received.offset) == (
         middle.first_index,
         middle.line,

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import lake
-from pipeline.schemas import RANKINGS, SOCIAL_POSTS
+from pipeline.schemas import ALL_DATASETS, RANKINGS, SOCIAL_POSTS, LakeDataset
 
 
 def _post(number: int, day: dt.date) -> dict[str, object]:
@@ -69,3 +69,23 @@ def test_daily_partitions(tmp_path: Path) -> None:
     assert folders == ["ranking_date=2026-01-01", "ranking_date=2026-01-02", "ranking_date=2026-01-03"]
     day_two = pq.read_table(tmp_path / RANKINGS.name / "ranking_date=2026-01-02" / "delivery-0000.parquet")
     assert day_two.column("position").to_pylist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("dataset", ALL_DATASETS, ids=lambda dataset: dataset.name)
+def test_mostly_distinct_columns_are_columns_of_the_dataset(dataset: LakeDataset) -> None:
+    assert set(dataset.mostly_distinct) <= set(dataset.schema.names)
+
+
+def test_repeating_columns_are_dictionary_encoded_and_distinct_ones_are_not(tmp_path: Path) -> None:
+    rows = [_post(number, dt.date(2026, 3, 1)) for number in range(50)]
+    lake.write_partitioned(tmp_path, SOCIAL_POSTS, rows, "d-0000")
+    (path,) = (tmp_path / SOCIAL_POSTS.name).glob("*/*.parquet")
+    row_group = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {
+        row_group.column(index).path_in_schema: row_group.column(index).encodings
+        for index in range(row_group.num_columns)
+    }
+    assert "RLE_DICTIONARY" in encodings["platform"]
+    assert "RLE_DICTIONARY" in encodings["delivery_id"]
+    assert "RLE_DICTIONARY" not in encodings["post_id"]
+    assert pq.read_table(path).column("post_id").to_pylist() == [str(number) for number in range(50)]

@@ -4,7 +4,9 @@ import datetime as dt
 import io
 import json
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -460,7 +462,9 @@ def _tweet_item(draw: st.DrawFn, clean: bool) -> object:
     return {"tweet": tweet} if draw(st.booleans()) else tweet
 
 
-def _block_outputs(items: list[object], reader: object) -> tuple[object, object, bool]:
+def _block_outputs(items: list[object], reader: object) -> tuple[Any, dict[str, pa.Table], Any, bool]:
+    """The block decoded whole (its output and its tables, stamped as the ingest stamps them), item by
+    item, and whether it was decoded whole."""
     from pipeline.parallel_parse import RowStamp, parse_block, parse_block_by_records
     from pipeline.sources.jsonstream import iter_array_blocks
 
@@ -468,7 +472,8 @@ def _block_outputs(items: list[object], reader: object) -> tuple[object, object,
     (block,) = list(iter_array_blocks(io.BytesIO(text), "data/tweets.js", assignment=True))
     stamp = RowStamp("delivery", "x/archive.zip")
     whole = reader.block_columns(block) is not None  # type: ignore[attr-defined]
-    return parse_block(reader, block, stamp), parse_block_by_records(reader, block, stamp), whole  # type: ignore[arg-type]
+    fast = parse_block(reader, block, stamp)  # type: ignore[arg-type]
+    return fast, fast.stamped_tables(stamp), parse_block_by_records(reader, block, stamp), whole  # type: ignore[arg-type]
 
 
 def _reader(notes: dict[int, list[tuple[str, list[str]]]] | None = None) -> object:
@@ -482,21 +487,22 @@ def _reader(notes: dict[int, list[tuple[str, list[str]]]] | None = None) -> obje
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(st.one_of(_tweet_item(clean=True), _tweet_item(clean=False)), min_size=1, max_size=6))
 def test_a_block_decoded_whole_gives_what_item_by_item_gives(items: list[object]) -> None:
-    fast, by_records, _ = _block_outputs(items, _reader())
-    assert fast.counts == by_records.counts  # type: ignore[attr-defined]
-    assert fast.rejected == by_records.rejected  # type: ignore[attr-defined]
-    assert fast.tables.keys() == by_records.tables.keys()  # type: ignore[attr-defined]
-    for kind, table in fast.tables.items():  # type: ignore[attr-defined]
-        assert table.equals(by_records.tables[kind]), kind  # type: ignore[attr-defined]
+    fast, fast_tables, by_records, _ = _block_outputs(items, _reader())
+    assert fast.counts == by_records.counts
+    assert fast.rejected == by_records.rejected
+    assert fast_tables.keys() == by_records.tables.keys()
+    for kind, table in fast_tables.items():
+        assert table.equals(by_records.tables[kind]), kind
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(_tweet_item(clean=True), min_size=1, max_size=6))
 def test_clean_blocks_are_decoded_whole(items: list[object]) -> None:
-    fast, by_records, whole = _block_outputs(items, _reader())
+    fast, fast_tables, by_records, whole = _block_outputs(items, _reader())
     assert whole
-    for kind, table in fast.tables.items():  # type: ignore[attr-defined]
-        assert table.equals(by_records.tables[kind]), kind  # type: ignore[attr-defined]
+    assert fast.columns and not fast.tables  # decoded whole, shipped as columns
+    for kind, table in fast_tables.items():
+        assert table.equals(by_records.tables[kind]), kind
 
 
 def test_a_block_with_a_post_matching_a_note_goes_item_by_item() -> None:
@@ -506,7 +512,7 @@ def test_a_block_with_a_post_matching_a_note_goes_item_by_item() -> None:
         {"tweet": x_tweet("2", "Fri Feb 20 11:00:00 +0000 2026", "short", [])},
     ]
     note = ("A long post that goes on and on, with its link", ["https://example.com/full"])
-    fast, _, whole = _block_outputs(items, _reader({int(created.timestamp()): [note]}))
+    _, fast_tables, _, whole = _block_outputs(items, _reader({int(created.timestamp()): [note]}))
     assert not whole
-    assert fast.tables["post"].column("text").to_pylist() == [note[0], "short"]  # type: ignore[attr-defined]
-    assert fast.tables["link"].column("canonical_url").to_pylist() == ["https://example.com/full"]  # type: ignore[attr-defined]
+    assert fast_tables["post"].column("text").to_pylist() == [note[0], "short"]
+    assert fast_tables["link"].column("canonical_url").to_pylist() == ["https://example.com/full"]

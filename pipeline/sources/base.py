@@ -78,6 +78,10 @@ class Columns:
 
     rows: int
     values: dict[str, Any]
+    # Columns another kind of the same block has, row by row (a post's columns on each of its links):
+    # that kind and the column names; ``values["owner"]`` holds each row's position there. Copied by
+    # the process that writes, so a column shared by several kinds crosses between processes once.
+    shared_from: tuple[RecordKind, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)

@@ -400,10 +400,6 @@ class _TweetReader:
         }
         links = self._link_columns(tweets)
         if links is not None:
-            owners = links.values.pop("owner")
-            for name in ("platform", "post_id", "permalink", "posted_at", "post_date", "is_repost"):
-                value = posts[name]
-                links.values[name] = value.take(owners) if isinstance(value, pa.Array) else value
             columns["link"] = links
         return columns
 
@@ -440,6 +436,7 @@ class _TweetReader:
                 "link_kind": "entity",
                 "is_shortener": pa.array([is_shortener(url) for url in canonical_urls], pa.bool_()),
             },
+            shared_from=("post", ("platform", "post_id", "permalink", "posted_at", "post_date", "is_repost")),
         )
 
     def item(self, item: ArrayItem, member: str) -> Iterator[Extracted]:
