@@ -110,6 +110,7 @@ class BlockOutput:
     counts: Counter[str] = field(default_factory=Counter)
     rejected: list[Rejected] = field(default_factory=list)
     items: int = 0
+    lines: int = 0  # line breaks in the block's bytes
     # The block's bytes were not whole JSON items: it is read again, validated (ArrayBlocks.rewind).
     not_whole: bool = False
 
@@ -132,17 +133,23 @@ def _parse_installed(block: ItemBlock, stamp: RowStamp) -> BlockOutput:
 
 def parse_block(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> BlockOutput:
     """One block's records as Arrow tables: decoded whole when the parser can, else item by item."""
+    if block.unread:
+        return BlockOutput(not_whole=True)
+    output = None
     if isinstance(parser, ColumnarBlockParser):
         columns = parser.block_columns(block)
         if columns is not None:
-            return BlockOutput(
+            output = BlockOutput(
                 columns=columns,
                 counts=Counter({kind: batch.rows for kind, batch in columns.items()}),
                 items=len(block),
             )
-    if not block.is_whole():
-        return BlockOutput(not_whole=True)
-    return parse_block_by_records(parser, block, stamp)
+    if output is None:
+        if not block.is_whole():
+            return BlockOutput(not_whole=True)
+        output = parse_block_by_records(parser, block, stamp)
+    output.lines = block.newlines()
+    return output
 
 
 def parse_block_by_records(parser: BlockParser, block: ItemBlock, stamp: RowStamp) -> BlockOutput:
@@ -172,11 +179,11 @@ def parse_in_process(section: ParallelSection, stamp: RowStamp) -> Iterator[Bloc
 def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) -> Iterator[BlockOutput]:
     """Every block of ``section``, parsed by ``workers`` processes, in order.
 
-    Blocks are sent before the items of the ones before them are counted, so their items' numbers
-    are guesses: a block with rejections (whose places name item numbers) and a wrong guess is parsed
-    again here, numbered right. A block found not whole is read again from its start (the outputs of
-    blocks read after it are dropped). Damage the reader finds (:class:`MalformedInput`) is raised
-    after the blocks before it.
+    Blocks are sent before the items and lines of the ones before them are counted, so their items'
+    numbers and lines may be guesses: a block with rejections (whose places name item numbers and
+    lines) and a wrong guess is parsed again here, numbered right. A block found not whole is read
+    again from its start (the outputs of blocks read after it are dropped). Damage the reader finds
+    (:class:`MalformedInput`) is raised after the blocks before it.
     """
     blocks = section.blocks
     with ProcessPoolExecutor(
@@ -185,7 +192,7 @@ def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) ->
         pending: deque[tuple[ItemBlock, Future[BlockOutput]]] = deque()
         damage: MalformedInput | None = None
         exhausted = False
-        next_index = 0
+        next_index, next_line = 0, 1
         while True:
             if not exhausted and damage is None and len(pending) < workers * IN_FLIGHT_PER_WORKER:
                 try:
@@ -203,16 +210,18 @@ def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) ->
                 return
             block, future = pending.popleft()
             output = future.result()
+            guessed = (block.first_index, block.line)
+            block.first_index = next_index
+            block.correct_line(next_line)
             if output.not_whole:
                 for _, later in pending:
                     later.cancel()
                 pending.clear()
                 damage, exhausted = None, False
-                block.first_index = next_index
                 blocks.rewind(block)
                 continue
-            if output.rejected and block.first_index != next_index:
-                block.first_index = next_index
+            if output.rejected and guessed != (block.first_index, block.line):
                 output = parse_block(section.parser, block, stamp)
             next_index += output.items
+            next_line = block.line + output.lines + block.gap_lines
             yield output

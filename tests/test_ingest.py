@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import ingest
 from pipeline.config import DataRoot, Settings
+from pipeline.delivery import Delivery
 from pipeline.ingest import run_ingest
 from pipeline.sources import jsonstream
 from tests.conftest import write_zip, x_manifest, x_tweet, x_tweets_js
@@ -207,7 +208,14 @@ def test_parallel_parse_writes_what_an_inline_parse_writes(
     assert parallel.counts["post"] == 2998  # one bad item, one cut off by the truncation
     assert parallel.reasons == inline.reasons
     assert parallel.quarantined == inline.quarantined == 2
-    assert parallel.reasons[0].startswith("data/tweets.js item 1500 at line ")
+    archive = settings.data.landing / "social" / "x" / ("archive" if folder else "archive.zip")
+    delivery = Delivery(archive)
+    with delivery.open("data/tweets.js") as stream:
+        text = stream.read().decode()
+    delivery.close()
+    bad_item = text.rindex("\n  {", 0, text.index("not-a-number")) + 1
+    bad_line = text.count("\n", 0, bad_item) + 1
+    assert parallel.reasons[0].startswith(f"data/tweets.js item 1500 at line {bad_line}:")
     assert "truncated" in parallel.reasons[-1]
     assert _lake_contents(settings) == _lake_contents(inline_settings)
     chunk_files = sorted(p.name for p in (settings.data.lake / "social_posts").glob("*/*.parquet"))

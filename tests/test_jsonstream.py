@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import tempfile
 from pathlib import Path
+from typing import IO
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +34,7 @@ def _item(number: int, tricky: bool) -> str:
     return f'  {{\n    "tweet": {{"id_str": "{number}", "entities": {{"urls": []\n  }},\n    "n": 1}}\n  }}'
 
 
-def _read_all(stream: io.BytesIO) -> tuple[list[tuple[int, int, bytes]], tuple[str, str] | None]:
+def _read_all(stream: IO[bytes]) -> tuple[list[tuple[int, int, bytes]], tuple[str, str] | None]:
     items = []
     try:
         for item in jsonstream.iter_array_items(stream, "data/tweets.js", assignment=True):
@@ -46,12 +48,15 @@ def _read_all(stream: io.BytesIO) -> tuple[list[tuple[int, int, bytes]], tuple[s
 @given(
     tricky=st.lists(st.booleans(), min_size=60, max_size=300),
     block_bytes=st.integers(200, 3000),
+    tail_bytes=st.integers(40, 3000),
     damage=st.one_of(st.none(), st.tuples(st.floats(0.05, 0.95), st.integers(1, 40))),
     truncate=st.booleans(),
 )
 def test_trusted_cuts_read_what_validated_cuts_read(
-    tricky: list[bool], block_bytes: int, damage: tuple[float, int] | None, truncate: bool
+    tricky: list[bool], block_bytes: int, tail_bytes: int, damage: tuple[float, int] | None, truncate: bool
 ) -> None:
+    """In memory (trusted cuts), from a stream that cannot be rewound (every cut validated) and from a
+    plain file (blocks skimmed: cut from their ends, lines counted by the consumer)."""
     text = (
         "window.YTD.tweets.part0 = [\n"
         + ",\n".join(_item(number, odd) for number, odd in enumerate(tricky))
@@ -63,10 +68,19 @@ def test_trusted_cuts_read_what_validated_cuts_read(
         data = data[:at] + data[at + damage[1] :]
     if truncate:
         data = data[: len(data) * 3 // 4]
-    with patch.object(jsonstream, "BLOCK_BYTES", block_bytes):
+    with (
+        patch.object(jsonstream, "BLOCK_BYTES", block_bytes),
+        patch.object(jsonstream, "TAIL_BYTES", tail_bytes),
+        tempfile.TemporaryDirectory() as folder,
+    ):
         trusted = _read_all(io.BytesIO(data))
         validated = _read_all(_Unseekable(data))
+        path = Path(folder) / "tweets.js"
+        path.write_bytes(data)
+        with path.open("rb") as stream:
+            skimmed = _read_all(stream)
     assert trusted == validated
+    assert skimmed == validated
     if damage is None and not truncate:
         assert [index for index, _, _ in trusted[0]] == list(range(len(tricky)))
 

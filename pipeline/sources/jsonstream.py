@@ -13,6 +13,11 @@ validated cut is accepted only when the bytes before it decode as a complete seq
 wrong guess (a nested object, text that looks like JSON) fails to decode and the previous candidate is
 tried. Compact files fall back to any ``},`` candidate.
 
+A plain file's blocks are skimmed once the closing line is known: the reader reads only the last
+``TAIL_BYTES`` before each block's end to cut it, and neither reads nor counts the rest. Whoever
+decodes a block reads its bytes from the file and counts its lines; the consumer, taking blocks in
+order, turns those counts into each block's first line (:meth:`ItemBlock.correct_line`).
+
 Damage (truncation, a broken item) is located by the standard library's decoder over the damaged
 block: every item before the damage is yielded, then :class:`MalformedInput` names the line.
 """
@@ -40,6 +45,8 @@ ASSIGNMENT_WINDOW = 4096
 MAX_CUT_ATTEMPTS = 16
 MAX_BLIND_ATTEMPTS = 2
 BLIND_SEARCH_BYTES = 64 * 1024
+# How much of a block's end is read to cut a plain file's block (the whole block when no cut is there).
+TAIL_BYTES = 64 * 1024
 NEWLINE = ord("\n")
 NEWLINE_COUNT_IN_BULK = 64 * 1024
 
@@ -94,10 +101,13 @@ class ItemBlock:
         "count",
         "file",
         "first_index",
+        "gap_lines",
         "length",
         "line",
+        "line_known",
         "member",
         "offset",
+        "unread",
         "validated",
     )
 
@@ -114,6 +124,9 @@ class ItemBlock:
         spans: list[tuple[int, int]] | None = None,
         file: str | None = None,
         length: int | None = None,
+        line_known: bool = True,
+        gap_lines: int = 0,
+        unread: bool = False,
     ) -> None:
         self.member = member
         self.first_index = first_index
@@ -121,8 +134,18 @@ class ItemBlock:
         self._data = data
         # The bytes inside brackets, as decoders take them, when the block was read that way.
         self._framed: bytearray | None = None
-        self.length = len(data) if data is not None else length
-        self.line = line  # the line data[0] is on
+        if data is None:
+            assert length is not None and file is not None and offset is not None, "a block in a file"
+            self.length = length
+        else:
+            self.length = len(data)
+        # The line data[0] is on; a guess the consumer corrects unless ``line_known`` (a skimmed block's
+        # lines are counted by whoever reads its bytes), and the line breaks before the next block.
+        self.line = line
+        self.line_known = line_known
+        self.gap_lines = gap_lines
+        # No items: where the reader stopped skimming; read again from here (:meth:`is_whole` is false).
+        self.unread = unread
         self.count = count
         self.offset = offset  # where data[0] is in the member (None for blocks that cannot be redone)
         self.validated = validated
@@ -130,7 +153,6 @@ class ItemBlock:
         # A plain file the member is, from which whoever needs the bytes reads them (cheaper than
         # passing them through a pipe, or than keeping a copy in the reading process).
         self.file = file
-        assert self.length is not None and (data is not None or (file is not None and offset is not None))
 
     def __getstate__(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in self.__slots__ if name != "_framed"}
@@ -146,7 +168,7 @@ class ItemBlock:
             self._read()
 
     def _read(self) -> bytearray:
-        assert self.file is not None and self.offset is not None and self.length is not None
+        assert self.file is not None and self.offset is not None
         self._framed = _read_framed(Path(self.file), self.offset, self.length)
         return self._framed
 
@@ -156,6 +178,11 @@ class ItemBlock:
             framed = self._framed if self._framed is not None else self._read()
             self._data = bytes(memoryview(framed)[1:-1])
         return self._data
+
+    def correct_line(self, line: int) -> None:
+        """Take the line the consumer counted, unless the reader knew it."""
+        if not self.line_known:
+            self.line, self.line_known = line, True
 
     def __len__(self) -> int:
         if self.count is None:
@@ -176,8 +203,15 @@ class ItemBlock:
             self.count = len(decoded)
         return decoded
 
+    def newlines(self) -> int:
+        """Line breaks in the block's bytes."""
+        framed = self._framed if self._framed is not None else self.data
+        return _newlines(framed, len(framed))
+
     def is_whole(self) -> bool:
         """Whether the bytes are complete JSON values, the one after the other (always, once validated)."""
+        if self.unread:
+            return False
         if self.validated or self._spans is not None:
             return True
         try:
@@ -225,15 +259,17 @@ class ArrayBlocks:
         self._blocks = self._reader.blocks_from_here()
 
     def checked(self) -> Iterator[ItemBlock]:
-        """Whole blocks with their items numbered, for a consumer in this process."""
-        next_index = 0
+        """Whole blocks with their items numbered and their lines known, for a consumer in this process."""
+        next_index, next_line = 0, 1
         for block in self:
             block.first_index = next_index
+            block.correct_line(next_line)
             if not block.is_whole():
                 self.rewind(block)
                 continue
             yield block
             next_index += len(block)
+            next_line = block.line + block.newlines() + block.gap_lines
 
 
 def iter_array_items(stream: IO[bytes], member: str, *, assignment: bool = False) -> Iterator[ArrayItem]:
@@ -259,14 +295,16 @@ class _ArrayReader:
         self.closing_line: bytes | None = None
         # Cuts at a learned closing line are trusted unchecked while the stream can be rewound.
         self.trusting = stream.seekable()
+        self.line_known = True  # whether ``line`` was counted (not while skimming)
         name = getattr(stream, "name", None)
         self.file = name if isinstance(stream, io.BufferedReader) and isinstance(name, str) else None
 
     def rewind(self, block: ItemBlock) -> None:
         """Read again from ``block``'s first item, validating every cut from there on."""
         assert block.offset is not None, "a validated block is never redone"
+        assert block.line_known, "the consumer corrects a block's line before rewinding to it"
         self.stream.seek(block.offset)
-        self.buffer, self.eof, self.trusting = bytearray(), False, False
+        self.buffer, self.eof, self.trusting, self.line_known = bytearray(), False, False, True
         self.offset, self.line, self.index = block.offset, block.line, block.first_index
 
     def _fill(self) -> None:
@@ -314,6 +352,9 @@ class _ArrayReader:
 
     def blocks_from_here(self) -> Generator[ItemBlock, None, None]:
         while True:
+            if self.file is not None and self.trusting and self.closing_line is not None:
+                yield from self._skimmed()
+                return
             while len(self.buffer) < BLOCK_BYTES and not self.eof:
                 self._fill()
             self._advance(_skip(_WHITESPACE, self.buffer, 0))
@@ -332,9 +373,88 @@ class _ArrayReader:
             if needs_more:
                 self._fill()
 
-    def _candidates(self) -> Iterator[int]:
+    def _skimmed(self) -> Iterator[ItemBlock]:
+        """Trusted blocks of a plain file, each cut at the last closing line near a block's end, read
+        from there alone: the reading process neither reads nor counts the block's bytes (whoever
+        decodes a block does both; its lines are then a guess the consumer corrects). Where no cut is
+        found, or the array does not end in ``]``, an unread block sends the consumer back to read
+        from there validated."""
+        self.buffer = bytearray()
+        while True:
+            start = self.offset
+            window_start = max(start, start + BLOCK_BYTES - TAIL_BYTES)
+            window = self._read_at(window_start, start + BLOCK_BYTES - window_start)
+            if window_start + len(window) < start + BLOCK_BYTES:
+                yield from self._skimmed_end(start)
+                return
+            cut = self._window_cut(window)
+            if cut is None and window_start > start:
+                window_start, window = start, self._read_at(start, BLOCK_BYTES)
+                cut = self._window_cut(window)
+            if cut is None:
+                yield self._unread_block(start)
+                return
+            comma, following = cut
+            yield self._skimmed_block(
+                start, window_start + comma - start, window.count(b"\n", comma, following)
+            )
+            self.offset = window_start + following
+
+    def _skimmed_end(self, start: int) -> Iterator[ItemBlock]:
+        """The last block, up to the closing bracket (trusted: its decoder checks it)."""
+        rest = self._read_at(start, BLOCK_BYTES)
+        body = rest.rstrip(b" \t\r\n;")
+        if not body.endswith(b"]"):
+            yield self._unread_block(start)
+            return
+        items = body[:-1].rstrip()
+        if items.strip():
+            yield self._skimmed_block(start, len(items), 0)
+
+    def _skimmed_block(self, start: int, length: int, gap_lines: int) -> ItemBlock:
+        block = ItemBlock(
+            self.member,
+            self.index,
+            None,
+            self.line,
+            None,
+            offset=start,
+            validated=False,
+            file=self.file,
+            length=length,
+            line_known=self.line_known,
+            gap_lines=gap_lines,
+        )
+        self.line_known = False  # nothing after the first skimmed block is counted here
+        return block
+
+    def _unread_block(self, start: int) -> ItemBlock:
+        return ItemBlock(
+            self.member,
+            self.index,
+            b"",
+            self.line,
+            0,
+            offset=start,
+            validated=False,
+            line_known=self.line_known,
+            unread=True,
+        )
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        self.stream.seek(offset)
+        return self.stream.read(size)
+
+    def _window_cut(self, window: bytes) -> tuple[int, int] | None:
+        """The last comma after a closing line in ``window`` with the start of the next item after it."""
+        for comma in self._candidates(window):
+            following = _skip(_WHITESPACE, window, comma + 1)
+            if following < len(window):
+                return comma, following
+        return None
+
+    def _candidates(self, buffer: bytes | bytearray) -> Iterator[int]:
         """Positions of commas that may follow a top-level item, the last one first."""
-        buffer = self.buffer
         if self.closing_line is not None:
             end = len(buffer)
             while (at := buffer.rfind(self.closing_line, 0, end)) >= 0:
@@ -359,11 +479,11 @@ class _ArrayReader:
         (as far as ``Raw``) to prove it.
         """
         if self.trusting and self.closing_line is not None:
-            comma = next(self._candidates(), None)
+            comma = next(self._candidates(self.buffer), None)
             if comma is not None:
                 return comma, None, False
         attempts = MAX_CUT_ATTEMPTS if self.closing_line is not None else MAX_BLIND_ATTEMPTS
-        for attempt, comma in enumerate(self._candidates()):
+        for attempt, comma in enumerate(self._candidates(self.buffer)):
             if attempt == attempts:
                 return None
             try:
