@@ -237,16 +237,45 @@ def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Se
             "(SELECT min(canonical_url) FROM core.rankings_daily WHERE day = ?)",
             [NEXT_DAY, NEXT_DAY],
         )
+        _duplicate_a_ranking_row(con, NEXT_DAY)
     finally:
         con.close()
     with pytest.raises(gate.GateFailed) as failed:
         gate.run_gate(settings, built.path)
     failing = failed.value.summary["suites"]["core.rankings_daily"]["failed"]
-    assert [f["expectation"] for f in failing] == ["expect_column_values_to_be_between"]
+    # Row checks on the rewritten rows: the position and the duplicate; the row count on the whole table.
+    assert sorted(f["expectation"] for f in failing) == [
+        "expect_column_values_to_be_between",
+        "expect_table_row_count_to_be_between",
+        "unexpected_rows_expectation",
+    ]
+    (duplicates,) = [f for f in failing if f["expectation"] == "unexpected_rows_expectation"]
+    assert duplicates["description"] == "one row per canonical URL, query and day"
+    assert duplicates["observed"] == 1
 
-    # A full build's gate after it validates whole tables again.
-    full = gate.run_gate(settings, warehouse.build(settings, NEXT_DAY, full=True).path)
+    # A full build's gate after it validates whole tables again, and finds a duplicate key anywhere.
+    full_build = warehouse.build(settings, NEXT_DAY, full=True).path
+    full = gate.run_gate(settings, full_build)
     assert {suite["rows"] for suite in full["suites"].values()} == {"all"}
+    con = duckdb.connect(str(full_build))
+    try:
+        _duplicate_a_ranking_row(con, RUN_DATE)
+    finally:
+        con.close()
+    with pytest.raises(gate.GateFailed) as failed:
+        gate.run_gate(settings, full_build)
+    failing = failed.value.summary["suites"]["core.rankings_daily"]["failed"]
+    assert [f["description"] for f in failing if f["expectation"] == "unexpected_rows_expectation"] == [
+        "one row per canonical URL, query and day"
+    ]
+
+
+def _duplicate_a_ranking_row(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    con.execute(
+        "INSERT INTO core.rankings_daily SELECT * FROM core.rankings_daily WHERE day = ? AND position <= 100 "
+        "ORDER BY canonical_url DESC, query LIMIT 1",
+        [day],
+    )
 
 
 def test_a_build_with_nothing_new_changes_nothing(settings: Settings) -> None:
