@@ -197,8 +197,14 @@ def main() -> None:
     root = args.workdir / f"scale-{largest['scale']:g}"
     world = load_large_world(_landing(root))
     next_day = world.last_day + dt.timedelta(days=1)
-    if not list(_landing(root).glob(f"rankings/*/positions-{next_day}.csv")):
-        write_next_day(_landing(root), world, next_day)
+    if list(_landing(root).glob(f"rankings/*/positions-{next_day}.csv")):
+        # The full build just measured already holds the next day (its deliveries were ingested by an
+        # earlier run): an "increment" from it would redo nothing new.
+        raise SystemExit(
+            f"{root}: the next day ({next_day}) was landed by an earlier run, so the full build already "
+            "covers it; the increment is measured only from a fresh --workdir"
+        )
+    write_next_day(_landing(root), world, next_day)
     next_ingest = _child("ingest", root, None)
     print(
         f"next day {next_day}: ingest {next_ingest['seconds']:.1f} s; incremental build, gate, publish:",
