@@ -223,5 +223,5 @@ def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) ->
             if output.rejected and guessed != (block.first_index, block.line):
                 output = parse_block(section.parser, block, stamp)
             next_index += output.items
-            next_line = block.line + output.lines + block.gap_lines
+            next_line = block.next_line(output.lines)
             yield output
