@@ -41,7 +41,7 @@ from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
-from pipeline.schemas import ALL_DATASETS
+from pipeline.schemas import ALL_DATASETS, QUARANTINED_RECORDS, RECORD_DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ LAYERS = ("staging", "core", "mart", "meta")
 _REFERENCE = re.compile(r"\b(staging|core|mart|meta)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
 PUBLISHED_MANIFEST = "published.json"
+# Lake datasets whose files are named after their delivery (staging views take delivery_id from the name).
+DELIVERED_DATASETS = frozenset(
+    {dataset.name for dataset in RECORD_DATASETS.values()} | {QUARANTINED_RECORDS.name}
+)
 BUILDS_KEPT = 3
 
 
@@ -113,12 +117,14 @@ class IncrementalBase:
     path: Path
     version: str
     as_of: dt.date
+    lake_rows: dict[str, int] = field(default_factory=dict)
+    """Rows per lake dataset of the deliveries the base build saw."""
 
 
 def build_fingerprint(settings: Settings) -> str:
-    """What a build's contents depend on besides the lake: the SQL and the settings the SQL reads.
-    An incremental build only starts from a base with the same fingerprint."""
-    digest = hashlib.sha256()
+    """What a build's contents depend on besides the lake: the SQL, the settings the SQL reads and the
+    DuckDB release that runs it. An incremental build only starts from a base with the same fingerprint."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
     for path in sorted((project_dir() / "sql").rglob("*.sql")):
         digest.update(path.relative_to(project_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
@@ -155,7 +161,7 @@ def incremental_base(settings: Settings, as_of: dt.date) -> tuple[IncrementalBas
     except duckdb.Error as exc:
         return None, f"the published warehouse does not open ({exc})"
     try:
-        info = con.execute("SELECT version, as_of, fingerprint FROM meta.build_info").fetchone()
+        info = con.execute("SELECT version, as_of, fingerprint, lake_rows FROM meta.build_info").fetchone()
         delivered = {
             row[0] for row in con.execute("SELECT delivery_id FROM meta.build_deliveries").fetchall()
         }
@@ -165,14 +171,15 @@ def incremental_base(settings: Settings, as_of: dt.date) -> tuple[IncrementalBas
         con.close()
     if info is None:
         return None, "the published warehouse has no build info"
-    version, base_as_of, fingerprint = info
+    version, base_as_of, fingerprint, lake_rows = info
     if fingerprint != build_fingerprint(settings):
-        return None, "the SQL models or the settings changed since the published build"
+        return None, "the SQL models, the settings or the DuckDB release changed since the published build"
     if base_as_of > as_of:
         return None, f"the published build is as of {base_as_of}, later than {as_of}"
     if not delivered <= ingested_delivery_ids(settings.data.lake):
         return None, "deliveries the published build used are gone from the lake (purged)"
-    return IncrementalBase(settings.warehouse, version, base_as_of), "incremental"
+    counts = {entry["dataset"]: entry["row_count"] for entry in lake_rows}
+    return IncrementalBase(settings.warehouse, version, base_as_of, counts), "incremental"
 
 
 def published_manifest(settings: Settings) -> dict[str, Any] | None:
@@ -235,15 +242,17 @@ def build(
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     lake.ensure_datasets(settings.data.lake)
-    repair_manifest(settings)
-    as_of = effective_as_of(settings, run_date)
+    with _timed("published warehouse read"):
+        repair_manifest(settings)
+        as_of = effective_as_of(settings, run_date)
     version = f"{run_date.isoformat()}T{now.strftime('%H%M%S%f')}"
     builds = _builds_dir(settings)
     builds.mkdir(parents=True, exist_ok=True)
     path = builds / f"warehouse-{version}.duckdb"
     path.unlink(missing_ok=True)
     models = load_models(project_dir() / "sql")
-    base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
+    with _timed("incremental base check"):
+        base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
     result = BuildResult(path, version, run_date, as_of)
     if base is not None:
         result.mode, result.base_version = "incremental", base.version
@@ -284,7 +293,8 @@ def build(
             con.execute(_incremental_step("cleanup"))
         with _timed("impact estimates"):
             result.row_counts.update(impact.write_estimates(con, settings.impact))
-        _write_build_info(con, settings, result, now)
+        with _timed("build info"):
+            _write_build_info(con, settings, result, now, base)
         with _timed("checkpoint"):
             con.execute("CHECKPOINT")
     except BaseException:
@@ -334,12 +344,26 @@ def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult
 
 
 def _write_build_info(
-    con: duckdb.DuckDBPyConnection, settings: Settings, result: BuildResult, now: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    result: BuildResult,
+    now: dt.datetime,
+    base: IncrementalBase | None,
 ) -> None:
     lake_rows = []
     for dataset in ALL_DATASETS:
-        counted = con.sql(f"SELECT count(*) FROM staging.{dataset.name}").fetchone()  # fixed identifiers
-        lake_rows.append({"dataset": dataset.name, "row_count": int(counted[0]) if counted else 0})
+        # Fixed identifiers. Datasets of delivered records grow by deliveries only (a base build whose
+        # deliveries are gone is not used): an incremental build counts the new ones' files alone.
+        if base is not None and dataset.name in DELIVERED_DATASETS:
+            counted = con.sql(
+                f"SELECT count(*) FROM staging.{dataset.name} "
+                "WHERE delivery_id IN getvariable('new_deliveries')"
+            ).fetchone()
+            rows = base.lake_rows.get(dataset.name, 0) + (int(counted[0]) if counted else 0)
+        else:
+            counted = con.sql(f"SELECT count(*) FROM staging.{dataset.name}").fetchone()
+            rows = int(counted[0]) if counted else 0
+        lake_rows.append({"dataset": dataset.name, "row_count": rows})
     con.execute(
         "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -1,5 +1,7 @@
 -- Build-time helpers. Run variables are set by the build with bound parameters:
---   as_of (DATE): last day the warehouse covers; site_timezone (VARCHAR); owned_sites (VARCHAR[]).
+--   as_of (DATE): last day the warehouse covers; site_timezone (VARCHAR); owned_sites (VARCHAR[]);
+--   in an incremental build, base_as_of (DATE): the base build's as_of; new_deliveries (VARCHAR[]): the ids of
+--   deliveries the base build had not seen (sql/incremental/snapshot.sql).
 CREATE OR REPLACE TEMP MACRO url_host(u) AS regexp_extract(u, '^https?://\[?([^/:?#\]]+)', 1);
 
 -- A URL is owned when its host is an owned site or a subdomain of one. One regular expression for all
@@ -11,3 +13,23 @@ SET VARIABLE owned_url_pattern = (
 CREATE OR REPLACE TEMP MACRO is_owned(u) AS coalesce(regexp_matches(u, getvariable('owned_url_pattern')), FALSE);
 
 CREATE OR REPLACE TEMP MACRO site_day(ts) AS CAST(timezone(getvariable('site_timezone'), ts) AS DATE);
+
+-- The instant the site's day d begins: a filter on a timestamp column against it is one constant comparison,
+-- which lets DuckDB skip row groups by their statistics (site_day() of every row cannot).
+CREATE OR REPLACE TEMP MACRO site_day_start(d) AS timezone(getvariable('site_timezone'), d::TIMESTAMP);
+
+-- "The value of the latest report" as one sortable key, the report's day first and ties broken by the value:
+-- the latest value is then the key's max(), which needs no order among rows and merges as a max does.
+-- A day as days since 0001-01-01 (always positive) times the number of value codes, plus the value's code.
+CREATE OR REPLACE TEMP MACRO report_key(d, code, codes) AS (d - DATE '0001-01-01')::BIGINT * codes + code;
+CREATE OR REPLACE TEMP MACRO report_day(key, codes) AS DATE '0001-01-01' + (key // codes)::INTEGER;
+-- A flag's code (unknown below false below true) and back.
+CREATE OR REPLACE TEMP MACRO flag_code(b) AS CASE WHEN b THEN 2 WHEN NOT b THEN 1 ELSE 0 END;
+CREATE OR REPLACE TEMP MACRO code_flag(c) AS CASE c WHEN 2 THEN TRUE WHEN 1 THEN FALSE END;
+-- A link's three rel flags as one code (of 27) and back.
+CREATE OR REPLACE TEMP MACRO rel_code(nofollow, ugc, sponsored) AS
+    flag_code(nofollow) * 9 + flag_code(ugc) * 3 + flag_code(sponsored);
+-- A text value of a report: ties broken by the text's hash (a key of fixed size, cheap to aggregate). The
+-- warehouse's fingerprint includes the DuckDB release, whose hash() this is.
+CREATE OR REPLACE TEMP MACRO text_report_key(d, value) AS
+    report_key(d, (hash(value) % 4294967296)::BIGINT, 4294967296);

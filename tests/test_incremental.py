@@ -8,8 +8,10 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
@@ -68,52 +70,111 @@ def _land_next_day_rankings(settings: Settings) -> list[tuple[str, str, bool]]:
     return pages
 
 
-def _land_next_day_backlinks(settings: Settings, new_target: str) -> tuple[str, str]:
-    """An Ahrefs export of the next day: a link from a new domain, and a known link seen again with a new
-    anchor. Returns the known link's (source, target)."""
+def _land_next_day_backlinks(settings: Settings, new_target: str) -> dict[str, dt.date]:
+    """An Ahrefs export of the next day: a link from a new domain; a known link seen again with a new
+    anchor, and a link from another page of its domain (neither changes a referring-domain count); a known
+    link, its domain's only one to its page, reported first seen 30 days earlier. Returns that page with
+    the day its domain now counts from."""
     con = warehouse.connect_read_only(settings.warehouse)
     try:
         known = con.execute(
             "SELECT source_url, target_url, first_seen FROM core.backlinks "
             "WHERE found_by = ['ahrefs'] ORDER BY source_url, target_url LIMIT 1"
         ).fetchone()
+        only_link = con.execute(
+            "SELECT source_url, target_url, first_seen FROM core.backlinks AS b "
+            "WHERE found_by = ['ahrefs'] AND target_url NOT IN (?, ?) AND first_seen > ? AND ("
+            "  SELECT count(*) FROM core.backlinks AS o"
+            "  WHERE o.target_url = b.target_url AND o.source_domain = b.source_domain AND NOT o.is_social"
+            ") = 1 "
+            "ORDER BY source_url, target_url LIMIT 1",
+            [new_target, known[1] if known else "", dt.date(2026, 1, 1)],
+        ).fetchone()
     finally:
         con.close()
-    assert known is not None
+    assert known is not None and only_link is not None
     source, target, first_seen = known
+    earlier = only_link[2] - dt.timedelta(days=30)
     export = settings.data.landing / "backlinks" / "ahrefs" / f"example-backlinks-{NEXT_DAY}.csv"
     export.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        (
+            "https://fresh-trail-notes.net/blog/new-favourites/",
+            new_target,
+            "new favourites",
+            NEXT_DAY,
+            NEXT_DAY,
+        ),
+        (source, target, "seen again with a new anchor", first_seen, NEXT_DAY),
+        (source.rstrip("/") + "-sequel/", target, "a sequel", NEXT_DAY, NEXT_DAY),
+        (only_link[0], only_link[1], "seen earlier", earlier, NEXT_DAY),
+    ]
     with export.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=AHREFS_COLUMNS, restval="")
         writer.writeheader()
-        writer.writerow(
-            {
-                "Referring page URL": "https://fresh-trail-notes.net/blog/new-favourites/",
-                "Target URL": new_target,
-                "Anchor": "new favourites",
-                "First seen": f"{NEXT_DAY} 09:00:00",
-                "Last seen": f"{NEXT_DAY} 09:00:00",
-            }
-        )
-        writer.writerow(
-            {
-                "Referring page URL": source,
-                "Target URL": target,
-                "Anchor": "seen again with a new anchor",
-                "First seen": f"{first_seen} 00:00:00",
-                "Last seen": f"{NEXT_DAY} 10:00:00",
-            }
-        )
-    return source, target
+        for referring, linked, anchor, first, last in rows:
+            writer.writerow(
+                {
+                    "Referring page URL": referring,
+                    "Target URL": linked,
+                    "Anchor": anchor,
+                    "First seen": f"{first} 00:00:00",
+                    "Last seen": f"{last} 10:00:00",
+                }
+            )
+    return {only_link[1]: earlier}
 
 
-def _land_next_day(settings: Settings) -> tuple[str, str]:
-    """The next day's rank-tracker file, a post of that day, a late post dated 20 days back, and
-    backlinks: a new one to an unlinked page and a known one seen again."""
+X_ANALYTICS_COLUMNS = (
+    "Post id,Date,Post text,Post Link,Impressions,Likes,Engagements,Bookmarks,Shares,New follows,Replies,"
+    "Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks"
+)
+
+
+def _land_next_day_engagement(settings: Settings, skip_page: str) -> dict[str, dt.date]:
+    """An X post analytics export landed the next day, with new counts for two old posts linking owned
+    pages: one named by its id, one by another system's id and its permalink (mapped to the post by the
+    permalink). Returns their pages with the days they were posted."""
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        posts = con.execute(
+            "SELECT p.post_id, p.permalink, l.canonical_url, l.post_day "
+            "FROM core.social_posts AS p JOIN core.social_links AS l USING (platform, post_id) "
+            "WHERE p.platform = 'x' AND l.is_owned AND p.permalink IS NOT NULL AND l.canonical_url <> ? "
+            "QUALIFY count(*) OVER (PARTITION BY p.post_id) = 1 "
+            "ORDER BY l.post_day, p.post_id",
+            [skip_page],
+        ).fetchall()
+    finally:
+        con.close()
+    by_id = posts[0]
+    by_permalink = next(post for post in posts if post[2] != by_id[2])
+    export = settings.data.landing / "social" / "x" / f"account_analytics_content_{NEXT_DAY}_{NEXT_DAY}.csv"
+    export.write_text(
+        X_ANALYTICS_COLUMNS
+        + f"\n{by_id[0]},{NEXT_DAY},A guide,{by_id[1]},5000,500,0,0,0,0,40,30,0,0,12,0,0"
+        + f"\npromo-7,{NEXT_DAY},A guide,{by_permalink[1]},4000,400,0,0,0,0,20,10,0,0,9,0,0\n",
+        encoding="utf-8",
+    )
+    landed = dt.datetime.combine(NEXT_DAY, dt.time(12), tzinfo=dt.UTC).timestamp()
+    os.utime(export, (landed, landed))
+    return {by_id[2]: by_id[3], by_permalink[2]: by_permalink[3]}
+
+
+class NextDay(NamedTuple):
+    today_page: str  # linked by a post of the next day
+    late_page: str  # linked for the first time, by a post dated 20 days back
+    engaged_pages: dict[str, dt.date]  # with new engagement for an old post, and that post's day
+    linked_earlier: dict[str, dt.date]  # a referring domain counts from an earlier day
+
+
+def _land_next_day(settings: Settings) -> NextDay:
+    """The next day's rank-tracker file, a post of that day, a late post dated 20 days back, new
+    engagement for old posts, and backlinks: a new one to an unlinked page and a known one seen again."""
     pages = _land_next_day_rankings(settings)
     today_page = next(url for url, _, linked in pages if linked)
     late_page = next(url for url, _, linked in pages if not linked)
-    _land_next_day_backlinks(settings, late_page)
+    linked_earlier = _land_next_day_backlinks(settings, late_page)
     tweets: list[object] = [
         {
             "tweet": x_tweet(
@@ -133,7 +194,7 @@ def _land_next_day(settings: Settings) -> tuple[str, str]:
             "data/tweets.js": x_tweets_js(tweets),
         },
     )
-    return today_page, late_page
+    return NextDay(today_page, late_page, _land_next_day_engagement(settings, today_page), linked_earlier)
 
 
 def _contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -158,6 +219,16 @@ def _contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
         con.close()
 
 
+def _lake_rows(path: Path) -> object:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("SELECT lake_rows FROM meta.build_info").fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row[0]
+
+
 def _comparable(value: object) -> object:
     if isinstance(value, float):
         return None if math.isnan(value) else round(value, 9)
@@ -167,7 +238,7 @@ def _comparable(value: object) -> object:
 
 
 def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    today_page, late_page = _land_next_day(settings)
+    today_page, late_page, engaged_pages, linked_earlier = _land_next_day(settings)
     run_ingest(settings)
     with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
         incremental = warehouse.build(settings, NEXT_DAY)
@@ -194,8 +265,21 @@ def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytes
         ).fetchone() == (1,)
     finally:
         con.close()
-    # The late post gave its page its first social link, a date every row of that page carries.
-    assert changed_pages == {today_page: NEXT_DAY, late_page: dt.date.min}
+    # The late post gave its page its first social link, a date every row of that page carries; the new
+    # engagement changed the running totals of the old posts' pages from the days they were posted; a
+    # referring domain counts from an earlier day.
+    expected: dict[str, dt.date] = {}
+    for page, day in [
+        (today_page, NEXT_DAY),
+        (late_page, dt.date.min),
+        *engaged_pages.items(),
+        *linked_earlier.items(),
+    ]:
+        expected[page] = min(expected.get(page, day), day)
+    assert changed_pages == expected
+
+    # The incremental build counted only the new deliveries' lake rows, on top of the base build's.
+    assert _lake_rows(incremental.path) == _lake_rows(full.path)
 
     incremental_contents, full_contents = _contents(incremental.path), _contents(full.path)
     assert incremental_contents.keys() == full_contents.keys()
@@ -225,7 +309,9 @@ def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Se
     assert suites["core.rankings_daily"]["rows"] == f"{next_day_rankings[0]} rewritten"
     assert suites["core.backlinks"]["rows"].endswith(" rewritten")
     assert suites["mart.ranking_impact"]["rows"].endswith(" rewritten")
-    assert suites["core.engagement_daily"]["rows"] == "all"
+    assert suites["core.engagement_daily"]["rows"].endswith(" rewritten")
+    assert suites["mart.impact_weekly_panel"]["rows"].endswith(" rewritten")
+    assert suites["mart.impact_estimates"]["rows"] == "all"
     # Every expectation ran: the table-level ones on the whole table, the others on the rewritten rows.
     expected = json.loads((PROJECT_DIR / "expectations" / "core.rankings_daily.json").read_text())
     assert suites["core.rankings_daily"]["evaluated"] == len(expected["expectations"])
@@ -296,7 +382,7 @@ def test_changed_sql_or_settings_fall_back_to_a_full_build(settings: Settings) -
         data=settings.data, owned_sites=("example.com", "example.org"), timezone=settings.timezone
     )
     base, why = warehouse.incremental_base(other, RUN_DATE)
-    assert base is None and "settings changed" in why
+    assert base is None and "the settings" in why
     assert warehouse.build(other, RUN_DATE).mode == "full"
     base, why = warehouse.incremental_base(settings, RUN_DATE)
     assert base is not None and why == "incremental"

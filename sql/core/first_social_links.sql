@@ -1,11 +1,27 @@
 -- The treatment: the first day an owned page was linked from each platform, and from any platform.
+-- Incremental: only the owned pages linked, before or now, by a redone post are redone (changed_link_pages).
+-- The replaced rows are kept aside (a temporary table): meta.changed_pages compares them with the new ones.
+{% if incremental %}
+CREATE OR REPLACE TEMP TABLE changed_link_pages AS
+SELECT canonical_url FROM core.social_links SEMI JOIN meta.changed_posts USING (platform, post_id) WHERE is_owned
+UNION
+SELECT canonical_url FROM replaced_social_links WHERE is_owned;
+CREATE OR REPLACE TEMP TABLE replaced_first_social_links AS
+SELECT * FROM core.first_social_links WHERE canonical_url IN (SELECT canonical_url FROM changed_link_pages);
+DELETE FROM core.first_social_links WHERE canonical_url IN (SELECT canonical_url FROM changed_link_pages);
+INSERT INTO core.first_social_links BY NAME
+{% else %}
 CREATE OR REPLACE TABLE core.first_social_links AS
+{% endif %}
+WITH owned_links AS (
+    SELECT * FROM core.social_links
+    WHERE is_owned
+    {% if incremental %}AND canonical_url IN (SELECT canonical_url FROM changed_link_pages){% endif %}
+)
 SELECT canonical_url, platform, min(post_day) AS first_day, count(DISTINCT post_id) AS posts
-FROM core.social_links
-WHERE is_owned
+FROM owned_links
 GROUP BY canonical_url, platform
 UNION ALL
 SELECT canonical_url, 'any' AS platform, min(post_day) AS first_day, count(DISTINCT (platform, post_id)) AS posts
-FROM core.social_links
-WHERE is_owned
+FROM owned_links
 GROUP BY canonical_url;

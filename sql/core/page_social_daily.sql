@@ -1,6 +1,18 @@
 -- Running totals per owned page of social links (posts linking it) and their engagement
 -- (likes + reposts + replies), by platform, on each day something new happened.
+-- Incremental: a page's rows depend only on its own engagement rows, so only the pages of the redone
+-- engagement groups are redone. The replaced rows are kept aside (a temporary table): meta.changed_pages
+-- compares them with the new ones.
+{% if incremental %}
+CREATE OR REPLACE TEMP TABLE replaced_page_social_daily AS
+SELECT * FROM core.page_social_daily
+WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement);
+DELETE FROM core.page_social_daily
+WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement);
+INSERT INTO core.page_social_daily BY NAME
+{% else %}
 CREATE OR REPLACE TABLE core.page_social_daily AS
+{% endif %}
 WITH new_by_day AS (
     SELECT canonical_url, day,
            sum(posts) AS links_any,
@@ -33,6 +45,7 @@ WITH new_by_day AS (
            sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
                FILTER (WHERE platform = 'tiktok') AS engagement_tiktok
     FROM core.engagement_daily
+    {% if incremental %}WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement){% endif %}
     GROUP BY canonical_url, day
 )
 SELECT canonical_url, day,

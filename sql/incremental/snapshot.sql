@@ -1,9 +1,12 @@
--- Incremental build, first step: the base build's page-level history, delivery set and social and crawler
--- links, kept aside before the models replace them, so the meta.changed_* models can compare old with new.
+-- Incremental build, first step: what the base build saw and the small crawler tables it built, kept aside
+-- before the models replace them, so the meta.changed_* models can compare old with new. The big tables'
+-- replaced rows are kept aside by their own models (temporary replaced_* tables), only for the slices redone.
 CREATE OR REPLACE TABLE meta.base_deliveries AS SELECT delivery_id FROM meta.build_deliveries;
-CREATE OR REPLACE TABLE meta.base_page_social_daily AS SELECT * FROM core.page_social_daily;
-CREATE OR REPLACE TABLE meta.base_first_social_links AS
-SELECT canonical_url, first_day FROM core.first_social_links WHERE platform = 'any';
-CREATE OR REPLACE TABLE meta.base_social_backlinks AS
-SELECT permalink, canonical_url, platform, post_day FROM core.social_links WHERE is_owned AND permalink IS NOT NULL;
+-- As a constant list: staging views take delivery ids from file names, so a filter on this list reads the
+-- new deliveries' lake files only.
+SET VARIABLE new_deliveries = (
+    SELECT coalesce(list(delivery_id ORDER BY delivery_id), [])
+    FROM (SELECT delivery_id FROM staging.ingest_ledger EXCEPT SELECT delivery_id FROM meta.base_deliveries)
+);
+CREATE OR REPLACE TABLE meta.base_url_resolution AS SELECT * FROM core.url_resolution;
 CREATE OR REPLACE TABLE meta.base_crawled_links AS SELECT * FROM core.crawled_links;

@@ -1,11 +1,62 @@
 -- The analysts' panel: per canonical URL, query and day, the ranking outcome next to everything
 -- social and link-related known about the page on that day (running totals as of that day).
 -- Incremental: the rows of meta.changed_days, and of meta.changed_pages from their first changed day on.
+-- Most changed pages change from a changed day on: rows from the first changed day on are picked by a
+-- constant filter (row groups of earlier days are skipped), the few pages changed earlier by their URL.
 {% if incremental %}
-DELETE FROM mart.ranking_impact AS m
-WHERE m.day IN (SELECT day FROM meta.changed_days)
-   OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = m.canonical_url AND m.day >= c.from_day);
+SET VARIABLE redo_from = (SELECT coalesce(min(day), getvariable('as_of') + 1) FROM meta.changed_days);
+CREATE OR REPLACE TEMP TABLE redone_rankings AS
+WITH pages_changed_early AS (
+    SELECT * FROM meta.changed_pages WHERE from_day < getvariable('redo_from')
+)
+SELECT r.* FROM core.rankings_daily AS r
+WHERE r.day >= getvariable('redo_from')
+  AND (r.day IN (SELECT day FROM meta.changed_days)
+       OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = r.canonical_url AND r.day >= c.from_day))
+UNION
+SELECT r.* FROM core.rankings_daily AS r
+JOIN pages_changed_early AS c ON c.canonical_url = r.canonical_url AND r.day >= c.from_day;
+DELETE FROM mart.ranking_impact
+WHERE rowid IN (
+    SELECT m.rowid FROM mart.ranking_impact AS m
+    WHERE m.day >= getvariable('redo_from')
+      AND (m.day IN (SELECT day FROM meta.changed_days)
+           OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = m.canonical_url AND m.day >= c.from_day))
+    UNION
+    SELECT m.rowid FROM mart.ranking_impact AS m
+    JOIN meta.changed_pages AS c ON c.canonical_url = m.canonical_url AND m.day >= c.from_day
+    WHERE c.from_day < getvariable('redo_from')
+);
 INSERT INTO mart.ranking_impact BY NAME
+WITH redone_pages AS (
+    SELECT canonical_url, min(day) AS first_day FROM redone_rankings GROUP BY canonical_url
+),
+-- For each redone page, its running totals from the last row at or before its first redone day on: all the
+-- as-of joins below need (instead of sorting whole tables for them).
+social_from AS (
+    SELECT s.canonical_url, max(s.day) AS from_day
+    FROM core.page_social_daily AS s
+    JOIN redone_pages AS p ON p.canonical_url = s.canonical_url AND s.day <= p.first_day
+    GROUP BY s.canonical_url
+),
+social AS (
+    SELECT s.* FROM core.page_social_daily AS s
+    JOIN redone_pages AS p USING (canonical_url)
+    LEFT JOIN social_from AS f USING (canonical_url)
+    WHERE s.day >= coalesce(f.from_day, p.first_day)
+),
+domains_from AS (
+    SELECT d.canonical_url, max(d.day) AS from_day
+    FROM core.page_referring_domains_daily AS d
+    JOIN redone_pages AS p ON p.canonical_url = d.canonical_url AND d.day <= p.first_day
+    GROUP BY d.canonical_url
+),
+domains AS (
+    SELECT d.* FROM core.page_referring_domains_daily AS d
+    JOIN redone_pages AS p USING (canonical_url)
+    LEFT JOIN domains_from AS f USING (canonical_url)
+    WHERE d.day >= coalesce(f.from_day, p.first_day)
+)
 {% else %}
 CREATE OR REPLACE TABLE mart.ranking_impact AS
 {% endif %}
@@ -36,17 +87,13 @@ SELECT r.canonical_url, r.query, r.day,
        CASE WHEN f.first_day <= r.day THEN date_diff('day', f.first_day, r.day) END
            AS days_since_first_social_link
 {% if incremental %}
--- The rows to redo, picked before the joins (a filter on the joined result would join every row first).
-FROM (
-    SELECT * FROM core.rankings_daily WHERE day IN (SELECT day FROM meta.changed_days)
-    UNION
-    SELECT r.* FROM core.rankings_daily AS r
-    JOIN meta.changed_pages AS c ON c.canonical_url = r.canonical_url AND r.day >= c.from_day
-) AS r
+FROM redone_rankings AS r
+ASOF LEFT JOIN social AS s ON r.canonical_url = s.canonical_url AND r.day >= s.day
+ASOF LEFT JOIN domains AS d ON r.canonical_url = d.canonical_url AND r.day >= d.day
 {% else %}
 FROM core.rankings_daily AS r
-{% endif %}
 ASOF LEFT JOIN core.page_social_daily AS s ON r.canonical_url = s.canonical_url AND r.day >= s.day
 ASOF LEFT JOIN core.page_referring_domains_daily AS d
     ON r.canonical_url = d.canonical_url AND r.day >= d.day
+{% endif %}
 LEFT JOIN core.first_social_links AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any';

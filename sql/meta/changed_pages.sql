@@ -4,28 +4,37 @@
 -- late engagement snapshot, a redirect the crawler resolved), the difference of old and new shows it.
 CREATE OR REPLACE TABLE meta.changed_pages AS
 {% if incremental %}
-WITH social AS (
-    (SELECT * FROM core.page_social_daily EXCEPT ALL SELECT * FROM meta.base_page_social_daily)
+WITH redone_social AS (
+    SELECT * FROM core.page_social_daily
+    WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement)
+),
+social AS (
+    -- Only the redone pages can differ (their old rows: replaced_page_social_daily).
+    (SELECT * FROM redone_social EXCEPT ALL SELECT * FROM replaced_page_social_daily)
     UNION ALL
-    (SELECT * FROM meta.base_page_social_daily EXCEPT ALL SELECT * FROM core.page_social_daily)
+    (SELECT * FROM replaced_page_social_daily EXCEPT ALL SELECT * FROM redone_social)
 ),
 recounted AS (
-    SELECT * FROM core.page_referring_domains_daily
-    WHERE canonical_url IN (SELECT target_url FROM changed_backlink_targets)
+    SELECT d.* FROM core.page_referring_domains_daily AS d
+    JOIN changed_domain_pages AS p ON p.canonical_url = d.canonical_url AND d.day >= p.from_day
 ),
 domains AS (
-    -- Only the recounted pages can differ (their old rows: replaced_referring_domains).
+    -- Only the recounted rows can differ (their old rows: replaced_referring_domains).
     (SELECT * FROM recounted EXCEPT ALL SELECT * FROM replaced_referring_domains)
     UNION ALL
     (SELECT * FROM replaced_referring_domains EXCEPT ALL SELECT * FROM recounted)
 ),
 first_links AS (
-    SELECT canonical_url, first_day FROM core.first_social_links WHERE platform = 'any'
+    SELECT canonical_url, first_day FROM core.first_social_links
+    WHERE platform = 'any' AND canonical_url IN (SELECT canonical_url FROM changed_link_pages)
+),
+replaced_first_links AS (
+    SELECT canonical_url, first_day FROM replaced_first_social_links WHERE platform = 'any'
 ),
 firsts AS (
-    (SELECT * FROM first_links EXCEPT ALL SELECT * FROM meta.base_first_social_links)
+    (SELECT * FROM first_links EXCEPT ALL SELECT * FROM replaced_first_links)
     UNION ALL
-    (SELECT * FROM meta.base_first_social_links EXCEPT ALL SELECT * FROM first_links)
+    (SELECT * FROM replaced_first_links EXCEPT ALL SELECT * FROM first_links)
 )
 SELECT canonical_url, min(day) AS from_day
 FROM (
