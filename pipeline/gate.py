@@ -8,8 +8,10 @@ here, so the suites stay static JSON. Results are rendered as Data Docs under th
 
 An incremental build rewrites only some rows of its big tables; the rest were validated when the build
 it started from was gated. For a suite with an ``expectations/<table>.changed_rows.sql`` query (the rows
-the build rewrote), an incremental build's gate checks the row-level expectations on those rows only and
-the table-level ones (``expect_table_*``) on the whole table, as two validations of the same suite.
+the build rewrote), an incremental build's gate copies those rows into a side file its connections
+attach (once, instead of every metric query selecting them from the whole table again) and checks the
+row-level expectations on the copy, and the table-level ones (``expect_table_*``) on the whole table,
+as two validations of the same suite.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ _TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
 MAX_POSITION = 100
 CHANGED_ROWS = "changed_rows"
 # Beyond this many rewritten rows (a backfill, a late bulk delivery) the whole table is validated:
-# a query asset's rows are fetched into Python, a table's are not.
+# checking most of a table costs about what checking all of it does.
 MAX_CHANGED_ROWS = 500_000
+REWRITTEN_CATALOG = "rewritten_rows"
 
 
 class GateFailed(RuntimeError):
@@ -119,22 +122,50 @@ def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
     }
 
 
-def changed_row_counts(build_path: Path, suites: list[Suite]) -> dict[str, int]:
-    """For an incremental build, how many rows of each incrementally built table it rewrote; empty for
-    a full build (every row is new)."""
+def is_incremental(build_path: Path) -> bool:
     con = duckdb.connect(str(build_path), read_only=True)
     try:
         mode = con.execute("SELECT mode FROM meta.build_info").fetchone()
-        if mode is None or mode[0] != "incremental":
-            return {}
-        counts = {}
-        for suite in suites:
-            if suite.changed_rows is not None:
-                counted = con.sql(f"SELECT count(*) FROM ({suite.changed_rows})").fetchone()  # a file's query
-                counts[suite.table] = int(counted[0]) if counted else 0
-        return counts
     finally:
         con.close()
+    return mode is not None and mode[0] == "incremental"
+
+
+def rewritten_table(suite: Suite) -> str:
+    """The table of the rewritten-rows file that holds an incremental build's rewritten rows of ``suite``."""
+    return suite.table.replace(".", "_")
+
+
+def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite]) -> dict[str, int]:
+    """Copy an incremental build's rewritten rows (each ``changed_rows`` query's result) into the
+    rewritten-rows file, one table per suite; return their row counts. Every row-level metric then
+    reads the copy instead of selecting the rows from the whole table again."""
+    from pipeline.gx_duckdb import sql_string
+
+    target = rewritten_rows_path(settings)
+    target.unlink(missing_ok=True)
+    counts = {}
+    con = duckdb.connect(
+        str(build_path), read_only=True, config={"memory_limit": settings.warehouse_memory_limit}
+    )
+    try:
+        con.execute(f"ATTACH {sql_string(str(target))} AS {REWRITTEN_CATALOG} (READ_WRITE)")
+        for suite in suites:
+            if suite.changed_rows is None:
+                continue
+            # Names made from a suite file's name (checked against _TABLE_NAME) and a query from a file.
+            table = f"{REWRITTEN_CATALOG}.{rewritten_table(suite)}"
+            con.execute(f"CREATE TABLE {table} AS {suite.changed_rows}")
+            counted = con.sql(f"SELECT count(*) FROM {table}").fetchone()
+            counts[suite.table] = int(counted[0]) if counted else 0
+    finally:
+        con.close()
+    return counts
+
+
+def rewritten_rows_path(settings: Settings) -> Path:
+    # In the GX project, which one gate at a time holds (_project_lock).
+    return settings.data.gx_project / "rewritten_rows.duckdb"
 
 
 def _context(settings: Settings) -> Any:
@@ -193,22 +224,52 @@ def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
 
 
 def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
-    import great_expectations as gx
-
     from pipeline import gx_duckdb
 
     started = time.perf_counter()
     gx_duckdb.register()
     suites = load_suites(project_dir() / "expectations")
     parameters = suite_parameters(build_path, settings)
-    changed = changed_row_counts(build_path, suites)
-    _forget_stored_definitions(settings.data.gx_project)
     context = _context(settings)
+    changed = copy_rewritten_rows(settings, build_path, suites) if is_incremental(build_path) else {}
+    try:
+        result = _validate(context, build_path, settings, suites, parameters, changed)
+    finally:
+        rewritten_rows_path(settings).unlink(missing_ok=True)
+    fault_point("gate.validated")
+    # Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite).
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(result.run_results))
+    summary = _summarise(result, settings, parameters, changed, time.perf_counter() - started)
+    _log_summary(summary)
+    if not summary["success"]:
+        raise GateFailed(summary)
+    return summary
+
+
+def _validate(
+    context: Any,
+    build_path: Path,
+    settings: Settings,
+    suites: list[Suite],
+    parameters: dict[str, Any],
+    changed: dict[str, int],
+) -> Any:
+    """Run every suite in one checkpoint: whole tables, and an incremental build's rewritten rows from
+    the rewritten-rows file where there are not too many."""
+    import great_expectations as gx
+
+    from pipeline import gx_duckdb
+
+    _forget_stored_definitions(settings.data.gx_project)
     datasource = context.data_sources.add_or_update_sql(
         name=DATASOURCE_NAME,
         connection_string=f"{gx_duckdb.DIALECT_NAME}:///{build_path}",
         kwargs={
-            "connect_args": {"read_only": True, "config": {"memory_limit": settings.warehouse_memory_limit}}
+            "connect_args": {
+                "read_only": True,
+                "config": {"memory_limit": settings.warehouse_memory_limit},
+                "attach": {REWRITTEN_CATALOG: str(rewritten_rows_path(settings))} if changed else {},
+            }
         },
     )
     definitions = []
@@ -218,13 +279,9 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
         schema, table = suite.table.split(".")
         whole_table = datasource.add_table_asset(name=suite.table, table_name=table, schema_name=schema)
         validations = [(whole_table, suite.spec)]
-        if (
-            suite.changed_rows is not None
-            and suite.table in changed
-            and changed[suite.table] <= MAX_CHANGED_ROWS
-        ):
+        if changed.get(suite.table, MAX_CHANGED_ROWS + 1) <= MAX_CHANGED_ROWS:
             table_level, row_level = suite.split()
-            rewritten = datasource.add_query_asset(name=row_level["name"], query=suite.changed_rows)
+            rewritten = datasource.add_table_asset(name=row_level["name"], table_name=rewritten_table(suite))
             validations = [(whole_table, table_level), (rewritten, row_level)]
             log.info("gate %s: row checks on the %d rewritten rows", suite.table, changed[suite.table])
         for asset, spec in validations:
@@ -245,7 +302,7 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
         )
     )
     try:
-        result = checkpoint.run(
+        return checkpoint.run(
             expectation_parameters=parameters, run_id=gx.RunIdentifier(run_name=build_path.stem)
         )
     finally:
@@ -253,14 +310,6 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
         for used in (datasource, context.data_sources.get(DATASOURCE_NAME)):
             used.get_engine().dispose()
             used.get_execution_engine().engine.dispose()
-    fault_point("gate.validated")
-    # Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite).
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(result.run_results))
-    summary = _summarise(result, settings, parameters, changed, time.perf_counter() - started)
-    _log_summary(summary)
-    if not summary["success"]:
-        raise GateFailed(summary)
-    return summary
 
 
 def _summarise(

@@ -4,11 +4,14 @@ GX's SQL path on plain duckdb-engine loses results (``MetricResolutionError: lis
 range`` on ``table.row_count``): the DuckDB cursor's result is gone once SQLAlchemy releases the
 connection. This dialect buffers every result right after execution, so metrics are computed by
 DuckDB and only their small results travel to Python: validation stays bounded in memory.
+
+Connections can attach more DuckDB files read-only (the ``attach`` connect argument: alias to
+path), whose tables resolve unqualified after the warehouse's: the gate validates an incremental
+build's rewritten rows from a side file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import duckdb_engine
@@ -17,7 +20,7 @@ from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 
 DIALECT_NAME = "duckdb_buffered"
-WAREHOUSE_SEARCH_PATH = "core,mart,meta"
+WAREHOUSE_SCHEMAS = ("core", "mart", "meta")
 
 
 class BufferedExecutionContext(PGExecutionContext_psycopg2):
@@ -32,14 +35,22 @@ class BufferedDuckDBDialect(duckdb_engine.Dialect):
     supports_statement_cache = False
     execution_ctx_cls = BufferedExecutionContext
 
-    # duckdb-engine annotates on_connect as returning None; SQLAlchemy's contract is "a callable or None".
-    def on_connect(self) -> Callable[[Any], None]:  # type: ignore[override]
-        def connect(dbapi_connection: Any) -> None:
-            # GX learns a table asset's columns with a query that drops the schema name: let the
-            # warehouse's table names resolve unqualified (they are unique across these schemas).
-            dbapi_connection.execute(f"SET search_path = '{WAREHOUSE_SEARCH_PATH}'")
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        attach: dict[str, str] = cparams.pop("attach", {})
+        connection = super().connect(*cargs, **cparams)
+        for alias, path in attach.items():
+            # Attached databases belong to the database instance, which connections to one file share.
+            connection.execute(f"ATTACH IF NOT EXISTS {sql_string(path)} AS {alias} (READ_ONLY)")
+        # GX learns a table asset's columns with a query that drops the schema name: let the warehouse's
+        # table names (unique across these schemas), then the attached files', resolve unqualified.
+        search_path = ",".join([*WAREHOUSE_SCHEMAS, *(f"{alias}.main" for alias in attach)])
+        connection.execute(f"SET search_path = '{search_path}'")
+        return connection
 
-        return connect
+
+def sql_string(text: str) -> str:
+    """``text`` as a DuckDB string literal, for statements that take no parameters (ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def register() -> None:
