@@ -95,7 +95,7 @@ def load_suites(directory: Path) -> list[Suite]:
 
 
 def _query(path: Path) -> str:
-    """The query without its comment lines: GX wants a query asset to start with SELECT."""
+    """The query without its comment lines and final semicolon, to copy its rows with CREATE TABLE AS."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip().rstrip(";")
 

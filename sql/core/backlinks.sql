@@ -2,16 +2,25 @@
 -- pages, deduplicated on canonical source and target. Anchor, rel flags and lost are from the latest report
 -- of them (anchor_seen, flags_seen, last_reported; ties broken by value, so the row does not depend on the
 -- order rows are read in: the report_key macros); a social link's flags stay NULL until the crawler reads
--- its page.
+-- its page. link_key is a 64-bit hash of the pair (the warehouse's fingerprint includes the DuckDB release,
+-- whose hash() it is): a pair's row is found by one integer column.
 -- Incremental: only the pairs of meta.changed_backlinks are redone. A pair whose social or crawler links
 -- changed is rebuilt from all its links, reading the lake's tool rows only for pairs that have some; every
 -- other pair only gained tool rows, which are merged into its row: each column is a minimum, a maximum or a
 -- union (a latest report's value is the maximum of its key), so merging gives what aggregating every row
 -- would. The old and new rows are kept aside (temporary tables) for core.page_referring_domains_daily.
 {% if incremental %}
+-- The changed pairs' rows are found by link_key (one integer column read for every row, not two long strings)
+-- and fetched by row id; the key itself decides, a hash does not.
+-- (Materialized in steps: DuckDB would otherwise join on the URLs first.)
 CREATE OR REPLACE TEMP TABLE replaced_backlinks AS
-SELECT rowid AS link_row, * FROM core.backlinks SEMI JOIN meta.changed_backlinks USING (source_url, target_url);
--- By row id: the pairs were found by the pass above, and a second join over the table costs another.
+WITH found AS MATERIALIZED (
+    SELECT rowid AS link_row FROM core.backlinks WHERE link_key IN (SELECT link_key FROM meta.changed_backlinks)
+),
+fetched AS MATERIALIZED (
+    SELECT rowid AS link_row, * FROM core.backlinks WHERE rowid IN (SELECT link_row FROM found)
+)
+SELECT * FROM fetched SEMI JOIN meta.changed_backlinks USING (source_url, target_url);
 DELETE FROM core.backlinks WHERE rowid IN (SELECT link_row FROM replaced_backlinks);
 CREATE OR REPLACE TEMP TABLE redone_backlinks AS
 {% else %}
@@ -111,7 +120,7 @@ merged AS (
            greatest(report_key(o.last_reported, o.lost::INTEGER, 2), a.lost_key) AS lost_key
     FROM meta.changed_backlinks AS c
     LEFT JOIN aggregated AS a USING (source_url, target_url)
-    LEFT JOIN replaced_backlinks AS o
+    LEFT JOIN (SELECT * EXCLUDE (link_row, link_key) FROM replaced_backlinks) AS o
         ON NOT c.rebuilt AND o.source_url = c.source_url AND o.target_url = c.target_url
     WHERE a.source_url IS NOT NULL OR o.source_url IS NOT NULL
 ){% endif %}
@@ -119,7 +128,8 @@ SELECT source_url, target_url, source_domain, is_social, platform, found_by,
        anchor, anchor_seen,
        code_flag(flags_key % 27 // 9) AS nofollow, code_flag(flags_key % 9 // 3) AS ugc,
        code_flag(flags_key % 3) AS sponsored, report_day(flags_key, 27) AS flags_seen,
-       first_seen, last_seen, lost_key % 2 = 1 AS lost, report_day(lost_key, 2) AS last_reported
+       first_seen, last_seen, lost_key % 2 = 1 AS lost, report_day(lost_key, 2) AS last_reported,
+       hash(source_url, target_url) AS link_key
 FROM {% if incremental %}merged{% else %}aggregated{% endif %};
 {% if incremental %}
 INSERT INTO core.backlinks BY NAME SELECT * FROM redone_backlinks;

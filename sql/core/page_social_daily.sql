@@ -1,73 +1,53 @@
 -- Running totals per owned page of social links (posts linking it) and their engagement
 -- (likes + reposts + replies), by platform, on each day something new happened.
--- Incremental: a page's rows depend only on its own engagement rows, so only the pages of the redone
--- engagement groups are redone. The replaced rows are kept aside (a temporary table): meta.changed_pages
--- compares them with the new ones.
+-- Incremental: a page's totals change only from the first day of its redone engagement groups on. Those
+-- rows are redone from the page's totals the day before and its engagement rows from that day on; the
+-- replaced rows are kept aside (a temporary table) for meta.changed_pages.
+{% set platforms = ['x', 'facebook', 'instagram', 'linkedin', 'reddit', 'mastodon', 'youtube', 'bluesky', 'tiktok'] %}
 {% if incremental %}
+CREATE OR REPLACE TEMP TABLE changed_social_pages AS
+SELECT canonical_url, min(day) AS from_day FROM meta.changed_engagement GROUP BY canonical_url;
 CREATE OR REPLACE TEMP TABLE replaced_page_social_daily AS
-SELECT * FROM core.page_social_daily
-WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement);
-DELETE FROM core.page_social_daily
-WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement);
+SELECT s.* FROM core.page_social_daily AS s
+JOIN changed_social_pages AS p ON p.canonical_url = s.canonical_url AND s.day >= p.from_day;
+DELETE FROM core.page_social_daily AS s
+USING changed_social_pages AS p
+WHERE p.canonical_url = s.canonical_url AND s.day >= p.from_day;
 INSERT INTO core.page_social_daily BY NAME
 {% else %}
 CREATE OR REPLACE TABLE core.page_social_daily AS
 {% endif %}
 WITH new_by_day AS (
-    SELECT canonical_url, day,
-           sum(posts) AS links_any,
-           sum(posts) FILTER (WHERE platform = 'x') AS links_x,
-           sum(posts) FILTER (WHERE platform = 'facebook') AS links_facebook,
-           sum(posts) FILTER (WHERE platform = 'instagram') AS links_instagram,
-           sum(posts) FILTER (WHERE platform = 'linkedin') AS links_linkedin,
-           sum(posts) FILTER (WHERE platform = 'reddit') AS links_reddit,
-           sum(posts) FILTER (WHERE platform = 'mastodon') AS links_mastodon,
-           sum(posts) FILTER (WHERE platform = 'youtube') AS links_youtube,
-           sum(posts) FILTER (WHERE platform = 'bluesky') AS links_bluesky,
-           sum(posts) FILTER (WHERE platform = 'tiktok') AS links_tiktok,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0)) AS engagement_any,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'x') AS engagement_x,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'facebook') AS engagement_facebook,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'instagram') AS engagement_instagram,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'linkedin') AS engagement_linkedin,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'reddit') AS engagement_reddit,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'mastodon') AS engagement_mastodon,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'youtube') AS engagement_youtube,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'bluesky') AS engagement_bluesky,
-           sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0))
-               FILTER (WHERE platform = 'tiktok') AS engagement_tiktok
-    FROM core.engagement_daily
-    {% if incremental %}WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement){% endif %}
-    GROUP BY canonical_url, day
-)
-SELECT canonical_url, day,
-       coalesce(sum(links_any) OVER running, 0)::BIGINT AS cum_links_any,
-       coalesce(sum(links_x) OVER running, 0)::BIGINT AS cum_links_x,
-       coalesce(sum(links_facebook) OVER running, 0)::BIGINT AS cum_links_facebook,
-       coalesce(sum(links_instagram) OVER running, 0)::BIGINT AS cum_links_instagram,
-       coalesce(sum(links_linkedin) OVER running, 0)::BIGINT AS cum_links_linkedin,
-       coalesce(sum(links_reddit) OVER running, 0)::BIGINT AS cum_links_reddit,
-       coalesce(sum(links_mastodon) OVER running, 0)::BIGINT AS cum_links_mastodon,
-       coalesce(sum(links_youtube) OVER running, 0)::BIGINT AS cum_links_youtube,
-       coalesce(sum(links_bluesky) OVER running, 0)::BIGINT AS cum_links_bluesky,
-       coalesce(sum(links_tiktok) OVER running, 0)::BIGINT AS cum_links_tiktok,
-       coalesce(sum(engagement_any) OVER running, 0)::BIGINT AS cum_engagement_any,
-       coalesce(sum(engagement_x) OVER running, 0)::BIGINT AS cum_engagement_x,
-       coalesce(sum(engagement_facebook) OVER running, 0)::BIGINT AS cum_engagement_facebook,
-       coalesce(sum(engagement_instagram) OVER running, 0)::BIGINT AS cum_engagement_instagram,
-       coalesce(sum(engagement_linkedin) OVER running, 0)::BIGINT AS cum_engagement_linkedin,
-       coalesce(sum(engagement_reddit) OVER running, 0)::BIGINT AS cum_engagement_reddit,
-       coalesce(sum(engagement_mastodon) OVER running, 0)::BIGINT AS cum_engagement_mastodon,
-       coalesce(sum(engagement_youtube) OVER running, 0)::BIGINT AS cum_engagement_youtube,
-       coalesce(sum(engagement_bluesky) OVER running, 0)::BIGINT AS cum_engagement_bluesky,
-       coalesce(sum(engagement_tiktok) OVER running, 0)::BIGINT AS cum_engagement_tiktok
-FROM new_by_day
-WINDOW running AS (PARTITION BY canonical_url ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+    SELECT e.canonical_url, e.day,
+           sum(e.posts) AS links_any,
+{%- for platform in platforms %}
+           sum(e.posts) FILTER (WHERE e.platform = '{{ platform }}') AS links_{{ platform }},
+{%- endfor %}
+           sum(coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)) AS engagement_any,
+{%- for platform in platforms %}
+           sum(coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0))
+               FILTER (WHERE e.platform = '{{ platform }}') AS engagement_{{ platform }}{{ "," if not loop.last }}
+{%- endfor %}
+    FROM core.engagement_daily AS e
+    {% if incremental %}
+    JOIN changed_social_pages AS p ON p.canonical_url = e.canonical_url AND e.day >= p.from_day
+    {% endif %}
+    GROUP BY e.canonical_url, e.day
+){% if incremental %},
+totals_before AS (
+    -- A redone page's last row before its first redone day: its totals so far.
+    SELECT * FROM core.page_social_daily
+    SEMI JOIN changed_social_pages USING (canonical_url)
+    QUALIFY row_number() OVER (PARTITION BY canonical_url ORDER BY day DESC) = 1
+){% endif %}
+SELECT n.canonical_url, n.day,
+{%- for kind in ['links', 'engagement'] %}
+{%- for platform in ['any'] + platforms %}
+       (coalesce(sum(n.{{ kind }}_{{ platform }}) OVER running, 0)
+        {%- if incremental %} + coalesce(b.cum_{{ kind }}_{{ platform }}, 0){% endif %})::BIGINT
+           AS cum_{{ kind }}_{{ platform }}{{ "," if not (loop.last and kind == 'engagement') }}
+{%- endfor %}
+{%- endfor %}
+FROM new_by_day AS n
+{% if incremental %}LEFT JOIN totals_before AS b USING (canonical_url){% endif %}
+WINDOW running AS (PARTITION BY n.canonical_url ORDER BY n.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);

@@ -5,6 +5,7 @@ DROP TABLE meta.base_url_resolution;
 DROP TABLE meta.base_crawled_links;
 DROP TABLE replaced_social_posts;
 DROP TABLE replaced_social_links;
+DROP TABLE changed_social_pages;
 DROP TABLE replaced_page_social_daily;
 DROP TABLE changed_link_pages;
 DROP TABLE replaced_first_social_links;

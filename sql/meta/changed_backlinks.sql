@@ -1,7 +1,8 @@
 -- The (source, target) pairs of the backlinks table that an incremental build redoes (empty in a full build,
 -- which does all), from their own links only: pairs with tool rows the base build did not count (from
 -- deliveries it had not seen, or newly reached by the as-of date), merged into their row, and pairs whose
--- social or crawler links differ from the base build's (rebuilt: such a link can be gone).
+-- social or crawler links differ from the base build's (rebuilt: such a link can be gone). link_key as in
+-- core.backlinks.
 CREATE OR REPLACE TABLE meta.changed_backlinks AS
 {% if incremental %}
 WITH social AS (
@@ -25,7 +26,7 @@ crawler_changes AS (
     UNION ALL
     (SELECT * FROM meta.base_crawled_links EXCEPT ALL SELECT * FROM core.crawled_links)
 )
-SELECT source_url, target_url, bool_or(rebuilt) AS rebuilt
+SELECT source_url, target_url, bool_or(rebuilt) AS rebuilt, hash(source_url, target_url) AS link_key
 FROM (
     SELECT source_canonical AS source_url, target_canonical AS target_url, FALSE AS rebuilt
     FROM staging.backlinks
@@ -46,5 +47,6 @@ FROM (
 GROUP BY source_url, target_url
 ORDER BY source_url, target_url
 {% else %}
-SELECT NULL::VARCHAR AS source_url, NULL::VARCHAR AS target_url, NULL::BOOLEAN AS rebuilt WHERE FALSE
+SELECT NULL::VARCHAR AS source_url, NULL::VARCHAR AS target_url, NULL::BOOLEAN AS rebuilt, NULL::UBIGINT AS link_key
+WHERE FALSE
 {% endif %};

@@ -5,11 +5,11 @@
 CREATE OR REPLACE TABLE meta.changed_pages AS
 {% if incremental %}
 WITH redone_social AS (
-    SELECT * FROM core.page_social_daily
-    WHERE canonical_url IN (SELECT canonical_url FROM meta.changed_engagement)
+    SELECT s.* FROM core.page_social_daily AS s
+    JOIN changed_social_pages AS p ON p.canonical_url = s.canonical_url AND s.day >= p.from_day
 ),
 social AS (
-    -- Only the redone pages can differ (their old rows: replaced_page_social_daily).
+    -- Only the redone rows can differ (their old rows: replaced_page_social_daily).
     (SELECT * FROM redone_social EXCEPT ALL SELECT * FROM replaced_page_social_daily)
     UNION ALL
     (SELECT * FROM replaced_page_social_daily EXCEPT ALL SELECT * FROM redone_social)
