@@ -10,7 +10,8 @@ Points (``grep -rn fault_point pipeline``): ``lake.written`` (a data file writte
 written, its rejections and ledger entry not), ``ingest.ledger_written``,
 ``purge.landing_deleted`` (a delivery's landed copies deleted), ``purge.derived_deleted`` (its lake
 files and quarantine copy deleted, its ledger entry not yet), ``build.model`` (after each
-model), ``build.done`` (the build file complete), ``gate.validated`` (validation finished, summary not
+model), ``build.done`` (the build file complete), ``gate.rewritten_copied`` (an incremental build's
+rewritten rows of one table copied for the gate), ``gate.validated`` (validation finished, summary not
 recorded), ``publish.previous_kept`` (the old warehouse linked to ``previous``, the new one not yet in
 place), ``publish.swapped`` (new warehouse in place, manifest not yet written), ``publish.done``.
 """

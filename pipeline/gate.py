@@ -143,7 +143,6 @@ def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite
     from pipeline.gx_duckdb import sql_string
 
     target = rewritten_rows_path(settings)
-    target.unlink(missing_ok=True)
     counts = {}
     con = duckdb.connect(
         str(build_path), read_only=True, config={"memory_limit": settings.warehouse_memory_limit}
@@ -158,6 +157,7 @@ def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite
             con.execute(f"CREATE TABLE {table} AS {suite.changed_rows}")
             counted = con.sql(f"SELECT count(*) FROM {table}").fetchone()
             counts[suite.table] = int(counted[0]) if counted else 0
+            fault_point("gate.rewritten_copied")
     finally:
         con.close()
     return counts
@@ -166,6 +166,14 @@ def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite
 def rewritten_rows_path(settings: Settings) -> Path:
     # In the GX project, which one gate at a time holds (_project_lock).
     return settings.data.gx_project / "rewritten_rows.duckdb"
+
+
+def _remove_rewritten_rows(settings: Settings) -> None:
+    """The rewritten-rows file and its write-ahead log (a gate killed while copying leaves one, which
+    DuckDB would replay into the next gate's new file)."""
+    path = rewritten_rows_path(settings)
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
 def _context(settings: Settings) -> Any:
@@ -231,11 +239,12 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     suites = load_suites(project_dir() / "expectations")
     parameters = suite_parameters(build_path, settings)
     context = _context(settings)
-    changed = copy_rewritten_rows(settings, build_path, suites) if is_incremental(build_path) else {}
+    _remove_rewritten_rows(settings)
     try:
+        changed = copy_rewritten_rows(settings, build_path, suites) if is_incremental(build_path) else {}
         result = _validate(context, build_path, settings, suites, parameters, changed)
     finally:
-        rewritten_rows_path(settings).unlink(missing_ok=True)
+        _remove_rewritten_rows(settings)
     fault_point("gate.validated")
     # Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite).
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(result.run_results))

@@ -181,6 +181,8 @@ def test_killed_during_the_first_ingest(
     ("point", "share", "rerun_date"),
     [
         pytest.param("build.model", 0.5, NEXT_DATE, id="build.model@half"),
+        # The incremental build's gate, killed while copying its rewritten rows (a half-written side file).
+        pytest.param("gate.rewritten_copied", 0.0, NEXT_DATE, id="gate.rewritten_copied"),
         pytest.param("publish.previous_kept", 0.0, NEXT_DATE, id="publish.previous_kept"),
         # Rerun as an operator's backfill of the day before: it must still publish through the
         # newest day analysts have seen (SPEC: a backfill never publishes an older view), here
