@@ -331,7 +331,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats",
         type=int,
-        default=3,
+        default=5,
         help="runs of each fast contender, in turn (medians compared)",
     )
     parser.add_argument("--child", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
