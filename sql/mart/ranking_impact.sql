@@ -33,30 +33,20 @@ WITH redone_pages AS (
 ),
 -- For each redone page, its running totals from the last row at or before its first redone day on: all the
 -- as-of joins below need (instead of sorting whole tables for them).
-social_from AS (
-    SELECT s.canonical_url, max(s.day) AS from_day
-    FROM core.page_social_daily AS s
-    JOIN redone_pages AS p ON p.canonical_url = s.canonical_url AND s.day <= p.first_day
-    GROUP BY s.canonical_url
+{%- for name, totals in [('social', 'core.page_social_daily'), ('domains', 'core.page_referring_domains_daily')] %}
+{{ name }}_from AS (
+    SELECT t.canonical_url, max(t.day) AS from_day
+    FROM {{ totals }} AS t
+    JOIN redone_pages AS p ON p.canonical_url = t.canonical_url AND t.day <= p.first_day
+    GROUP BY t.canonical_url
 ),
-social AS (
-    SELECT s.* FROM core.page_social_daily AS s
+{{ name }} AS (
+    SELECT t.* FROM {{ totals }} AS t
     JOIN redone_pages AS p USING (canonical_url)
-    LEFT JOIN social_from AS f USING (canonical_url)
-    WHERE s.day >= coalesce(f.from_day, p.first_day)
-),
-domains_from AS (
-    SELECT d.canonical_url, max(d.day) AS from_day
-    FROM core.page_referring_domains_daily AS d
-    JOIN redone_pages AS p ON p.canonical_url = d.canonical_url AND d.day <= p.first_day
-    GROUP BY d.canonical_url
-),
-domains AS (
-    SELECT d.* FROM core.page_referring_domains_daily AS d
-    JOIN redone_pages AS p USING (canonical_url)
-    LEFT JOIN domains_from AS f USING (canonical_url)
-    WHERE d.day >= coalesce(f.from_day, p.first_day)
-)
+    LEFT JOIN {{ name }}_from AS f USING (canonical_url)
+    WHERE t.day >= coalesce(f.from_day, p.first_day)
+){{ "," if not loop.last }}
+{%- endfor %}
 {% else %}
 CREATE OR REPLACE TABLE mart.ranking_impact AS
 {% endif %}
