@@ -1,7 +1,7 @@
 """The warehouse: built from ``sql/`` into a new DuckDB file, gated, then swapped into place.
 
-Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table or view, each
-named after what it builds; their order comes from the ``schema.table`` names they mention.
+Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table, view or stored
+macro, each named after what it builds; their order comes from the ``schema.table`` names they mention.
 Run parameters (``as_of``, ``site_timezone``, ``owned_sites``) are DuckDB variables set with bound
 parameters, so no SQL is ever assembled from data.
 
@@ -334,7 +334,7 @@ def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult
     except duckdb.Error as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
     if model.name.startswith("staging."):
-        log.info("  %-34s view    %.2fs", model.name, time.perf_counter() - started)
+        log.info("  %-34s defined  %.2fs", model.name, time.perf_counter() - started)
         return
     rows = _count(con, model.name)
     result.row_counts[model.name] = rows
@@ -352,16 +352,12 @@ def _write_build_info(
     for dataset in ALL_DATASETS:
         # Fixed identifiers. Datasets of delivered records grow by deliveries only (a base build whose
         # deliveries are gone is not used): an incremental build counts the new ones' files alone.
+        query, rows = f"SELECT count(*) FROM staging.{dataset.name}", 0
         if base is not None and dataset.name in DELIVERED_DATASETS:
-            counted = con.sql(
-                f"SELECT count(*) FROM staging.{dataset.name} "
-                "WHERE delivery_id IN getvariable('new_deliveries')"
-            ).fetchone()
-            rows = base.lake_rows.get(dataset.name, 0) + (int(counted[0]) if counted else 0)
-        else:
-            counted = con.sql(f"SELECT count(*) FROM staging.{dataset.name}").fetchone()
-            rows = int(counted[0]) if counted else 0
-        lake_rows.append({"dataset": dataset.name, "row_count": rows})
+            query += " WHERE delivery_id IN getvariable('new_deliveries')"
+            rows = base.lake_rows.get(dataset.name, 0)
+        counted = con.sql(query).fetchone()
+        lake_rows.append({"dataset": dataset.name, "row_count": rows + (int(counted[0]) if counted else 0)})
     con.execute(
         "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

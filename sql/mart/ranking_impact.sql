@@ -4,29 +4,20 @@
 -- Most changed pages change from a changed day on: rows from the first changed day on are picked by a
 -- constant filter (row groups of earlier days are skipped), the few pages changed earlier by their URL.
 {% if incremental %}
-SET VARIABLE redo_from = (SELECT coalesce(min(day), getvariable('as_of') + 1) FROM meta.changed_days);
-CREATE OR REPLACE TEMP TABLE redone_rankings AS
-WITH pages_changed_early AS (
-    SELECT * FROM meta.changed_pages WHERE from_day < getvariable('redo_from')
-)
-SELECT r.* FROM core.rankings_daily AS r
-WHERE r.day >= getvariable('redo_from')
-  AND (r.day IN (SELECT day FROM meta.changed_days)
-       OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = r.canonical_url AND r.day >= c.from_day))
+{%- macro redone_rows(table, columns) %}
+SELECT {{ columns }} FROM {{ table }} AS t
+WHERE t.day >= getvariable('redo_from')
+  AND (t.day IN (SELECT day FROM meta.changed_days)
+       OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = t.canonical_url AND t.day >= c.from_day))
 UNION
-SELECT r.* FROM core.rankings_daily AS r
-JOIN pages_changed_early AS c ON c.canonical_url = r.canonical_url AND r.day >= c.from_day;
-DELETE FROM mart.ranking_impact
-WHERE rowid IN (
-    SELECT m.rowid FROM mart.ranking_impact AS m
-    WHERE m.day >= getvariable('redo_from')
-      AND (m.day IN (SELECT day FROM meta.changed_days)
-           OR EXISTS (SELECT 1 FROM meta.changed_pages AS c WHERE c.canonical_url = m.canonical_url AND m.day >= c.from_day))
-    UNION
-    SELECT m.rowid FROM mart.ranking_impact AS m
-    JOIN meta.changed_pages AS c ON c.canonical_url = m.canonical_url AND m.day >= c.from_day
-    WHERE c.from_day < getvariable('redo_from')
-);
+SELECT {{ columns }} FROM {{ table }} AS t
+JOIN meta.changed_pages AS c ON c.canonical_url = t.canonical_url AND t.day >= c.from_day
+WHERE c.from_day < getvariable('redo_from')
+{%- endmacro %}
+SET VARIABLE redo_from = (SELECT coalesce(min(day), getvariable('as_of') + 1) FROM meta.changed_days);
+-- The same rows of the rankings (to redo) and of this table (to delete).
+CREATE OR REPLACE TEMP TABLE redone_rankings AS {{ redone_rows('core.rankings_daily', 't.*') }};
+DELETE FROM mart.ranking_impact WHERE rowid IN ({{ redone_rows('mart.ranking_impact', 't.rowid') }});
 INSERT INTO mart.ranking_impact BY NAME
 WITH redone_pages AS (
     SELECT canonical_url, min(day) AS first_day FROM redone_rankings GROUP BY canonical_url

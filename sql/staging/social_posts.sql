@@ -1,11 +1,10 @@
 -- Posts from every social export, as landed (UTC timestamps). Paths are relative to the data root.
 -- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
--- The delivery id is taken from the file's name (<delivery id>[-<4-digit chunk>].parquet, the same value as
--- inside it): a filter on a constant list of ids then skips other deliveries' files unopened.
+-- delivery_id from the file's name (staging.lake_file_delivery_id).
 CREATE OR REPLACE VIEW staging.social_posts AS
 SELECT platform, post_id, permalink, posted_at, post_date, text, is_repost, delivery_id, source_file
 FROM (
-    SELECT * REPLACE (regexp_replace(parse_filename(filename, true), '-[0-9]{4}$', '') AS delivery_id)
+    SELECT * REPLACE (staging.lake_file_delivery_id(filename) AS delivery_id)
     FROM read_parquet('lake/social_posts/**/*.parquet', union_by_name = true, filename = true)
 )
 WHERE delivery_id IN (SELECT delivery_id FROM staging.ingest_ledger);
