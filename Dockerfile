@@ -1,5 +1,5 @@
 # The production image: Airflow 3.3 with socialrank installed from the same exact pins as every other install.
-FROM apache/airflow:3.3.2-python3.11
+FROM apache/airflow:3.3.2-python3.12
 
 USER root
 RUN mkdir -p /opt/socialrank/data && chown -R airflow: /opt/socialrank

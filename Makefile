@@ -1,7 +1,9 @@
 # socialrank: the two commands a new user runs are `make run` and `make test` (see README.md).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12 (moderndid's sensitivity analysis needs it): on PATH, or pyenv's copy where it is not.
+PYTHON ?= $(shell for candidate in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
+	$$candidate -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && { command -v $$candidate; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -22,7 +24,8 @@ PYTEST_ARGS ?=
 # Bytecode is compiled at install: every process (Airflow tasks, parse workers) then imports faster, also
 # where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
 $(INSTALLED): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialrank needs Python 3.11")'
+	@test -n "$(PYTHON)" || { echo "socialrank needs Python 3.12: install it (pyenv install 3.12) or pass PYTHON=/path/to/python3.12"; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 12) else "socialrank needs Python 3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --constraint constraints.txt uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --constraint constraints.txt --editable '.[test]'
@@ -84,7 +87,7 @@ typecheck: install
 
 # Re-resolve every pin after changing pyproject.toml's dependencies (needs the package registry).
 lock: install
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra test --no-header --no-annotate pyproject.toml \
+	$(BIN)/uv pip compile --quiet --python-version 3.12 --extra test --no-header --no-annotate pyproject.toml \
 		-o constraints.txt.new
 	{ echo "# Exact pins for every package socialrank installs (runtime and test). Regenerate with 'make lock'."; \
 	  { grep -v '^#' constraints.txt.new; $(BIN)/uv pip freeze --python $(BIN)/python | grep '^uv=='; } \

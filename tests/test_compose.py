@@ -49,4 +49,4 @@ def test_data_root_is_a_shared_volume(compose: dict[str, Any], service: str) -> 
 def test_image_installs_the_project_with_the_constraints_file() -> None:
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
     assert "--constraint constraints.txt" in dockerfile
-    assert "apache/airflow:3.3.2-python3.11" in dockerfile
+    assert "apache/airflow:3.3.2-python3.12" in dockerfile

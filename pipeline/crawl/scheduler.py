@@ -15,14 +15,11 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
 from pipeline.crawl.politeness import HostPoliteness
 
-Item = TypeVar("Item")
 
-
-class HostScheduler(Generic[Item]):
+class HostScheduler[Item]:
     def __init__(self, politeness: HostPoliteness, clock: Callable[[], float] = time.monotonic) -> None:
         self.politeness = politeness
         self._clock = clock
