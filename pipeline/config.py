@@ -93,6 +93,9 @@ class ImpactSettings:
     # Weeks of history the estimator uses, ending with the last complete week: bounds its cost
     # (group-time effects grow with cohorts x weeks) however long the history grows.
     window_weeks: int = 26
+    # Weeks before a page's recorded first link in which an effect may already start (a post scheduled
+    # after the page was promoted elsewhere, a link found late): the base week moves back by this much.
+    anticipation_weeks: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,12 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
             f"{path}: [impact] window_weeks must be a whole number of weeks, at least 14 (an event "
             f"window), got {window_weeks!r}"
         )
+    anticipation = raw.get("impact", {}).get("anticipation_weeks", ImpactSettings.anticipation_weeks)
+    if not isinstance(anticipation, int) or isinstance(anticipation, bool) or not 0 <= anticipation <= 4:
+        raise ConfigError(
+            f"{path}: [impact] anticipation_weeks must be a whole number of weeks within 0..4, "
+            f"got {anticipation!r}"
+        )
     landing_days = raw.get("retention", {}).get("landing_days", RetentionSettings.landing_days)
     if not isinstance(landing_days, int) or isinstance(landing_days, bool) or landing_days < 0:
         raise ConfigError(
@@ -190,7 +199,9 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
         warehouse_memory_limit=memory_limit,
         config_file=path if path.exists() else None,
-        impact=ImpactSettings(engagement_threshold=threshold, window_weeks=window_weeks),
+        impact=ImpactSettings(
+            engagement_threshold=threshold, window_weeks=window_weeks, anticipation_weeks=anticipation
+        ),
         retention=RetentionSettings(landing_days=landing_days),
         crawler=crawler,
         search_console=search_console,

@@ -1,12 +1,17 @@
 """``socialrank estimate``: Callaway & Sant'Anna difference in differences on any panel file.
 
+Unbalanced panels are fine (each comparison uses the units seen in both of its periods); ``--cluster``
+names a column grouping units for standard errors (pages, when units are page x query cells);
+``--anticipation`` lets an effect start that many periods before the recorded treatment.
+
 The panel (CSV or Parquet, one row per unit and period) is read by DuckDB; the estimate comes from
 :mod:`pipeline.impact.estimator`. With ``--json`` one JSON object goes to stdout::
 
     {"panel": {...}, "control_group": "never", "base_period": "varying",
      "group_time": [{"group", "time", "att", "se", "ci_low", "ci_high"}, ...],
-     "aggregates": {"simple": {...}, "dynamic": {"overall": {...}, "by_event_time": [...]},
-                    "group": {"overall": {...}, "by_group": [...]}},
+     "aggregates": {"simple": {...}, "dynamic": {"overall": {...}, "band_critical_value": ...,
+                                                 "by_event_time": [{..., "band_low", "band_high"}, ...]},
+                    "group": {"by_group": [...]}},
      "pretrend": {"event_times", "mean_effect", "statistic", "p_value"}}
 
 Exit codes follow the CLI's: 0 done, 2 bad usage or an unusable panel (the message says why).
@@ -59,12 +64,20 @@ def add_estimate_parser(
         help="pre-treatment comparisons against the previous period (varying, the paper's default) or "
         "against the period before treatment (universal)",
     )
+    parser.add_argument("--cluster", help="column grouping units for standard errors (default: the unit)")
+    parser.add_argument(
+        "--anticipation",
+        type=int,
+        default=0,
+        help="periods before the recorded treatment in which an effect may already start (default: 0)",
+    )
     parser.add_argument("--min-event", type=int, help="first event time of the event study (default: all)")
     parser.add_argument("--max-event", type=int, help="last event time of the event study (default: all)")
     parser.add_argument(
         "--no-small-sample-correction",
         action="store_true",
-        help="aggregate intervals as moderndid/R did report them (normal, no few-treated-units correction)",
+        help="aggregate intervals as the library (and R's did) reports them: normal, no few-treated-clusters "
+        "correction",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
@@ -81,7 +94,9 @@ def cmd_estimate(settings: Settings, args: argparse.Namespace) -> int:
             time_column=args.time,
             outcome=args.outcome,
             cohort=args.cohort,
+            cluster=args.cluster,
             control=args.control,
+            anticipation=args.anticipation,
             base_period=args.base_period,
             min_event=args.min_event,
             max_event=args.max_event,
@@ -119,6 +134,8 @@ def read_panel(path: Path) -> Any:
 def result_document(result: Any, path: Path) -> dict[str, Any]:
     """The JSON shape of an estimate (see the module docstring)."""
     summary = result.panel
+    last_event = max((item.label for item in result.dynamic), default=0)
+    overall, _, _ = result.window(0, last_event)
     return {
         "panel": {
             "file": str(path),
@@ -126,14 +143,18 @@ def result_document(result: Any, path: Path) -> dict[str, Any]:
             "periods": summary.periods,
             "treated_units": summary.treated_units,
             "never_treated_units": summary.never_treated_units,
+            "clusters": summary.clusters,
+            "treated_clusters": summary.treated_clusters,
             "cohorts": {str(cohort): size for cohort, size in summary.cohort_sizes.items()},
-            "dropped_unbalanced_units": summary.dropped_unbalanced,
+            "unit_periods_missing": summary.unit_periods_missing,
+            "dropped_units_seen_in_one_period": summary.dropped_single_period,
             "dropped_units_treated_from_the_start": summary.dropped_treated_before_start,
             "rows_without_outcome": summary.rows_without_outcome,
         },
         "method": "callaway_santanna_2021",
         "control_group": result.control,
         "base_period": result.base_period,
+        "anticipation": result.anticipation,
         "small_sample_correction": result.small_sample,
         "group_time": [
             {
@@ -149,16 +170,23 @@ def result_document(result: Any, path: Path) -> dict[str, Any]:
         "aggregates": {
             "simple": result.simple.as_dict(),
             "dynamic": {
-                "overall": result.dynamic_overall.as_dict(),
+                "overall": overall.as_dict(),
+                "band_critical_value": result.band_critical_value,
                 "by_event_time": [
-                    {"event_time": item.label, "treated_units": item.treated_units} | item.effect.as_dict()
+                    {
+                        "event_time": item.label,
+                        "treated_units": item.treated_units,
+                        "treated_clusters": item.treated_clusters,
+                        "band_low": item.band_low,
+                        "band_high": item.band_high,
+                    }
+                    | item.effect.as_dict()
                     for item in result.dynamic
                 ],
             },
             "group": {
-                "overall": result.group_overall.as_dict(),
                 "by_group": [
-                    {"group": item.label, "treated_units": item.treated_units} | item.effect.as_dict()
+                    {"group": item.cohort, "treated_units": item.treated_units} | item.effect.as_dict()
                     for item in result.by_group
                 ],
             },
@@ -184,7 +212,11 @@ def _print_tables(document: dict[str, Any]) -> None:
         f"{len(panel['cohorts'])} cohorts, {panel['never_treated_units']} never treated), "
         f"{panel['periods']} periods"
     )
-    console.print(f"controls: {document['control_group']}; base period: {document['base_period']}")
+    console.print(
+        f"controls: {document['control_group']}; base period: {document['base_period']}; "
+        f"anticipation: {document['anticipation']} period(s); "
+        f"{panel['unit_periods_missing']} unit-periods unobserved"
+    )
 
     def cell(value: float | None) -> str:
         return "" if value is None else f"{value:.4f}"
@@ -206,7 +238,6 @@ def _print_tables(document: dict[str, Any]) -> None:
     overall = [
         aggregates["simple"] | {"name": "simple (all post-treatment cells)"},
         aggregates["dynamic"]["overall"] | {"name": "event study (mean over event times >= 0)"},
-        aggregates["group"]["overall"] | {"name": "by cohort (cohorts weighted by size)"},
     ]
     table("Overall", "aggregation", overall, "name")
     pretrend = document["pretrend"]

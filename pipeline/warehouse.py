@@ -278,6 +278,7 @@ def build(
         con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
         con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
         con.execute("SET VARIABLE owned_sites = ?", [list(settings.owned_sites)])
+        con.execute("SET VARIABLE impact_window_weeks = ?", [settings.impact.window_weeks])
         con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
         if incremental:
             with _timed("snapshot of the base build"):

@@ -89,7 +89,8 @@ def test_options_change_the_design(
     events = {row["event_time"]: row for row in result["aggregates"]["dynamic"]["by_event_time"]}
     assert sorted(events) == [-2, -1, 0, 1, 2]
     assert events[-1]["att"] == 0 and events[-1]["se"] is None  # the universal base period
-    assert events[0]["se"] == events[0]["se_did"] and events[0]["df"] is None
+    assert events[0]["se"] == pytest.approx(events[0]["se_did"]) and events[0]["df"] is None
+    assert events[0]["band_low"] < events[0]["ci_low"] < events[0]["ci_high"] < events[0]["band_high"]
 
 
 def test_tables_without_json(
@@ -118,3 +119,38 @@ def test_bad_panels_exit_2_naming_file_and_reason(
     broken.write_bytes(b"PAR1 not really")
     assert _run(["--panel", str(broken), *MPDTA], settings) == EXIT_USAGE
     assert "broken.parquet: cannot read it" in caplog.text
+
+
+def test_an_unbalanced_panel_with_clusters_and_anticipation_is_estimated(
+    mpdta_files: dict[str, Path], settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fifth of the county-years missing: every county with two or more years stays in, each comparison
+    uses the counties seen in both its years; states as clusters; one year of anticipation."""
+    import numpy as np
+
+    panel = pl.read_parquet(mpdta_files["parquet"])
+    kept = panel.filter(pl.Series(np.random.default_rng(1).random(panel.height) >= 0.2))
+    kept = kept.with_columns((pl.col("countyreal") // 1000).alias("state"))
+    path = tmp_path / "gappy.parquet"
+    kept.write_parquet(path)
+    argv = ["--panel", str(path), *MPDTA, "--json", "--cluster", "state", "--anticipation", "1"]
+    assert _run(argv, settings) == EXIT_OK
+    result = json.loads(capsys.readouterr().out)
+    counties = kept.group_by("countyreal").agg(
+        pl.len().alias("years"), pl.col("year").min().alias("first_year"), pl.col("first.treat").first()
+    )
+    seen_twice = counties.filter(pl.col("years") >= 2)
+    # With a year of anticipation a county needs a year before the one before its treatment.
+    too_late = seen_twice.filter(
+        (pl.col("first.treat") > 0) & (pl.col("first_year") >= pl.col("first.treat") - 1)
+    )
+    assert (
+        result["panel"]["units"] + result["panel"]["dropped_units_treated_from_the_start"]
+        == seen_twice.height
+    )
+    assert result["panel"]["dropped_units_treated_from_the_start"] == too_late.height > 0
+    assert result["panel"]["unit_periods_missing"] > 0 and result["anticipation"] == 1
+    estimated = seen_twice.join(too_late, on="countyreal", how="anti")
+    assert result["panel"]["clusters"] == (estimated["countyreal"] // 1000).n_unique()
+    events = {row["event_time"]: row for row in result["aggregates"]["dynamic"]["by_event_time"]}
+    assert -2 in events and events[-1]["att"] is not None  # the anticipation year is estimated

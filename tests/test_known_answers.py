@@ -33,7 +33,6 @@ from pipeline.demo import DemoWorld, PlantedEffect, WorldSpec, write_world
 
 RUN_DATE = dt.date(2026, 11, 1)
 TOLERANCE = 1.0
-CLEAN_WINDOW_DAYS = 62  # pipeline.impact.mart: another platform within this many days makes a page unclean
 # The generated worlds: platforms equally likely, few pages on two platforms, the best pages kept clear
 # of position 1 so a planted gain is not cut off by the top of the results page.
 BALANCED = WorldSpec(
@@ -97,8 +96,8 @@ def _estimates(settings: Settings, horizon: str) -> dict[str, dict[str, Any]]:
 
 def planted_truth(world: DemoWorld, effect: PlantedEffect, first_week: int, last_week: int) -> float:
     """The planted effect on observed positions over event weeks ``first_week..last_week``, for the pages
-    the mart treats: first linked from the platform, no other platform within the clean window; event
-    week 0 is the Monday-to-Sunday week of the link; weeks averaged with equal weight."""
+    the mart treats: pages whose first social link of all came from the platform (pipeline.impact.mart);
+    event week 0 is the Monday-to-Sunday week of the link; weeks averaged with equal weight."""
     firsts: dict[str, dict[str, dt.date]] = defaultdict(dict)
     for link in world.first_links:
         firsts[link.page_url][link.platform] = link.day
@@ -107,8 +106,7 @@ def planted_truth(world: DemoWorld, effect: PlantedEffect, first_week: int, last
         if effect.platform not in days:
             continue
         day = days[effect.platform]
-        window_end = day + dt.timedelta(days=CLEAN_WINDOW_DAYS)
-        if any(other != effect.platform and other_day <= window_end for other, other_day in days.items()):
+        if any(other != effect.platform and other_day <= day for other, other_day in days.items()):
             continue
         shift = world.shift_of(page)
         monday = (day - world.start_date).days - day.weekday()

@@ -1,34 +1,48 @@
 """Staggered-adoption difference in differences on any panel: Callaway & Sant'Anna (2021).
 
 The group-time average treatment effects ATT(g, t) (units first treated in period g, at period t) and
-their aggregations (simple, by event time, by cohort) come from ``moderndid``, a maintained port of the
-R ``did`` package, without covariates. Every ATT(g, t) is a clean 2x2 comparison of cohort g with units
-not treated by t, so staggered timing and effects that differ by cohort or grow with time do not bias
-it, unlike a two-way fixed-effects regression.
+their event-study aggregation come from ``diff-diff`` (a maintained implementation that matches R's
+``did``), without covariates. Every ATT(g, t) is a clean 2x2 comparison of cohort g with units not
+treated by t, so staggered timing and effects that differ by cohort or grow with time do not bias it.
 
-Inference uses the estimator's influence function, one value per unit, so standard errors are
-clustered by unit. The group-time cells are reported exactly as moderndid computes them (normal 95%
-intervals, as in the paper). For the aggregates this module adds a small-sample correction, because the
-precision of an aggregate rests on its treated units and a platform may have only a handful of treated
-pages: with G treated units behind an aggregate, its variance is scaled by G / (G - 1) and its interval
-and p-value use Student's t with G - 1 degrees of freedom (the usual few-clusters correction, CR1 with
-t(G - 1)); with one treated unit there is no standard error. Without it, intervals from about ten
-treated units covered the truth in about 90% of simulated worlds instead of 95% (docs/impact.md).
-``small_sample=False`` gives moderndid's numbers unchanged.
+Real panels are not tidy, and this module is built for that:
 
-The pre-trend test is a joint Wald test that all pre-treatment event-time effects are zero; with the
-small-sample correction it is Hotelling's T-squared as an F test, F(k, G - k), instead of chi-squared(k).
+- **Unbalanced panels.** No unit is dropped for a missing period: each ATT(g, t) compares the units
+  observed in both periods it uses (its base period and t). ``diff-diff``'s panel estimator does this
+  when a panel is unbalanced (R's ``allow_unbalanced_panel`` would instead switch to the repeated
+  cross-section estimator, whose standard errors were about six times larger on these data).
+- **Clusters.** Several units may belong to one cluster (page x query cells of one page): standard
+  errors are cluster-robust on the influence function (``cluster``).
+- **Anticipation.** ``anticipation`` = k periods moves the base period to k periods before the
+  recorded treatment, so an effect that starts up to k periods early is measured, not differenced away.
+- **Few treated clusters.** With G treated clusters behind an aggregate its variance is scaled by
+  G / (G - 1) and its interval and p-value use Student's t with G - 1 degrees of freedom (CR1 with
+  t(G - 1)); one treated cluster gives no standard error. ``small_sample=False`` gives the library's
+  numbers unchanged.
+- **Uniform bands.** The event-study curve carries a simultaneous 95% band: the sup-t critical value
+  of the event window's effects, from 10,000 seeded draws of their cluster-robust joint normal
+  distribution (Montiel Olea & Plagborg-Moller 2019; the multiplier bootstrap's large-sample equivalent).
+- **Pre-trends with power.** A joint Wald test (Hotelling's T-squared as F(k, G - k) with the
+  correction) of every estimated pre-treatment event time, not only the nearest few.
+- **Sensitivity.** :meth:`StaggeredDid.robust_window` gives Rambachan & Roth's (2023) robust interval
+  under relative magnitudes (post-treatment violations of parallel trends at most ``m_bar`` times the
+  largest pre-treatment one), from ``moderndid``'s port of R's ``HonestDiD``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -39,11 +53,15 @@ log = logging.getLogger(__name__)
 
 ControlGroup = Literal["never", "notyet"]
 BasePeriod = Literal["varying", "universal"]
-CONTROL_GROUPS: dict[str, str] = {"never": "nevertreated", "notyet": "notyettreated"}
+CONTROL_GROUPS: dict[str, str] = {"never": "never_treated", "notyet": "not_yet_treated"}
 ALPHA = 0.05
 Z_95 = float(stats.norm.ppf(1 - ALPHA / 2))
-# Columns of the normalised panel handed to moderndid.
-UNIT, TIME, OUTCOME, COHORT = "unit", "time", "outcome", "cohort"
+BAND_DRAWS = 10_000
+BAND_SEED = 20210101
+# HonestDiD inverts a test over a grid; 200 points keep each interval under a second.
+ROBUST_GRID_POINTS = 200
+# Columns of the normalised panel handed to the library.
+UNIT, TIME, OUTCOME, COHORT, CLUSTER = "unit", "time", "outcome", "cohort", "cluster"
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -56,7 +74,7 @@ class Effect:
     """A point estimate with its standard error; None where the data do not identify it.
 
     ``degrees_of_freedom`` is None for normal intervals, else Student's t's. ``std_error_did`` is the
-    standard error moderndid (and R's ``did``) reports, before any small-sample correction.
+    standard error the library reports, before any small-sample correction.
     """
 
     estimate: float | None
@@ -105,7 +123,7 @@ class Effect:
 
 @dataclass(frozen=True)
 class GroupTimeEffect:
-    """ATT(g, t) as moderndid computes it."""
+    """ATT(g, t) as the library computes it."""
 
     group: int
     time: int
@@ -113,10 +131,22 @@ class GroupTimeEffect:
 
 
 @dataclass(frozen=True)
-class LabelledEffect:
-    """An aggregated effect for one event time (periods since treatment) or one cohort."""
+class EventTimeEffect:
+    """The effect at one event time (periods since treatment), with its simultaneous band."""
 
     label: int
+    effect: Effect
+    treated_units: int
+    treated_clusters: int
+    band_low: float | None = None
+    band_high: float | None = None
+
+
+@dataclass(frozen=True)
+class CohortEffect:
+    """The average effect on one cohort over its post-treatment periods."""
+
+    cohort: int
     effect: Effect
     treated_units: int
 
@@ -136,6 +166,19 @@ class PretrendTest:
 
 
 @dataclass(frozen=True)
+class RobustInterval:
+    """Rambachan & Roth's interval under relative magnitudes ``m_bar`` (None: not identified)."""
+
+    m_bar: float
+    low: float | None
+    high: float | None
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+@dataclass(frozen=True)
 class PanelSummary:
     """What went into the estimate, and what was left out and why."""
 
@@ -143,8 +186,12 @@ class PanelSummary:
     periods: int
     treated_units: int
     never_treated_units: int
+    clusters: int
+    treated_clusters: int
     cohort_sizes: dict[int, int]
-    dropped_unbalanced: int
+    cohort_clusters: dict[int, int]
+    unit_periods_missing: int
+    dropped_single_period: int
     dropped_treated_before_start: int
     rows_without_outcome: int
 
@@ -155,37 +202,89 @@ class StaggeredDid:
 
     control: ControlGroup
     base_period: BasePeriod
+    anticipation: int
     small_sample: bool
     panel: PanelSummary
     group_time: list[GroupTimeEffect]
     simple: Effect
-    dynamic: list[LabelledEffect]
-    dynamic_overall: Effect
-    by_group: list[LabelledEffect]
-    group_overall: Effect
+    dynamic: list[EventTimeEffect]
+    by_group: list[CohortEffect]
+    band_critical_value: float | None
     pretrend: PretrendTest
     warnings: list[str]
-    # Influence functions of the event-time effects (units x event times), for windows and the test.
-    event_influence: FloatArray = field(repr=False)
+    # Cluster-robust covariance of the event-time effects in ``dynamic`` as the library reports it,
+    # before the small-sample correction (same order; reference period: 0).
+    event_covariance: FloatArray = field(repr=False)
+
+    @property
+    def reference_event(self) -> int:
+        return -1 - self.anticipation
 
     def window(self, first_event: int, last_event: int) -> tuple[Effect, int, int]:
         """Equal-weight average of the event-time effects from ``first_event`` to ``last_event``.
 
-        Returns the effect, the treated units and the cohorts behind it. Event times no cohort was
+        Returns the effect, the treated clusters and the cohorts behind it. Event times no cohort was
         observed for (and the reference period) are left out; none at all gives an empty effect.
         """
-        columns = [
+        columns = self._columns(first_event, last_event)
+        if not columns:
+            return Effect(None, None), 0, 0
+        weights = np.full(len(columns), 1 / len(columns))
+        value = float(np.mean([self.dynamic[i].effect.estimate for i in columns]))
+        variance = float(weights @ self.event_covariance[np.ix_(columns, columns)] @ weights)
+        cohorts = self._cohorts(first_event, last_event)
+        clusters = sum(self.panel.cohort_clusters[cohort] for cohort in cohorts)
+        return _effect(value, variance, clusters, self.small_sample), clusters, len(cohorts)
+
+    def robust_window(self, first_event: int, last_event: int, m_bar: float = 1.0) -> RobustInterval:
+        """Rambachan & Roth's robust interval for the window's average effect, using the estimated
+        pre-treatment event times from ``min(dynamic)`` to the reference period as the evidence on
+        how far trends can diverge."""
+        reference = self.reference_event
+        usable = [i for i, item in enumerate(self.dynamic) if item.effect.std_error is not None]
+        pre = [i for i in usable if self.dynamic[i].label < reference]
+        post = [i for i in usable if self.dynamic[i].label > reference]
+        target = [i for i in post if first_event <= self.dynamic[i].label <= last_event]
+        if not pre or not target:
+            return RobustInterval(m_bar, None, None)
+        order = pre + post
+        betahat = np.array([self.dynamic[i].effect.estimate for i in order], dtype=np.float64)
+        sigma = self.event_covariance[np.ix_(order, order)]
+        clusters = sum(self.panel.cohort_clusters[c] for c in self._cohorts(first_event, last_event))
+        if self.small_sample and clusters > 1:
+            sigma = sigma * clusters / (clusters - 1)
+        l_vec = np.array([1.0 if i in target else 0.0 for i in post]) / len(target)
+        from moderndid import didhonest  # heavy (cvxpy): imported when an interval is asked for
+
+        with _quiet_native_stdout(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = didhonest.create_sensitivity_results_rm(
+                    betahat,
+                    sigma,
+                    len(pre),
+                    len(post),
+                    m_bar_vec=np.array([m_bar]),
+                    l_vec=l_vec,
+                    alpha=ALPHA,
+                    grid_points=ROBUST_GRID_POINTS,
+                )
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as failure:
+                log.debug("robust interval not computed: %s", failure)
+                return RobustInterval(m_bar, None, None)
+        row = result.row(0, named=True)
+        return RobustInterval(m_bar, _finite(row["lb"]), _finite(row["ub"]))
+
+    def treated_units_in(self, first_event: int, last_event: int) -> int:
+        """Treated units (cells, where units are cells) of the cohorts behind a window."""
+        return sum(self.panel.cohort_sizes[cohort] for cohort in self._cohorts(first_event, last_event))
+
+    def _columns(self, first_event: int, last_event: int) -> list[int]:
+        return [
             i
             for i, item in enumerate(self.dynamic)
             if first_event <= item.label <= last_event and item.effect.std_error is not None
         ]
-        if not columns:
-            return Effect(None, None), 0, 0
-        value = float(np.mean([self.dynamic[i].effect.estimate for i in columns]))
-        influence = self.event_influence[:, columns].mean(axis=1)
-        cohorts = self._cohorts(first_event, last_event)
-        units = sum(self.panel.cohort_sizes[cohort] for cohort in cohorts)
-        return _effect(value, influence, units, self.small_sample), units, len(cohorts)
 
     def _cohorts(self, first_event: int, last_event: int) -> set[int]:
         """Cohorts with an estimated cell within these event times."""
@@ -203,110 +302,123 @@ def estimate(
     time_column: str,
     outcome: str,
     cohort: str,
+    cluster: str | None = None,
     control: ControlGroup = "never",
     base_period: BasePeriod = "varying",
+    anticipation: int = 0,
     min_event: int | None = None,
     max_event: int | None = None,
     small_sample: bool = True,
 ) -> StaggeredDid:
     """Group-time ATTs and their aggregations for a long panel (one row per unit and period).
 
-    ``cohort`` holds the first treated period (0 or null: never treated). ``min_event``/``max_event``
-    bound the event-study aggregation; the simple and by-cohort aggregations use every
-    post-treatment period. ``base_period="varying"`` (the R package's default) compares each
-    pre-treatment period with the one before it; ``"universal"`` compares every period with the one
-    just before treatment, so the event-study curve is relative to event time -1.
+    ``cohort`` holds the first treated period (0 or null: never treated); ``cluster`` (optional) the
+    cluster of each unit for standard errors. ``min_event``/``max_event`` bound the event study, its
+    band and the sensitivity analysis; the pre-trend test uses every estimated pre-treatment period and
+    the simple aggregation every post-treatment cell.
+    ``base_period="varying"`` (the R package's default) compares each pre-treatment period with the one
+    before it; ``"universal"`` compares every period with the one just before treatment (minus the
+    anticipation), so the event-study curve is relative to that period.
     """
+    if anticipation < 0:
+        raise PanelError(f"anticipation must be 0 or more periods, got {anticipation}")
     started = time.perf_counter()
     normalised, summary = prepare_panel(
-        panel, unit=unit, time_column=time_column, outcome=outcome, cohort=cohort
+        panel,
+        unit=unit,
+        time_column=time_column,
+        outcome=outcome,
+        cohort=cohort,
+        cluster=cluster,
+        anticipation=anticipation,
     )
     if summary.treated_units == 0:
-        raise PanelError("no treated units with a period before their treatment in the panel")
+        raise PanelError(
+            "no treated units observed in a period before their treatment"
+            + (f" (with {anticipation} period(s) of anticipation)" if anticipation else "")
+        )
     if control == "never" and summary.never_treated_units == 0:
         raise PanelError("no never-treated units: use the not-yet-treated control group")
-    import moderndid  # heavy (polars, statsmodels): imported when an estimate is asked for
+    from diff_diff import CallawaySantAnna  # heavy: imported when an estimate is asked for
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = moderndid.att_gt(
-            data=normalised,
-            yname=OUTCOME,
-            tname=TIME,
-            idname=UNIT,
-            gname=COHORT,
-            est_method="reg",
-            control_group=CONTROL_GROUPS[control],
-            base_period=base_period,
-            cband=False,
-        )
-        options: dict[str, Any] = {"na_rm": True, "cband": False}
-        simple = moderndid.aggte(result, type="simple", **options)
-        dynamic = moderndid.aggte(
-            result,
-            type="dynamic",
-            min_e=-np.inf if min_event is None else min_event,
-            max_e=np.inf if max_event is None else max_event,
-            **options,
-        )
-        by_group = moderndid.aggte(result, type="group", **options)
+        try:
+            fitted = CallawaySantAnna(
+                control_group=CONTROL_GROUPS[control],
+                anticipation=anticipation,
+                estimation_method="reg",
+                base_period=base_period,
+                cluster=CLUSTER if cluster else None,
+                cband=False,
+            ).fit(normalised.to_pandas(), outcome=OUTCOME, unit=UNIT, time=TIME, first_treat=COHORT)
+            event_study = fitted.aggregate("event_study")
+            by_cohort = fitted.aggregate("group").to_dataframe()
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, KeyError) as failure:
+            raise PanelError(f"the estimator could not use this panel: {failure}") from failure
     group_time = [
-        GroupTimeEffect(int(g), int(t), _library_effect(att, se))
-        for g, t, att, se in zip(result.groups, result.times, result.att_gt, result.se_gt, strict=True)
+        GroupTimeEffect(int(g), int(t), _library_effect(cell["effect"], cell["se"]))
+        for (g, t), cell in sorted(fitted.group_time_effects.items())
     ]
-    post_units = _units_from(group_time, summary.cohort_sizes, lambda event: event >= 0)
-    event_influence = np.asarray(dynamic.influence_func, dtype=np.float64).reshape(summary.units, -1)
-    dynamic_effects = []
-    for column, (event, value) in enumerate(zip(dynamic.event_times, dynamic.att_by_event, strict=True)):
-        units = _units_from(group_time, summary.cohort_sizes, lambda e, at=int(event): e == at)
-        effect = _effect(value, event_influence[:, column], units, small_sample, dynamic.se_by_event[column])
-        dynamic_effects.append(LabelledEffect(int(event), effect, units))
-    group_influence = np.asarray(by_group.influence_func, dtype=np.float64).reshape(summary.units, -1)
-    group_effects = [
-        LabelledEffect(
-            int(g),
-            _effect(
-                value,
-                group_influence[:, column],
-                summary.cohort_sizes[int(g)],
-                small_sample,
-                by_group.se_by_event[column],
-            ),
-            summary.cohort_sizes[int(g)],
+    clusters_of = summary.cohort_clusters if cluster else summary.cohort_sizes
+    events, covariance = _event_window(event_study)
+    every_event: list[EventTimeEffect] = []
+    for position, (event, value, library_se) in enumerate(events):
+        cohorts = _cohorts_at(group_time, event)
+        clusters = sum(clusters_of[c] for c in cohorts)
+        effect = _effect(value, covariance[position, position], clusters, small_sample, library_se)
+        if event == -1 - anticipation and base_period == "universal":
+            effect = Effect(0.0, None)
+        every_event.append(
+            EventTimeEffect(event, effect, sum(summary.cohort_sizes[c] for c in cohorts), clusters)
         )
-        for column, (g, value) in enumerate(zip(by_group.event_times, by_group.att_by_event, strict=True))
+    # The pre-trend test uses every estimated pre-treatment period; the curve, its band and the
+    # sensitivity analysis the event window.
+    pretrend = _pretrend_test(every_event, covariance, small_sample, -1 - anticipation)
+    inside = [
+        i
+        for i, item in enumerate(every_event)
+        if (min_event is None or item.label >= min_event) and (max_event is None or item.label <= max_event)
     ]
-    dynamic_post = sum(item.treated_units for item in dynamic_effects if item.label == 0)
-    outcome_result = StaggeredDid(
+    dynamic = [every_event[i] for i in inside]
+    covariance = covariance[np.ix_(inside, inside)]
+    band = _band_critical_value(dynamic, covariance)
+    if band is not None:
+        dynamic = [_with_band(item, band) for item in dynamic]
+    post_cohorts = {gt.group for gt in group_time if gt.time >= gt.group and gt.effect.estimate is not None}
+    result = StaggeredDid(
         control=control,
         base_period=base_period,
+        anticipation=anticipation,
         small_sample=small_sample,
         panel=summary,
         group_time=group_time,
         simple=_effect(
-            simple.overall_att, simple.influence_func_overall, post_units, small_sample, simple.overall_se
-        ),
-        dynamic=dynamic_effects,
-        dynamic_overall=_effect(
-            dynamic.overall_att,
-            dynamic.influence_func_overall,
-            dynamic_post,
+            fitted.overall_att,
+            (_finite(fitted.overall_se) or math.nan) ** 2,
+            sum(clusters_of[c] for c in post_cohorts),
             small_sample,
-            dynamic.overall_se,
+            fitted.overall_se,
         ),
-        by_group=group_effects,
-        group_overall=_effect(
-            by_group.overall_att,
-            by_group.influence_func_overall,
-            post_units,
-            small_sample,
-            by_group.overall_se,
-        ),
-        pretrend=_pretrend_test(
-            dynamic_effects, event_influence, group_time, summary.cohort_sizes, small_sample
-        ),
-        warnings=sorted({str(warning.message) for warning in caught}),
-        event_influence=event_influence,
+        dynamic=dynamic,
+        by_group=[
+            CohortEffect(
+                int(row["label"]),
+                _effect(
+                    row["att"],
+                    (_finite(row["se"]) or math.nan) ** 2,
+                    clusters_of.get(int(row["label"]), 0),
+                    small_sample,
+                    row["se"],
+                ),
+                summary.cohort_sizes.get(int(row["label"]), 0),
+            )
+            for row in by_cohort.to_dict("records")
+        ],
+        band_critical_value=band,
+        pretrend=pretrend,
+        warnings=sorted({_first_line(warning.message) for warning in caught}),
+        event_covariance=covariance,
     )
     log.debug(
         "estimate: %d units (%d treated in %d cohorts, %d never treated), %d periods, %d ATT(g,t) in %.2fs",
@@ -318,19 +430,27 @@ def estimate(
         len(group_time),
         time.perf_counter() - started,
     )
-    return outcome_result
+    return result
 
 
 def prepare_panel(
-    panel: pl.DataFrame, *, unit: str, time_column: str, outcome: str, cohort: str
+    panel: pl.DataFrame,
+    *,
+    unit: str,
+    time_column: str,
+    outcome: str,
+    cohort: str,
+    cluster: str | None = None,
+    anticipation: int = 0,
 ) -> tuple[pl.DataFrame, PanelSummary]:
-    """The panel in moderndid's terms: integer unit ids, integer periods, balanced.
+    """The panel in the library's terms: integer unit ids, integer periods, possibly unbalanced.
 
-    Rows without an outcome are dropped; then units not observed in every period (the estimator
-    needs a balanced panel) and units treated in or before the first period (no period before
-    treatment to compare with) are left out and counted.
+    Rows without an outcome are dropped and counted; units observed in one period only (nothing to
+    compare) and units treated before their first observed period (no period before treatment, or
+    before the anticipation window, to compare with) are left out and counted.
     """
-    missing = [name for name in (unit, time_column, outcome, cohort) if name not in panel.columns]
+    names = [unit, time_column, outcome, cohort] + ([cluster] if cluster else [])
+    missing = [name for name in names if name not in panel.columns]
     if missing:
         raise PanelError(
             f"column(s) {', '.join(missing)} not in the panel (it has: {', '.join(panel.columns)})"
@@ -349,6 +469,7 @@ def prepare_panel(
         pl.col(time_column).cast(pl.Int64).alias(TIME),
         pl.col(outcome).cast(pl.Float64).alias(OUTCOME),
         pl.col(cohort).cast(pl.Int64).fill_null(0).alias(COHORT),
+        (pl.col(cluster) if cluster else pl.col(unit)).cast(pl.String).alias(CLUSTER),
     )
     for name, column in ((time_column, TIME), (unit, UNIT)):
         if frame[column].null_count():
@@ -360,98 +481,177 @@ def prepare_panel(
             f"{duplicates.height} ({unit}, {time_column}) pairs appear more than once, "
             f"e.g. {first[UNIT]!r} at {first[TIME]!r}: aggregate to one row per unit and period first"
         )
-    varying = (
-        frame.group_by(UNIT).agg(pl.col(COHORT).n_unique().alias("cohorts")).filter(pl.col("cohorts") > 1)
-    )
-    if varying.height:
-        raise PanelError(
-            f"column {cohort!r} must be constant within a unit; {varying.height} unit(s) have several "
-            f"values, e.g. {varying[UNIT][0]!r}"
+    for column, name in ((COHORT, cohort), (CLUSTER, cluster or unit)):
+        varying = (
+            frame.group_by(UNIT).agg(pl.col(column).n_unique().alias("values")).filter(pl.col("values") > 1)
         )
+        if varying.height:
+            raise PanelError(
+                f"column {name!r} must be constant within a unit; {varying.height} unit(s) have several "
+                f"values, e.g. {varying[UNIT][0]!r}"
+            )
     without_outcome = pl.col(OUTCOME).is_null() | pl.col(OUTCOME).is_nan()
     rows_without_outcome = frame.filter(without_outcome).height
     frame = frame.filter(~without_outcome)
     periods = frame[TIME].n_unique()
     if periods < 2:
         raise PanelError(f"the panel needs at least two periods with outcomes, found {periods}")
-    first_period = frame[TIME].min()
-    observed = frame.group_by(UNIT).agg(pl.len().alias("periods"), pl.col(COHORT).first())
-    balanced = observed.filter(pl.col("periods") == periods)
-    late_enough = balanced.filter((pl.col(COHORT) == 0) | (pl.col(COHORT) > first_period))
+    observed = frame.group_by(UNIT).agg(
+        pl.len().alias("periods"),
+        pl.col(TIME).min().alias("first"),
+        pl.col(COHORT).first(),
+        pl.col(CLUSTER).first(),
+    )
+    comparable = observed.filter(pl.col("periods") >= 2)
+    late_enough = comparable.filter((pl.col(COHORT) == 0) | (pl.col(COHORT) - anticipation > pl.col("first")))
     ids = late_enough.select(UNIT).sort(UNIT).with_row_index("unit_id", offset=1)
     frame = (
         frame.join(ids, on=UNIT)
-        .select(pl.col("unit_id").cast(pl.Int64).alias(UNIT), TIME, OUTCOME, COHORT)
+        .select(pl.col("unit_id").cast(pl.Int64).alias(UNIT), TIME, OUTCOME, COHORT, CLUSTER)
         .sort(UNIT, TIME)
     )
-    cohort_sizes = Counter(int(value) for value in late_enough[COHORT].to_list() if value != 0)
+    treated = late_enough.filter(pl.col(COHORT) != 0)
+    cohort_sizes = Counter(int(value) for value in treated[COHORT].to_list())
+    cohort_clusters = {
+        int(row[COHORT]): int(row["clusters"])
+        for row in treated.group_by(COHORT)
+        .agg(pl.col(CLUSTER).n_unique().alias("clusters"))
+        .iter_rows(named=True)
+    }
     summary = PanelSummary(
         units=late_enough.height,
         periods=periods,
-        treated_units=sum(cohort_sizes.values()),
-        never_treated_units=late_enough.height - sum(cohort_sizes.values()),
+        treated_units=treated.height,
+        never_treated_units=late_enough.height - treated.height,
+        clusters=late_enough[CLUSTER].n_unique(),
+        treated_clusters=treated[CLUSTER].n_unique(),
         cohort_sizes=dict(sorted(cohort_sizes.items())),
-        dropped_unbalanced=observed.height - balanced.height,
-        dropped_treated_before_start=balanced.height - late_enough.height,
+        cohort_clusters=dict(sorted(cohort_clusters.items())),
+        unit_periods_missing=late_enough.height * periods - frame.height,
+        dropped_single_period=observed.height - comparable.height,
+        dropped_treated_before_start=comparable.height - late_enough.height,
         rows_without_outcome=rows_without_outcome,
     )
     return frame, summary
 
 
-def _units_from(group_time: list[GroupTimeEffect], cohort_sizes: dict[int, int], event_filter: Any) -> int:
-    """Treated units of the cohorts with an estimated cell at event times passing ``event_filter``."""
-    cohorts = {
-        gt.group for gt in group_time if gt.effect.estimate is not None and event_filter(gt.time - gt.group)
-    }
-    return sum(cohort_sizes[cohort] for cohort in cohorts)
+def _event_window(event_study: object) -> tuple[list[tuple[int, float | None, float | None]], FloatArray]:
+    """Every estimated event time with its estimate and library standard error, and their covariance
+    (rows and columns in the same order; 0 for the reference period)."""
+    index = [int(e) for e in event_study.vcov_index]  # type: ignore[attr-defined]
+    vcov = np.asarray(event_study.vcov, dtype=np.float64)  # type: ignore[attr-defined]
+    rows = [
+        (int(event), _finite(value), _finite(error))
+        for event, value, error in zip(
+            event_study.event_time,  # type: ignore[attr-defined]
+            event_study.att,  # type: ignore[attr-defined]
+            event_study.se,  # type: ignore[attr-defined]
+            strict=True,
+        )
+    ]
+    rows.sort()
+    covariance = np.zeros((len(rows), len(rows)))
+    positions = {event: index.index(event) for event, _, _ in rows if event in index}
+    for i, (a, _, _) in enumerate(rows):
+        for j, (b, _, _) in enumerate(rows):
+            if a in positions and b in positions:
+                covariance[i, j] = vcov[positions[a], positions[b]]
+    return rows, covariance
 
 
-def _finite(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
+def _cohorts_at(group_time: list[GroupTimeEffect], event: int) -> set[int]:
+    return {gt.group for gt in group_time if gt.time - gt.group == event and gt.effect.estimate is not None}
 
 
-def _library_effect(estimate: Any, std_error: Any) -> Effect:
+def _band_critical_value(dynamic: list[EventTimeEffect], covariance: FloatArray) -> float | None:
+    """The sup-t critical value of a 95% simultaneous band over the estimated event times."""
+    columns = [i for i, item in enumerate(dynamic) if item.effect.std_error is not None]
+    if not columns:
+        return None
+    sub = covariance[np.ix_(columns, columns)]
+    scale = np.sqrt(np.diag(sub))
+    correlation = sub / np.outer(scale, scale)
+    draws = np.random.default_rng(BAND_SEED).multivariate_normal(
+        np.zeros(len(columns)), correlation, size=BAND_DRAWS, method="eigh"
+    )
+    return float(np.quantile(np.abs(draws).max(axis=1), 1 - ALPHA))
+
+
+def _with_band(item: EventTimeEffect, critical_value: float) -> EventTimeEffect:
+    effect = item.effect
+    if effect.estimate is None or effect.std_error is None:
+        return item
+    # With few treated clusters the normal sup-t value is widened as t widens the pointwise one.
+    widened = critical_value * effect.critical_value / Z_95
+    return EventTimeEffect(
+        item.label,
+        effect,
+        item.treated_units,
+        item.treated_clusters,
+        effect.estimate - widened * effect.std_error,
+        effect.estimate + widened * effect.std_error,
+    )
+
+
+def _finite(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if np.isfinite(number) else None
+
+
+def _library_effect(estimate: object, std_error: object) -> Effect:
     value = _finite(estimate)
     return Effect(value, None if value is None else _finite(std_error))
 
 
 def _effect(
-    estimate: Any, influence: Any, treated_units: int, small_sample: bool, std_error_did: Any = None
+    estimate: object,
+    variance: float,
+    treated_clusters: int,
+    small_sample: bool,
+    std_error_did: object = None,
 ) -> Effect:
-    """An aggregate with its standard error from its influence function (one value per unit),
-    corrected for few treated units when ``small_sample``."""
+    """An aggregate with its standard error from its (cluster-robust) variance, corrected for few
+    treated clusters when ``small_sample``."""
     value = _finite(estimate)
-    scores = np.asarray(influence, dtype=np.float64)
-    raw = float(np.sqrt(np.mean(scores**2) / len(scores))) if len(scores) else math.nan
+    raw = math.sqrt(variance) if np.isfinite(variance) and variance > 0 else math.nan
     error = raw if np.isfinite(raw) and raw > 1e-12 else None
     if value is None or error is None:
         return Effect(value, None, None, _finite(std_error_did))
     if not small_sample:
         return Effect(value, error, None, _finite(std_error_did))
-    if treated_units < 2:
+    if treated_clusters < 2:
         return Effect(value, None, None, _finite(std_error_did))
-    scaled = error * math.sqrt(treated_units / (treated_units - 1))
-    return Effect(value, scaled, treated_units - 1, _finite(std_error_did))
+    scaled = error * math.sqrt(treated_clusters / (treated_clusters - 1))
+    return Effect(value, scaled, treated_clusters - 1, _finite(std_error_did))
 
 
 def _pretrend_test(
-    dynamic: list[LabelledEffect],
-    influence: FloatArray,
-    group_time: list[GroupTimeEffect],
-    cohort_sizes: dict[int, int],
-    small_sample: bool,
+    dynamic: list[EventTimeEffect], covariance: FloatArray, small_sample: bool, reference: int
 ) -> PretrendTest:
-    """Wald test of all pre-treatment event-time effects at once, with their covariance across units.
-    The reference period of a universal base (0 by construction, no standard error) is left out."""
-    columns = [i for i, item in enumerate(dynamic) if item.label < 0 and item.effect.std_error is not None]
+    """Wald test of the estimated pre-treatment event times (before the reference period) at once, with
+    their covariance. With the correction it is Hotelling's T-squared as F(k, G - k), G the treated
+    clusters behind them, which needs G > k: pre-periods are taken from the nearest back, as many as
+    keep G - k >= 2 (the far ones rest on the few latest cohorts)."""
+    candidates = sorted(
+        (i for i, item in enumerate(dynamic) if item.label < reference and item.effect.std_error is not None),
+        key=lambda i: -dynamic[i].label,
+    )
+    columns: list[int] = []
+    for i in candidates:
+        clusters = min(dynamic[j].treated_clusters for j in [*columns, i])
+        if small_sample and clusters - (len(columns) + 1) < 2:
+            break
+        columns.append(i)
     if not columns:
         return PretrendTest((), None, None, None)
+    columns.sort(key=lambda i: dynamic[i].label)
+    clusters = min(dynamic[i].treated_clusters for i in columns)
     effects = np.array([dynamic[i].effect.estimate for i in columns], dtype=np.float64)
     event_times = tuple(dynamic[i].label for i in columns)
-    scores = influence[:, columns]
-    covariance = scores.T @ scores / scores.shape[0] ** 2
     try:
-        statistic = float(effects @ np.linalg.solve(covariance, effects))
+        statistic = float(effects @ np.linalg.solve(covariance[np.ix_(columns, columns)], effects))
     except np.linalg.LinAlgError:
         return PretrendTest(event_times, float(effects.mean()), None, None)
     tested = len(columns)
@@ -459,11 +659,34 @@ def _pretrend_test(
         return PretrendTest(
             event_times, float(effects.mean()), statistic, float(stats.chi2.sf(statistic, tested))
         )
-    units = _units_from(group_time, cohort_sizes, lambda event: event in event_times)
-    if units <= tested:
-        return PretrendTest(event_times, float(effects.mean()), statistic, None)
-    # Hotelling's T-squared with ``units`` clusters: (G - k) / (k (G - 1)) T2 ~ F(k, G - k).
-    f_statistic = statistic * (units - tested) / (tested * (units - 1))
+    # Hotelling's T-squared with G clusters: (G - k) / (k (G - 1)) T2 ~ F(k, G - k).
+    f_statistic = statistic * (clusters - tested) / (tested * (clusters - 1))
     return PretrendTest(
-        event_times, float(effects.mean()), statistic, float(stats.f.sf(f_statistic, tested, units - tested))
+        event_times,
+        float(effects.mean()),
+        statistic,
+        float(stats.f.sf(f_statistic, tested, clusters - tested)),
     )
+
+
+def _first_line(message: Warning | str) -> str:
+    return str(message).strip().splitlines()[0] if str(message).strip() else ""
+
+
+@contextlib.contextmanager
+def _quiet_native_stdout() -> Iterator[None]:
+    """Silence the LP solver's banner, which its C library writes straight to file descriptor 1."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(descriptor)
+    try:
+        with Path(os.devnull).open("w") as devnull:
+            os.dup2(devnull.fileno(), descriptor)
+            yield
+    finally:
+        os.dup2(saved, descriptor)
+        os.close(saved)

@@ -1,22 +1,30 @@
 """``mart.impact_estimates`` and ``mart.impact_event_time``: the causal side of the mart (SPEC section 7).
 
-For every outcome the weekly panel holds (position; clicks and impressions where a source reports them),
-every platform with treated pages and ``any``, both treatment definitions and both control groups, the
-build estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimator`) on the
-weekly page panel (``mart.impact_weekly_panel``) and writes
+For every outcome (position; clicks, impressions and CTR where a source reports them), every platform
+with treated pages and ``any``, both treatment definitions and both control groups, the build
+estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimator`) and writes
 
-- the event study, event weeks -4..8, relative to week -1 (a universal base period, so the curve reads
-  "compared with the week before the link"), into ``mart.impact_event_time``;
-- averages over event weeks 0-3, 4-8 and 0-8, with page-clustered standard errors and a joint Wald
-  pre-trend test over weeks -4..-2, into ``mart.impact_estimates``.
+- the event study, event weeks -4..8, relative to week -1 - anticipation (a universal base period, so
+  the curve reads "compared with the week before the link"), with pointwise intervals and a
+  simultaneous band, into ``mart.impact_event_time``;
+- averages over event weeks 0-3, 4-8 and 0-8, with page-clustered standard errors, a joint pre-trend
+  test over every estimated pre-treatment week, Holm-adjusted p-values, Rambachan-Roth robust
+  intervals (relative magnitudes, M = 1) for the headline design (first link, never-linked controls)
+  and a ``finding``, into ``mart.impact_estimates``.
+
+Position is estimated on page x query cells (``mart.impact_cell_weekly_panel``), each cell compared
+with itself and clustered by page, so queries entering or leaving the top 100 as a page moves cannot
+pull the estimate; clicks, impressions and CTR are page totals (``mart.impact_weekly_panel``), where
+queries a page newly ranks for are part of the effect.
 
 Who is compared with whom, per platform P:
 
 - treated: pages whose treatment day (first link from P; or first day their engagement from P reached
-  the threshold) falls inside the panel with a week before it. For one platform, a page also linked
-  from another platform before the end of its event window (treatment day + 62 days) is left out:
-  that other platform's effect would be credited to P. For ``any``, every linked page counts, from its
-  first link on any platform.
+  the threshold) falls inside the panel with a week before it. For one platform, only pages whose
+  first social link of all came from P, which is known on the day of that link (no selection on what
+  happens later): the estimate is the effect of a first social link arriving on P, together with
+  whatever follows it (later links from other platforms included). A page first linked from another
+  platform is left out of P's design. For ``any``, every linked page counts, from its first link.
 - controls: pages never linked from any platform (``never_treated``); ``not_yet_treated`` adds the
   treated pages of later weeks until their own treatment week.
 - pages linked from P without reaching the engagement threshold are neither treated nor controls for
@@ -48,6 +56,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METHOD = "callaway_santanna_2021"
+HEADLINE_TREATMENT, HEADLINE_CONTROL = "first_link", "never_treated"
+# Lower is better for position; higher is better for the others.
+LOWER_IS_BETTER = frozenset({"position"})
+OUTCOME_ORDER = ("position", "clicks", "impressions", "ctr")
 ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}
@@ -55,9 +67,8 @@ CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_tr
 FIRST_EVENT_WEEK, LAST_EVENT_WEEK = -4, 8
 REFERENCE_WEEK = -1
 HORIZONS = (("weeks_0_3", 0, 3), ("weeks_4_8", 4, 8), ("weeks_0_8", 0, 8))
-# A page linked from another platform before the end of its event window is not a clean case.
-WINDOW_DAYS = 7 * LAST_EVENT_WEEK + 6
 MIN_TREATED = 5
+ALPHA = 0.05
 
 # Candidate treated pages per platform and definition, and their treatment day.
 TREATMENT_DAYS_SQL = """
@@ -108,23 +119,30 @@ SELECT (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, outcome, peri
                FROM treatment_days)
     || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, platform, first_day)), 0)
                FROM window_first_links)
-    || '/' || $window_weeks || '/' || $threshold
+    || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, query, period, position)), 0)
+               FROM mart.impact_cell_weekly_panel)
+    || '/' || $window_weeks || '/' || $threshold || '/' || $anticipation
 """
 
-# The estimation sample for one outcome, platform and definition: treated pages with their cohort (the
-# period of their treatment week) and never-linked pages with cohort 0, each with its weekly outcome.
-SAMPLE_SQL = f"""
-WITH treated AS (
-    SELECT t.canonical_url,
-           (date_diff('day', DATE '1970-01-05', date_trunc('week', t.treatment_day)::DATE) // 7)::INTEGER
-               AS cohort
-    FROM treatment_days AS t
-    WHERE t.platform = $platform AND t.treatment = $treatment
-      AND ($platform = 'any' OR NOT EXISTS (
-          SELECT 1 FROM window_first_links AS o
-          WHERE o.canonical_url = t.canonical_url AND o.platform NOT IN ($platform, 'any')
-            AND o.first_day <= t.treatment_day + $window_days))
-),
+# Pages treated by a platform (and definition) with their cohort, the period of their treatment week.
+# For one platform, only pages whose first social link of all came from it (known on the link's day).
+TREATED_SQL = """
+SELECT t.canonical_url,
+       (date_diff('day', DATE '1970-01-05', date_trunc('week', t.treatment_day)::DATE) // 7)::INTEGER
+           AS cohort
+FROM treatment_days AS t
+WHERE t.platform = $platform AND t.treatment = $treatment
+  AND ($platform = 'any' OR NOT EXISTS (
+      SELECT 1 FROM window_first_links AS o
+      WHERE o.canonical_url = t.canonical_url AND o.platform NOT IN ($platform, 'any')
+        AND o.first_day <= (SELECT f.first_day FROM window_first_links AS f
+                            WHERE f.canonical_url = t.canonical_url AND f.platform = $platform)))
+"""
+
+# The estimation sample for a page-level outcome: treated pages with their cohort and never-linked pages
+# with cohort 0, each with its weekly outcome.
+PAGE_SAMPLE_SQL = f"""
+WITH treated AS ({TREATED_SQL}),
 panel AS ({PANEL_WINDOW_SQL}),
 never_linked AS (
     SELECT DISTINCT canonical_url, 0 AS cohort
@@ -136,10 +154,30 @@ units AS (
     UNION ALL
     SELECT * FROM never_linked
 )
-SELECT u.canonical_url, p.period, p.value, u.cohort
+SELECT u.canonical_url AS unit, u.canonical_url AS page, p.period, p.value, u.cohort
 FROM units AS u
 JOIN panel AS p ON p.canonical_url = u.canonical_url AND p.outcome = $outcome
 ORDER BY u.canonical_url, p.period
+"""
+
+# The estimation sample for position: the page x query cells of treated and never-linked pages.
+CELL_SAMPLE_SQL = f"""
+WITH treated AS ({TREATED_SQL}),
+never_linked AS (
+    SELECT DISTINCT canonical_url, 0 AS cohort
+    FROM mart.impact_cell_weekly_panel
+    ANTI JOIN window_first_links USING (canonical_url)
+),
+units AS (
+    SELECT * FROM treated
+    UNION ALL
+    SELECT * FROM never_linked
+)
+SELECT c.canonical_url || chr(31) || c.query AS unit, u.canonical_url AS page, c.period,
+       c.position AS value, u.cohort
+FROM units AS u
+JOIN mart.impact_cell_weekly_panel AS c ON c.canonical_url = u.canonical_url
+ORDER BY unit, c.period
 """
 
 
@@ -187,6 +225,7 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
         rows, events = _estimate_design(con, design, settings)
         estimate_rows += rows
         event_rows += events
+    _adjust_and_conclude(estimate_rows)
     con.execute("DROP TABLE treatment_days; DROP TABLE window_first_links")
     con.execute("DELETE FROM mart.impact_estimates; DELETE FROM mart.impact_event_time")
     counts = {
@@ -197,13 +236,14 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
     usable = sum(row["estimate"] is not None for row in estimate_rows)
     log.info(
         "impact: %d designs, %d estimates (%d with a number), %d event-week rows "
-        "(%s, engagement threshold %d) in %.1fs",
+        "(%s, engagement threshold %d, anticipation %d weeks) in %.1fs",
         len(designs),
         len(estimate_rows),
         usable,
         len(event_rows),
         METHOD,
         settings.engagement_threshold,
+        settings.anticipation_weeks,
         time.perf_counter() - started,
     )
     return counts
@@ -211,7 +251,12 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
 
 def _inputs_checksum(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> str:
     row = con.execute(
-        INPUTS_SQL, {"window_weeks": settings.window_weeks, "threshold": settings.engagement_threshold}
+        INPUTS_SQL,
+        {
+            "window_weeks": settings.window_weeks,
+            "threshold": settings.engagement_threshold,
+            "anticipation": settings.anticipation_weeks,
+        },
     ).fetchone()
     return str(row[0]) if row else ""
 
@@ -222,14 +267,16 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def _designs(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> list[Design]:
-    outcomes = [
+    present = {
         row[0]
         for row in con.execute(
-            f"SELECT outcome FROM ({PANEL_WINDOW_SQL}) GROUP BY outcome "
-            "ORDER BY array_position(['position', 'clicks', 'impressions'], outcome)",
+            f"SELECT outcome FROM ({PANEL_WINDOW_SQL}) GROUP BY outcome",
             {"window_weeks": settings.window_weeks},
         ).fetchall()
-    ]
+    }
+    if not _count(con, "mart.impact_cell_weekly_panel"):
+        present.discard("position")
+    outcomes = [outcome for outcome in OUTCOME_ORDER if outcome in present]
     treated = con.execute(
         "SELECT DISTINCT platform, treatment FROM treatment_days "
         "ORDER BY platform = 'any' DESC, platform, array_position(['first_link', 'engagement'], treatment)"
@@ -245,81 +292,102 @@ def _designs(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> list[D
 def _estimate_design(
     con: duckdb.DuckDBPyConnection, design: Design, settings: ImpactSettings
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    # Imported here: polars, scipy and the estimation library are heavy, and DAG files import the pipeline.
+    # Imported here: polars, scipy and the estimation libraries are heavy, and DAG files import the pipeline.
     import polars as pl
 
     from pipeline.impact.estimator import PanelError, estimate
 
     sample = con.execute(
-        SAMPLE_SQL,
-        {
-            "platform": design.platform,
-            "treatment": design.treatment,
-            "outcome": design.outcome,
-            "window_days": WINDOW_DAYS,
-            "window_weeks": settings.window_weeks,
-        },
+        CELL_SAMPLE_SQL if design.outcome == "position" else PAGE_SAMPLE_SQL,
+        {"platform": design.platform, "treatment": design.treatment}
+        | (
+            {}
+            if design.outcome == "position"
+            else {"outcome": design.outcome, "window_weeks": settings.window_weeks}
+        ),
     ).pl()
-    treated_pages = sample.filter(pl.col("cohort") != 0)["canonical_url"].n_unique()
-    control_pages = sample.filter(pl.col("cohort") == 0)["canonical_url"].n_unique()
+    treated_pages = sample.filter(pl.col("cohort") != 0)["page"].n_unique()
+    control_pages = sample.filter(pl.col("cohort") == 0)["page"].n_unique()
+    anticipation = settings.anticipation_weeks
     if treated_pages < MIN_TREATED:
         note = f"too few treated pages ({treated_pages}; at least {MIN_TREATED} needed)"
-        return _note_rows(design, note, treated_pages, control_pages), []
+        return _note_rows(design, note, treated_pages, control_pages, anticipation), []
     try:
         result = estimate(
             sample,
-            unit="canonical_url",
+            unit="unit",
             time_column="period",
             outcome="value",
             cohort="cohort",
+            cluster="page",
             control=CONTROL_GROUPS[design.control_group],
             base_period="universal",
+            anticipation=anticipation,
             min_event=FIRST_EVENT_WEEK,
             max_event=LAST_EVENT_WEEK,
         )
     except (PanelError, ValueError, ArithmeticError) as failure:
         log.warning("impact: no estimate for %s: %s", design, failure)
-        return _note_rows(design, f"not estimable: {failure}", treated_pages, control_pages), []
-    if result.panel.treated_units < MIN_TREATED:
+        note = f"not estimable: {failure}"
+        return _note_rows(design, note, treated_pages, control_pages, anticipation), []
+    if result.panel.treated_clusters < MIN_TREATED:
         note = (
-            f"too few treated pages observed every week ({result.panel.treated_units}; "
+            f"too few treated pages observed before and after their link ({result.panel.treated_clusters}; "
             f"at least {MIN_TREATED} needed)"
         )
-        return _note_rows(design, note, result.panel.treated_units, result.panel.never_treated_units), []
+        return _note_rows(design, note, result.panel.treated_clusters, control_pages, anticipation), []
     for message in result.warnings:
-        log.debug("impact: %s: moderndid: %s", design, message)
-    return _horizon_rows(design, result), _event_rows(design, result)
+        log.debug("impact: %s: estimator: %s", design, message)
+    return _horizon_rows(design, result, control_pages), _event_rows(design, result)
 
 
-def _horizon_rows(design: Design, result: StaggeredDid) -> list[dict[str, Any]]:
+def _horizon_rows(design: Design, result: StaggeredDid, control_pages: int) -> list[dict[str, Any]]:
     pretrend = result.pretrend
-    dropped = result.panel.dropped_unbalanced + result.panel.dropped_treated_before_start
-    caveat = (
-        f"{dropped} page(s) left out: not observed every week or treated in the first week"
-        if dropped
-        else None
-    )
+    panel = result.panel
+    left_out = panel.dropped_single_period + panel.dropped_treated_before_start
+    unit_word = "cells" if design.outcome == "position" else "pages"
+    caveats = [
+        f"{panel.unit_periods_missing} of {panel.units * panel.periods} {unit_word[:-1]}-weeks unobserved "
+        "(each comparison uses the units seen in both its weeks)"
+        if panel.unit_periods_missing
+        else "",
+        f"{left_out} {unit_word} left out (seen in one week only, or linked before their first week)"
+        if left_out
+        else "",
+    ]
+    headline = (design.treatment, design.control_group) == (HEADLINE_TREATMENT, HEADLINE_CONTROL)
     rows: list[dict[str, Any]] = []
     for horizon, first_week, last_week in HORIZONS:
-        effect, treated_units, cohorts = result.window(first_week, last_week)
+        effect, treated_pages, cohorts = result.window(first_week, last_week)
+        assessed = headline and effect.estimate is not None
+        robust = result.robust_window(first_week, last_week) if assessed else None
         rows.append(
             design.key
             | {
                 "horizon": horizon,
                 "first_week": first_week,
                 "last_week": last_week,
+                "anticipation_weeks": result.anticipation,
                 "estimate": effect.estimate,
                 "std_error": effect.std_error,
                 "ci_low": effect.ci_low,
                 "ci_high": effect.ci_high,
                 "p_value": effect.p_value,
-                "treated_units": treated_units,
-                "control_units": result.panel.never_treated_units,
+                "p_value_adjusted": None,
+                "robust_ci_low": robust.low if robust else None,
+                "robust_ci_high": robust.high if robust else None,
+                "finding": None,
+                "treated_units": treated_pages,
+                "treated_cells": result.treated_units_in(first_week, last_week),
+                "control_units": control_pages,
                 "cohorts": cohorts,
                 "pretrend_estimate": pretrend.mean_effect,
                 "pretrend_p_value": pretrend.p_value,
+                "pretrend_weeks": len(pretrend.event_times),
                 "pretrend_passed": pretrend.passed,
-                "note": caveat if effect.estimate is not None else "no treated page observed this long",
+                "note": "; ".join(c for c in caveats if c) or None
+                if effect.estimate is not None
+                else "no treated page observed this long",
             }
         )
     return rows
@@ -334,35 +402,79 @@ def _event_rows(design: Design, result: StaggeredDid) -> list[dict[str, Any]]:
             "std_error": item.effect.std_error,
             "ci_low": item.effect.ci_low,
             "ci_high": item.effect.ci_high,
-            "treated_units": item.treated_units,
-            "is_reference": item.label == REFERENCE_WEEK,
+            "band_low": item.band_low,
+            "band_high": item.band_high,
+            "anticipation_weeks": result.anticipation,
+            "treated_units": item.treated_clusters,
+            "is_reference": item.label == result.reference_event,
         }
         for item in result.dynamic
     ]
 
 
-def _note_rows(design: Design, note: str, treated: int, controls: int) -> list[dict[str, Any]]:
+def _note_rows(
+    design: Design, note: str, treated: int, controls: int, anticipation: int
+) -> list[dict[str, Any]]:
     return [
         design.key
         | {
             "horizon": horizon,
             "first_week": first_week,
             "last_week": last_week,
+            "anticipation_weeks": anticipation,
             "estimate": None,
             "std_error": None,
             "ci_low": None,
             "ci_high": None,
             "p_value": None,
+            "p_value_adjusted": None,
+            "robust_ci_low": None,
+            "robust_ci_high": None,
+            "finding": None,
             "treated_units": treated,
+            "treated_cells": None,
             "control_units": controls,
             "cohorts": 0,
             "pretrend_estimate": None,
             "pretrend_p_value": None,
+            "pretrend_weeks": None,
             "pretrend_passed": None,
             "note": note,
         }
         for horizon, first_week, last_week in HORIZONS
     ]
+
+
+def _adjust_and_conclude(rows: list[dict[str, Any]]) -> None:
+    """Holm-adjust the p-values of each family (one outcome, treatment, control group and horizon,
+    across platforms) and set each row's ``finding`` (docs/impact.md, "Reading the answer")."""
+    from statsmodels.stats.multitest import multipletests
+
+    families: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["p_value"] is not None:
+            key = (row["outcome"], row["treatment"], row["control_group"], row["horizon"])
+            families.setdefault(key, []).append(row)
+    for family in families.values():
+        adjusted = multipletests([row["p_value"] for row in family], alpha=0.05, method="holm")[1]
+        for row, value in zip(family, adjusted, strict=True):
+            row["p_value_adjusted"] = float(value)
+    for row in rows:
+        row["finding"] = finding(row)
+
+
+def finding(row: dict[str, Any]) -> str:
+    """What a row lets one say: an effect needs the Holm-adjusted p-value under 0.05 and the robust
+    interval (which allows trends to diverge after the link as much as before it) to exclude zero."""
+    if row["estimate"] is None:
+        return "not estimated"
+    if row["robust_ci_low"] is None or row["robust_ci_high"] is None:
+        return "not assessed"
+    robust_excludes_zero = row["robust_ci_low"] > 0 or row["robust_ci_high"] < 0
+    if not robust_excludes_zero or row["p_value_adjusted"] is None or row["p_value_adjusted"] >= ALPHA:
+        return "inconclusive"
+    better = row["estimate"] < 0 if row["outcome"] in LOWER_IS_BETTER else row["estimate"] > 0
+    return "improves" if better else "worsens"
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> int:

@@ -1,5 +1,5 @@
 -- Per owned page and day: the outcomes the impact estimator uses, aggregated over the page's queries
--- (position impression-weighted where impressions are known).
+-- (position impression-weighted where impressions are known; CTR = clicks / impressions where both are known).
 -- Incremental: per day, like core.rankings_daily.
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
@@ -15,6 +15,7 @@ SELECT canonical_url, day,
             ELSE (sum(position::DECIMAL(38, 9)) / count(position))::DOUBLE END AS position,
        sum(clicks) AS clicks,
        sum(impressions) AS impressions,
+       CASE WHEN sum(impressions) > 0 THEN sum(clicks) / sum(impressions) END AS ctr,
        count(*) AS queries
 FROM core.rankings_daily
 WHERE is_owned(canonical_url)

@@ -16,13 +16,14 @@ CREATE OR REPLACE TABLE mart.impact_weekly_panel AS
 WITH daily AS (
     UNPIVOT (
         SELECT canonical_url, day,
-               position::DOUBLE AS position, clicks::DOUBLE AS clicks, impressions::DOUBLE AS impressions
+               position::DOUBLE AS position, clicks::DOUBLE AS clicks, impressions::DOUBLE AS impressions,
+               ctr::DOUBLE AS ctr
         FROM mart.impact_panel
         {% if incremental %}
         WHERE date_trunc('week', day)::DATE IN (SELECT date_trunc('week', day)::DATE FROM meta.changed_days)
         {% endif %}
     )
-    ON position, clicks, impressions
+    ON position, clicks, impressions, ctr
     INTO NAME outcome VALUE value
 )
 SELECT canonical_url, outcome,
