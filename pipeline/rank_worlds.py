@@ -93,9 +93,8 @@ PLATFORMS = ("x", "linkedin", "reddit")
 MAX_POSITION = 100
 # Censored position of a tracked cell that is not in the top 100 (tracker data).
 UNRANKED = 101.0
-# Period 0 is the week starting Monday 1970-01-05 (day 4 of the Unix epoch).
+# Period 0 is the week starting Monday 1970-01-05.
 PERIOD_ORIGIN = dt.date(1970, 1, 5)
-PERIOD_ORIGIN_DAYS = 4
 # First links fall in window weeks FIRST_LINK_WEEK .. weeks - LAST_LINK_WEEKS_BEFORE_END.
 FIRST_LINK_WEEK = 6
 LAST_LINK_WEEKS_BEFORE_END = 10
@@ -319,7 +318,8 @@ def weekly_outcomes(rankings: pa.Table, spec: RankWorldSpec) -> WeeklyOutcomes:
     daily = np.full((len(cell_keys), days), np.nan)
     daily[cell_index, day_index] = rankings["position"].to_numpy()
     ranked = np.isfinite(daily)
-    if spec.is_tracker:
+    # Tracker data is told by the data, as the estimator tells it: no impressions anywhere.
+    if rankings["impressions"].null_count == rankings.num_rows:
         tracker_ran = ranked.any(axis=0)
         first_day = np.where(ranked.any(axis=1), ranked.argmax(axis=1), days)
         censored = ~ranked & tracker_ran[None, :] & (np.arange(days)[None, :] >= first_day[:, None])

@@ -233,17 +233,22 @@ def _lake(settings: Settings, dataset: str, sql: str) -> pa.Table:
         return con.sql(sql).to_arrow_table()
 
 
-@pytest.mark.parametrize("kind", ["tracker_churn", "search_console"])
+@pytest.mark.parametrize(
+    ("kind", "platform"),
+    [("tracker_churn", "x"), ("search_console", "x"), ("anticipation", "linkedin"), ("unbalanced", "reddit")],
+)
 def test_landing_files_ingest_to_the_world_row_for_row(
-    worlds: dict[str, RankWorld], settings: Settings, kind: str
+    worlds: dict[str, RankWorld], settings: Settings, kind: str, platform: str
 ) -> None:
     world = worlds[kind]
+    if platform != "x":
+        world = generate(dataclasses.replace(world.spec, platform=platform))
     files = write_landing(world, settings.data.landing)
     assert all((settings.data.landing / relative).is_file() for relative in files)
     report = run_ingest(settings)
     assert report.results and {result.status for result in report.results} == {"ingested"}
     assert report.totals()["quarantined_records"] == 0
-    expected_source = "rank_tracker" if kind == "tracker_churn" else "search_console_api"
+    expected_source = "search_console_api" if kind == "search_console" else "rank_tracker"
     ingested = _lake(settings, "rankings", "SELECT DISTINCT source FROM lake")
     assert ingested["source"].to_pylist() == [expected_source]
     # The warehouse's staging view lower-cases and trims queries: the world's queries already are.
