@@ -356,7 +356,7 @@ def generate(spec: RankWorldSpec) -> RankWorld:
     pages = _pages(site_rng, spec.pages, quality, spec.end_date.year)
     cells = _cells(cell_rng, pages)
     treated, link_week, link_day = _treatment(share_rng, spec, quality)
-    # Effect and differential trends are per page and day; cells take their page's row.
+    # The planted effect is per page and day; each cell takes its page's row.
     week_of_day = np.arange(days) // 7
     effect_start = link_week - (ANTICIPATION_WEEKS if spec.kind == "anticipation" else 0)
     planted = np.where(
@@ -619,8 +619,9 @@ def _shares(rng: Rng, spec: RankWorldSpec, treated: BoolArray, link_day: IntArra
 def write_landing(world: RankWorld, landing: Path) -> list[str]:
     """Write ``world`` under ``landing`` in the formats the pipeline ingests; the files, relative to it.
 
-    Rankings: tracker kinds as the generic rank-tracker CSV (``rankings/rank_tracker/positions.csv``,
-    pages with a tracking parameter on some URLs); ``search_console`` as the Search Console API responses
+    Rankings: tracker kinds as the generic rank-tracker CSV (``rankings/rank_tracker/positions.csv``:
+    every tracked page and query every day, an empty position when outside the top 100, a tracking
+    parameter on some pages' URLs); ``search_console`` as the Search Console API responses
     the pipeline's own client lands, one delivery folder per day
     (``rankings/search_console_api/<property>_<day>_final_<fetched>/``). The first links: the platform's
     export (X archive, LinkedIn ``Shares.csv`` or Reddit ``posts.csv``), written by the demo's writers,
