@@ -465,7 +465,7 @@ def _cells(rng: Rng, pages: tuple[Page, ...]) -> _Cells:
         rng.shuffle(options)
     used = dict.fromkeys(TOPICS, 0)
     queries: list[str] = []
-    query_topic: list[str] = []
+    topic_queries: dict[str, list[int]] = {topic: [] for topic in TOPICS}
     pages_of: list[list[int]] = []
     cell_page: list[int] = []
     cell_query: list[int] = []
@@ -474,8 +474,8 @@ def _cells(rng: Rng, pages: tuple[Page, ...]) -> _Cells:
         for _ in range(count):
             shareable = [
                 q
-                for q, topic in enumerate(query_topic)
-                if topic == info.topic and page not in pages_of[q] and len(pages_of[q]) < MAX_PAGES_PER_QUERY
+                for q in topic_queries[info.topic]
+                if page not in pages_of[q] and len(pages_of[q]) < MAX_PAGES_PER_QUERY
             ]
             if shareable and rng.random() < SHARED_QUERY_RATE:
                 query = shareable[int(rng.integers(len(shareable)))]
@@ -484,9 +484,9 @@ def _cells(rng: Rng, pages: tuple[Page, ...]) -> _Cells:
                 number, round_ = used[info.topic] % len(options), used[info.topic] // len(options)
                 used[info.topic] += 1
                 queries.append(options[number] + (f" {round_ + 1}" if round_ else ""))
-                query_topic.append(info.topic)
                 pages_of.append([])
                 query = len(queries) - 1
+                topic_queries[info.topic].append(query)
             pages_of[query].append(page)
             cell_page.append(page)
             cell_query.append(query)
