@@ -410,7 +410,9 @@ class DemoWorld:
 
 
 @dataclass(frozen=True)
-class _Page:
+class Page:
+    """An owned page as the export writers need it (also used by :mod:`pipeline.rank_worlds`)."""
+
     path: str
     title: str
     topic: str
@@ -419,7 +421,9 @@ class _Page:
 
 
 @dataclass(frozen=True)
-class _Share:
+class Share:
+    """A post linking an owned page: ``day`` is its window day, ``repeat`` False for the first one."""
+
     platform: str
     page: int
     day: int
@@ -428,9 +432,11 @@ class _Share:
 
 
 @dataclass(frozen=True)
-class _Site:
+class Site:
+    """The owned site: its pages and tracked keywords (``keyword_pages``: the pages of each keyword)."""
+
     domain: str
-    pages: tuple[_Page, ...]
+    pages: tuple[Page, ...]
     keywords: tuple[tuple[str, int], ...]
     keyword_pages: tuple[tuple[int, ...], ...]
 
@@ -480,9 +486,9 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
     )
     generated = dt.datetime.combine(end_date, GENERATED_AT, tzinfo=dt.UTC)
     contents = {
-        x_path: _x_archive(x_rng, site, shares, start_date, days, generated),
-        LINKEDIN_PATH: _linkedin_shares(linkedin_rng, site, shares, start_date, days),
-        REDDIT_PATH: _reddit_posts(reddit_rng, site, shares, start_date, days),
+        x_path: x_archive(x_rng, site, shares, start_date, days, generated),
+        LINKEDIN_PATH: linkedin_shares(linkedin_rng, site, shares, start_date, days),
+        REDDIT_PATH: reddit_posts(reddit_rng, site, shares, start_date, days),
         ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
         RANK_TRACKER_PATH: rankings,
     }
@@ -507,7 +513,7 @@ def landing_is_empty(landing: Path) -> bool:
 # --- the world -------------------------------------------------------------------------------------
 
 
-def _build_site(rng: Rng, domain: str, year: int, page_count: int) -> _Site:
+def _build_site(rng: Rng, domain: str, year: int, page_count: int) -> Site:
     candidates = [
         (topic, section, slug.format(s=topic.replace(" ", "-")), title.format(t=topic.title(), year=year))
         for topic in TOPICS
@@ -518,7 +524,7 @@ def _build_site(rng: Rng, domain: str, year: int, page_count: int) -> _Site:
     # A few pages carry a tracking parameter in the tracker's URL, always the same for that page.
     tagged = rng.random(page_count) < 0.1
     pages = tuple(
-        _Page(f"/{section}/{slug}/", title, topic, float(quality[i]), TRACKER_TAG if tagged[i] else "")
+        Page(f"/{section}/{slug}/", title, topic, float(quality[i]), TRACKER_TAG if tagged[i] else "")
         for i, (topic, section, slug, title) in enumerate(candidates[c] for c in chosen)
     )
     keywords: list[tuple[str, int]] = []
@@ -539,22 +545,23 @@ def _build_site(rng: Rng, domain: str, year: int, page_count: int) -> _Site:
         if not any(page_index in members for members in keyword_pages):
             topic_keywords = [2 * TOPICS.index(page.topic), 2 * TOPICS.index(page.topic) + 1]
             keyword_pages[min(topic_keywords, key=lambda k: len(keyword_pages[k]))].append(page_index)
-    return _Site(domain, pages, tuple(keywords), tuple(tuple(members) for members in keyword_pages))
+    return Site(domain, pages, tuple(keywords), tuple(tuple(members) for members in keyword_pages))
 
 
-def _posted_at(rng: Rng, start: dt.date, day: int) -> dt.datetime:
+def posted_at(rng: Rng, start: dt.date, day: int) -> dt.datetime:
+    """A post time on window day ``day``, between 14:00 and 23:00 UTC (the same day in US time zones)."""
     hour = int(rng.integers(*POST_HOURS))
     moment = dt.time(hour, int(rng.integers(60)), int(rng.integers(60)))
     return dt.datetime.combine(start + dt.timedelta(days=day), moment, tzinfo=dt.UTC)
 
 
-def _plan_shares(rng: Rng, site: _Site, start: dt.date, spec: WorldSpec) -> list[_Share]:
+def _plan_shares(rng: Rng, site: Site, start: dt.date, spec: WorldSpec) -> list[Share]:
     quality = np.array([page.quality for page in site.pages])
     days = spec.days
     # Confounding: selection on quality plus noise, so better pages are shared more often.
     score = spec.confounding * quality + rng.logistic(scale=0.7, size=len(quality))
     shared = np.argsort(-score, kind="stable")[: round(spec.shared_fraction * len(quality))]
-    shares: list[_Share] = []
+    shares: list[Share] = []
     for page in sorted(int(i) for i in shared):
         primary = int(rng.choice(len(PLATFORMS), p=spec.platform_weights))
         platforms = [PLATFORMS[primary]]
@@ -562,15 +569,15 @@ def _plan_shares(rng: Rng, site: _Site, start: dt.date, spec: WorldSpec) -> list
             platforms.append(str(rng.choice([p for p in PLATFORMS if p != PLATFORMS[primary]])))
         for platform in platforms:
             day = int(rng.integers(spec.first_link_days[0], spec.first_link_days[1] + 1))
-            shares.append(_Share(platform, page, day, _posted_at(rng, start, day), False))
+            shares.append(Share(platform, page, day, posted_at(rng, start, day), False))
             for _ in range(int(rng.integers(0, 4))):
                 day += int(rng.integers(5, 30))
                 if day < days:
-                    shares.append(_Share(platform, page, day, _posted_at(rng, start, day), True))
+                    shares.append(Share(platform, page, day, posted_at(rng, start, day), True))
     return shares
 
 
-def _first_links(site: _Site, shares: Sequence[_Share], start: dt.date) -> tuple[FirstLink, ...]:
+def _first_links(site: Site, shares: Sequence[Share], start: dt.date) -> tuple[FirstLink, ...]:
     firsts = {
         FirstLink(share.platform, site.url(share.page), start + dt.timedelta(days=share.day))
         for share in shares
@@ -604,7 +611,7 @@ def _bold(text: str) -> str:
     )
 
 
-def _csv_text(rows: Iterable[Sequence[str]], **dialect: Any) -> str:
+def csv_text(rows: Iterable[Sequence[str]], **dialect: Any) -> str:
     out = io.StringIO()
     csv.writer(out, **dialect).writerows(rows)
     return out.getvalue()
@@ -614,7 +621,7 @@ def _pick(rng: Rng, options: Sequence[Any]) -> Any:
     return options[int(rng.integers(len(options)))]
 
 
-def _by_platform(shares: Iterable[_Share], platform: str) -> list[_Share]:
+def _by_platform(shares: Iterable[Share], platform: str) -> list[Share]:
     return [share for share in shares if share.platform == platform]
 
 
@@ -690,7 +697,7 @@ def _tweet(
     return {"tweet": tweet}
 
 
-def _owned_share_url(rng: Rng, site: _Site, page: int) -> str:
+def _owned_share_url(rng: Rng, site: Site, page: int) -> str:
     form = rng.random()
     if form < 0.3:
         return site.url(page, "https://") + X_TAG
@@ -700,7 +707,7 @@ def _owned_share_url(rng: Rng, site: _Site, page: int) -> str:
 
 
 def _x_tweets(
-    rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int
+    rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int
 ) -> list[dict[str, Any]]:
     items: list[tuple[dt.datetime, dict[str, Any]]] = []
     for share in _by_platform(shares, "x"):
@@ -726,7 +733,7 @@ def _x_tweets(
         )
     # Filler spans months before the window too: an archive holds the whole account history.
     for kind in rng.integers(4, size=70):
-        at = _posted_at(rng, start, int(rng.integers(-120, days)))
+        at = posted_at(rng, start, int(rng.integers(-120, days)))
         counts = (int(rng.poisson(4)), int(rng.poisson(0.5)))
         if kind == 0:
             template, url = _pick(rng, X_EXTERNAL_LINKS)
@@ -774,16 +781,17 @@ def _jackson(value: Any, depth: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _x_archive(
-    rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int, generated: dt.datetime
+def x_archive(
+    rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int, generated: dt.datetime
 ) -> bytes:
+    """An X account archive (zip) whose posts are ``shares`` on X plus filler, generated at ``generated``."""
     handle = site.domain.split(".")[0].replace("-", "") + "hq"
     account_id = str(rng.integers(10**18, 2 * 10**18))
     friend_id = str(rng.integers(10**8, 10**9))
     tweets = _x_tweets(rng, site, shares, start, days)
     # Members the parser must leave alone. The DM links an owned page before any post does: picking
     # it up would move that page's first X link.
-    dm_at = _posted_at(rng, start, 5)
+    dm_at = posted_at(rng, start, 5)
     dm_text, dm_urls = _with_links(
         rng,
         "Can we quote your guide in our newsletter? {link} Call me: +1 555 0100",
@@ -815,7 +823,7 @@ def _x_archive(
         {
             "ipAudit": {
                 "accountId": account_id,
-                "createdAt": _iso_z(_posted_at(rng, start, int(day))),
+                "createdAt": _iso_z(posted_at(rng, start, int(day))),
                 "loginIp": f"203.0.113.{int(rng.integers(1, 255))}",
             }
         }
@@ -890,7 +898,7 @@ def _x_archive(
 # --- LinkedIn -------------------------------------------------------------------------------------------
 
 
-def _linkedin_shares(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int) -> bytes:
+def linkedin_shares(rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int) -> bytes:
     def short_link() -> str:
         return "https://lnkd.in/g" + _code(rng, 7, ALNUM + "-_")
 
@@ -912,7 +920,7 @@ def _linkedin_shares(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.
         rows.append((share.at, "\n".join(lines), shared, ""))
     for _ in range(20):
         text, link, shared_kind = _pick(rng, LINKEDIN_FILLER)
-        at = _posted_at(rng, start, int(rng.integers(-200, days)))
+        at = posted_at(rng, start, int(rng.integers(-200, days)))
         video = _code(rng, 11)
         youtube = shared_kind == "youtube"
         shared = f"https://www.youtube.com/watch?v={video}" if youtube else ""
@@ -931,7 +939,7 @@ def _linkedin_shares(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.
         )
         for at, text, shared, media in rows
     ]
-    return _csv_text(table, lineterminator="\n").encode()
+    return csv_text(table, lineterminator="\n").encode()
 
 
 # --- Reddit ---------------------------------------------------------------------------------------------
@@ -946,7 +954,7 @@ def _base36(number: int) -> str:
     return out
 
 
-def _reddit_posts(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.date, days: int) -> bytes:
+def reddit_posts(rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int) -> bytes:
     posts: list[tuple[dt.datetime, str, str, str, str]] = []
     for share in _by_platform(shares, "reddit"):
         page = site.pages[share.page]
@@ -955,7 +963,7 @@ def _reddit_posts(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.dat
         posts.append((share.at, _pick(rng, SUBREDDITS), title, url, ""))
     for _ in range(15):
         title, body = _pick(rng, REDDIT_SELF_TITLES)
-        at = _posted_at(rng, start, int(rng.integers(-60, days)))
+        at = posted_at(rng, start, int(rng.integers(-60, days)))
         posts.append((at, _pick(rng, SUBREDDITS), title.format(topic=_pick(rng, TOPICS)), "", body))
     posts.sort(key=lambda post: post[0])
     # Reddit ids are base 36 and grow with time.
@@ -980,13 +988,13 @@ def _reddit_posts(rng: Rng, site: _Site, shares: Sequence[_Share], start: dt.dat
                 body,
             )
         )
-    return _csv_text([REDDIT_COLUMNS, *reversed(table)]).encode()
+    return csv_text([REDDIT_COLUMNS, *reversed(table)]).encode()
 
 
 # --- Ahrefs ---------------------------------------------------------------------------------------------
 
 
-def _ahrefs_backlinks(rng: Rng, site: _Site, start: dt.date, days: int) -> bytes:
+def _ahrefs_backlinks(rng: Rng, site: Site, start: dt.date, days: int) -> bytes:
     domains: list[str] = []
     while len(domains) < REFERRING_DOMAINS:
         joiner = "-" if rng.random() < 0.2 else ""
@@ -1064,7 +1072,7 @@ def _ahrefs_backlinks(rng: Rng, site: _Site, start: dt.date, days: int) -> bytes
                 seen(lost_day) if lost else "",
             )
         )
-    text = _csv_text(rows, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    text = csv_text(rows, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
 
 
@@ -1072,7 +1080,7 @@ def _ahrefs_backlinks(rng: Rng, site: _Site, start: dt.date, days: int) -> bytes
 
 
 def _rank_tracker(
-    rng: Rng, site: _Site, shares: Sequence[_Share], spec: WorldSpec, start: dt.date
+    rng: Rng, site: Site, shares: Sequence[Share], spec: WorldSpec, start: dt.date
 ) -> tuple[bytes, list[tuple[float | None, ...]]]:
     """The tracker CSV, and per page and day the observed position change the planted effects caused."""
     days = spec.days
@@ -1127,7 +1135,7 @@ def _rank_tracker(
         )
         for page in range(len(site.pages))
     ]
-    return _csv_text(rows, lineterminator="\n").encode(), shift
+    return csv_text(rows, lineterminator="\n").encode(), shift
 
 
 def _results_pages(value: FloatArray, rows_of: Sequence[Sequence[int]]) -> npt.NDArray[np.int64]:
@@ -1147,7 +1155,7 @@ def _mean_or_none(values: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) ->
     return float(values[keep].mean()) if keep.any() else None
 
 
-def _planted_shift(site: _Site, shares: Sequence[_Share], spec: WorldSpec, days: int) -> FloatArray:
+def _planted_shift(site: Site, shares: Sequence[Share], spec: WorldSpec, days: int) -> FloatArray:
     """Per page and day, the planted latent position change from the page's first link per platform."""
     shift = np.zeros((len(site.pages), days))
     for effect in spec.effects:
