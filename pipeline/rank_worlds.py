@@ -22,7 +22,7 @@ The kinds (:data:`WORLD_KINDS`):
   (so not a whole number), clicks from a click-through-rate curve.
 - ``anticipation``: tracker data; the effect starts a week before the recorded first link (the link's
   true day is a week before the day the export shows).
-- ``unbalanced``: tracker data; 20% of cell-weeks have no rows at all (the tracker skipped them).
+- ``unbalanced``: tracker data; 20% of query-weeks have no rows at all (the tracker skipped those queries).
 - ``violated_trends``: tracker data, no planted effect; treated pages improve 0.4 positions a week
   relative to the others over the whole window, so a naive comparison sees an effect.
 - ``confounded_null``: tracker data, no effect; better-ranking pages are far likelier to be shared.
@@ -160,7 +160,7 @@ RANKINGS_SCHEMA = pa.schema(
         ("impressions", pa.int64()),
     ]
 )
-UNTRACKED_SCHEMA = pa.schema([("canonical_url", pa.string()), ("query", pa.string()), ("week", pa.date32())])
+UNTRACKED_SCHEMA = pa.schema([("query", pa.string()), ("week", pa.date32())])
 FIRST_LINKS_SCHEMA = pa.schema(
     [("canonical_url", pa.string()), ("platform", pa.string()), ("first_day", pa.date32())]
 )
@@ -216,7 +216,7 @@ class RankWorld:
     ``rankings`` has ``core.rankings_daily``'s columns (``clicks`` and ``impressions`` null for tracker
     data); ``twin_rankings`` is the same world generated from the same random numbers without the
     planted effect; ``first_links`` holds one row per treated page: its recorded first link on
-    ``spec.platform``. ``untracked`` lists the cell-weeks the tracker skipped (``week``: its Monday;
+    ``spec.platform``. ``untracked`` lists the query-weeks the tracker skipped (``week``: its Monday;
     rows only in ``unbalanced`` worlds): the landing has no row for them, not even an unranked one.
     """
 
@@ -235,18 +235,19 @@ class RankWorld:
         ``period`` counts weeks from Monday 1970-01-05; a treated page's cohort is the period of the
         week holding its recorded first-link day (``first_links``); event week e = period - cohort.
         A cell-week's outcome is the mean, over the week's days with a value, of the daily position.
-        Tracker data (no impressions): a day on which the tracker ran (any row that day, site-wide),
-        on or after the cell's first day with a row, without a row for the cell has the value 101
-        (censored: unranked); days before the cell's first row, or when the tracker did not run, have
-        none. Search Console data: a day without a row has no value. The outcome is computed this way
+        Tracker data (no impressions): a day on which the tracker tracked the cell's query (it wrote a
+        row for the query, ranked or "not ranked": every day but the query-weeks in ``untracked``), on
+        or after the cell's first day with a rank, without a rank for the cell has the value 101
+        (censored: unranked); days before the cell's first rank, or when the query was not tracked,
+        have none. Search Console data: a day without a row has no value. The outcome is computed this way
         separately on ``rankings`` and on ``twin_rankings`` (each with its own rows, first days and
         tracker days). Truth for event week e, with base week b = -1 - ``anticipation``: the mean over
         the cells of treated pages that have an outcome in week e and in week b (in ``rankings``) and
         an outcome in week e in the twin, of outcome(e) - twin outcome(e). Event weeks without such a
         cell are left out. Worlds without a planted effect have truth 0 in every week.
         """
-        outcomes = weekly_outcomes(self.rankings, self.spec)
-        twin = weekly_outcomes(self.twin_rankings, self.spec)
+        outcomes = weekly_outcomes(self.rankings, self.spec, self.untracked)
+        twin = weekly_outcomes(self.twin_rankings, self.spec, self.untracked)
         cohort_of = dict(
             zip(
                 self.first_links.column("canonical_url").to_pylist(),
@@ -305,9 +306,10 @@ def _period(day: dt.date) -> int:
     return (day - PERIOD_ORIGIN).days // 7
 
 
-def weekly_outcomes(rankings: pa.Table, spec: RankWorldSpec) -> WeeklyOutcomes:
+def weekly_outcomes(rankings: pa.Table, spec: RankWorldSpec, untracked: pa.Table) -> WeeklyOutcomes:
     """Per cell and window week, the outcome :meth:`RankWorld.truth_by_week` defines (with its censoring
-    rule for tracker data), from a table in ``core.rankings_daily``'s columns."""
+    rule for tracker data), from a table in ``core.rankings_daily``'s columns and the query-weeks the
+    tracker skipped (``UNTRACKED_SCHEMA``)."""
     first_period = _period(spec.start_date)
     days = 7 * spec.weeks
     keys = pc.binary_join_element_wise(rankings["canonical_url"], rankings["query"], "\n")
@@ -320,9 +322,17 @@ def weekly_outcomes(rankings: pa.Table, spec: RankWorldSpec) -> WeeklyOutcomes:
     ranked = np.isfinite(daily)
     # Tracker data is told by the data, as the estimator tells it: no impressions anywhere.
     if rankings["impressions"].null_count == rankings.num_rows:
-        tracker_ran = ranked.any(axis=0)
+        skipped = {
+            (query, (week - spec.start_date).days // 7)
+            for query, week in zip(untracked["query"].to_pylist(), untracked["week"].to_pylist(), strict=True)
+        }
+        queries = [str(key).split("\n", 1)[1] for key in cell_keys]
+        tracked = np.ones((len(cell_keys), spec.weeks), dtype=bool)
+        for row, query in enumerate(queries):
+            for week in range(spec.weeks):
+                tracked[row, week] = (query, week) not in skipped
         first_day = np.where(ranked.any(axis=1), ranked.argmax(axis=1), days)
-        censored = ~ranked & tracker_ran[None, :] & (np.arange(days)[None, :] >= first_day[:, None])
+        censored = ~ranked & np.repeat(tracked, 7, axis=1) & (np.arange(days)[None, :] >= first_day[:, None])
         daily[censored] = UNRANKED
     weekly = daily.reshape(len(cell_keys), spec.weeks, 7)
     observed = np.isfinite(weekly)
@@ -372,11 +382,11 @@ def generate(spec: RankWorldSpec) -> RankWorld:
         observe_rng.random(latent.shape),
     )
     skipped_weeks = (
-        observe_rng.random((len(cells.page), spec.weeks)) < MISSING_CELL_WEEKS
+        observe_rng.random((len(cells.queries), spec.weeks)) < MISSING_CELL_WEEKS
         if spec.kind == "unbalanced"
-        else np.zeros((len(cells.page), spec.weeks), dtype=bool)
+        else np.zeros((len(cells.queries), spec.weeks), dtype=bool)
     )
-    skipped = np.repeat(skipped_weeks, 7, axis=1)
+    skipped = np.repeat(skipped_weeks[cells.query], 7, axis=1)
     site = Site(
         domain,
         pages,
@@ -410,11 +420,10 @@ def generate(spec: RankWorldSpec) -> RankWorld:
         ),
         schema=FIRST_LINKS_SCHEMA,
     )
-    skipped_cell, skipped_week = np.nonzero(skipped_weeks)
+    skipped_query, skipped_week = np.nonzero(skipped_weeks)
     untracked = pa.table(
         {
-            "canonical_url": pa.array(canonical).take(pa.array(cells.page[skipped_cell])),
-            "query": pa.array(cells.queries).take(pa.array(cells.query[skipped_cell])),
+            "query": pa.array(cells.queries).take(pa.array(skipped_query)),
             "week": pa.array(
                 [spec.start_date + dt.timedelta(weeks=int(week)) for week in skipped_week], pa.date32()
             ),
@@ -658,7 +667,7 @@ def write_landing(world: RankWorld, landing: Path) -> list[str]:
 
 def _tracker_csv(world: RankWorld) -> bytes:
     """Every tracked page and query on every window day, ranked first; unranked ones with an empty
-    position (as trackers write them: the parser skips them), skipped cell-weeks without any row."""
+    position (as trackers write them), skipped query-weeks without any row."""
     spec, site = world.spec, world.site
     url_of = [canonicalize(site.url(page)) for page in range(len(site.pages))]
     ranked = dict(
@@ -673,9 +682,7 @@ def _tracker_csv(world: RankWorld) -> bytes:
             strict=True,
         )
     )
-    untracked = set(
-        zip(*(world.untracked[name].to_pylist() for name in ("canonical_url", "query", "week")), strict=True)
-    )
+    untracked = set(zip(*(world.untracked[name].to_pylist() for name in ("query", "week")), strict=True))
     rows: list[tuple[str, ...]] = [RANK_COLUMNS]
     for offset in range(7 * spec.weeks):
         day = spec.start_date + dt.timedelta(days=offset)
@@ -684,7 +691,7 @@ def _tracker_csv(world: RankWorld) -> bytes:
             tracked = [
                 (ranked.get((url_of[page], query, day), UNRANKED), page)
                 for page in pages
-                if (url_of[page], query, monday) not in untracked
+                if (query, monday) not in untracked
             ]
             for position, page in sorted(tracked):
                 url = site.url(page) + site.pages[page].tracker_suffix

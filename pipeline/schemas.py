@@ -130,9 +130,11 @@ RANKINGS = LakeDataset(
             pa.field("source", pa.string(), nullable=False),
             pa.field("ranking_date", pa.date32(), nullable=False),
             pa.field("query", pa.string(), nullable=False),
-            pa.field("url", pa.string(), nullable=False),
-            pa.field("canonical_url", pa.string(), nullable=False),
-            pa.field("position", pa.float64(), nullable=False),
+            # A rank tracker's "not ranked" row (outside the tracked depth) has no position and, when the
+            # tracker names no page, no URL: it says the query was tracked that day (censoring, not a gap).
+            pa.field("url", pa.string()),
+            pa.field("canonical_url", pa.string()),
+            pa.field("position", pa.float64()),
             pa.field("clicks", pa.int64()),
             pa.field("impressions", pa.int64()),
             pa.field("search_engine", pa.string()),

@@ -112,47 +112,83 @@ def test_horizons_average_their_event_weeks(published: Settings) -> None:
         )
         assert row["ci_low"] < row["estimate"] < row["ci_high"] and 0 <= row["p_value"] <= 1
         assert row["treated_units"] == 36 and row["control_units"] == 44
+        assert row["treated_cells"] > row["treated_units"]  # position is estimated on page x query cells
+        # The robust interval allows trends to diverge after the link: it holds the 95% interval.
+        assert row["robust_ci_low"] < row["ci_low"] and row["ci_high"] < row["robust_ci_high"]
+        assert row["p_value"] <= row["p_value_adjusted"] <= 1 and row["anticipation_weeks"] == 0
+        assert row["finding"] in ("improves", "worsens", "inconclusive")
     assert horizons["weeks_4_8"]["pretrend_passed"] is True
+    assert horizons["weeks_4_8"]["pretrend_weeks"] > 3  # every estimated pre-period with enough pages
 
 
 def test_the_cli_on_the_marts_panel_gives_the_marts_numbers(published: Settings, tmp_path: Path) -> None:
-    """``any`` platform, first link, never-linked controls: the weekly panel exported to a file and
-    estimated from the command line's code path agrees with the mart."""
+    """``any`` platform, first link, never-linked controls: the cell panel exported to a file and
+    estimated from the command line's code path (cells as units, pages as clusters) agrees with the mart."""
     panel = pl.DataFrame(
         _query(
             published.warehouse,
-            "SELECT p.canonical_url, p.period, p.value, coalesce((date_diff('day', DATE '1970-01-05', "
+            "SELECT c.canonical_url || ' ' || c.query AS cell, c.canonical_url AS page, c.period, "
+            "c.position AS value, coalesce((date_diff('day', DATE '1970-01-05', "
             "date_trunc('week', f.first_day)::DATE) // 7)::INTEGER, 0) AS cohort "
-            "FROM mart.impact_weekly_panel AS p "
+            "FROM mart.impact_cell_weekly_panel AS c "
             "LEFT JOIN core.first_social_links AS f "
-            "ON f.canonical_url = p.canonical_url AND f.platform = 'any' "
-            "WHERE p.outcome = 'position'",
+            "ON f.canonical_url = c.canonical_url AND f.platform = 'any'",
         )
     )
-    path = tmp_path / "weekly.parquet"
+    path = tmp_path / "cells.parquet"
     panel.write_parquet(path)
     from pipeline.impact_cli import read_panel
 
     result = estimate(
         read_panel(path),
-        unit="canonical_url",
+        unit="cell",
         time_column="period",
         outcome="value",
         cohort="cohort",
+        cluster="page",
         base_period="universal",
         min_event=-4,
         max_event=8,
     )
-    effect, units, _ = result.window(4, 8)
+    effect, pages, _ = result.window(4, 8)
     (row,) = _query(
         published.warehouse,
         "SELECT * FROM mart.impact_estimates WHERE platform = 'any' AND treatment = 'first_link' "
-        "AND control_group = 'never_treated' AND horizon = 'weeks_4_8'",
+        "AND control_group = 'never_treated' AND horizon = 'weeks_4_8' AND outcome = 'position'",
     )
     assert effect.estimate == pytest.approx(row["estimate"]) and effect.std_error == pytest.approx(
         row["std_error"]
     )
-    assert units == row["treated_units"]
+    assert pages == row["treated_units"] and result.treated_units_in(4, 8) == row["treated_cells"]
+
+
+def test_the_cell_panel_censors_unranked_tracker_days(published: Settings) -> None:
+    """A tracked cell's days without a rank, after its first ranked day, count as position 101."""
+    (totals,) = _query(
+        published.warehouse,
+        "SELECT count(*) AS rows, sum(days_censored) AS censored, max(position) AS worst, "
+        "count(*) FILTER (WHERE days_censored = days_observed) AS weeks_all_censored "
+        "FROM mart.impact_cell_weekly_panel",
+    )
+    assert totals["censored"] > 0 and totals["worst"] <= 101
+    (check,) = _query(
+        published.warehouse,
+        "SELECT count(*) AS wrong FROM mart.impact_cell_weekly_panel "
+        "WHERE days_censored = days_observed AND position <> 101",
+    )
+    assert check["wrong"] == 0
+
+
+def test_anticipation_comes_from_the_settings(published: Settings, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, ImpactSettings(anticipation_weeks=1))
+    shutil.copytree(published.data.lake, settings.data.lake, dirs_exist_ok=True)
+    built = warehouse.build(settings, RUN_DATE)
+    rows = _query(built.path, "SELECT DISTINCT anticipation_weeks FROM mart.impact_estimates")
+    assert rows == [{"anticipation_weeks": 1}]
+    references = _query(
+        built.path, "SELECT DISTINCT event_week FROM mart.impact_event_time WHERE is_reference"
+    )
+    assert references == [{"event_week": -2}]
 
 
 def test_the_engagement_threshold_comes_from_the_settings(published: Settings, tmp_path: Path) -> None:
@@ -175,6 +211,12 @@ def test_impact_section_of_the_configuration(tmp_path: Path) -> None:
     for bad in ("0", "'many'", "2.5", "true"):
         config.write_text(f"[impact]\nengagement_threshold = {bad}\n")
         with pytest.raises(ConfigError, match=r"\[impact\] engagement_threshold"):
+            load_settings(config)
+    config.write_text("[impact]\nanticipation_weeks = 2\n")
+    assert load_settings(config).impact.anticipation_weeks == 2
+    for bad in ("-1", "5", "1.5", "'one'"):
+        config.write_text(f"[impact]\nanticipation_weeks = {bad}\n")
+        with pytest.raises(ConfigError, match=r"\[impact\] anticipation_weeks must be a whole number"):
             load_settings(config)
 
 

@@ -132,8 +132,8 @@ def test_the_planted_effect_is_recovered(planted: tuple[Settings, DemoWorld]) ->
 
 
 def test_the_event_study_starts_after_the_lag(planted: tuple[Settings, DemoWorld]) -> None:
-    """Weeks before the link show nothing like the effect; from the first week after lag + ramp, each
-    week's estimate is within the tolerance of that week's truth."""
+    """Weeks before the link show nothing like the effect, and from the first week after lag + ramp each
+    week's truth: the simultaneous 95% band covers zero before and the truth after, all weeks at once."""
     settings, world = planted
     (effect,) = world.effects
     weeks = {
@@ -146,11 +146,13 @@ def test_the_event_study_starts_after_the_lag(planted: tuple[Settings, DemoWorld
     }
     assert set(weeks) == set(range(-4, 9)) and weeks[-1]["is_reference"] and weeks[-1]["estimate"] == 0
     for week in (-4, -3, -2):
-        assert abs(weeks[week]["estimate"]) <= TOLERANCE, weeks[week]
+        assert weeks[week]["band_low"] <= 0 <= weeks[week]["band_high"], weeks[week]
+        assert abs(weeks[week]["estimate"]) <= abs(effect.positions) / 2, weeks[week]
     settled = -(-(effect.lag_days + effect.ramp_days + 6) // 7)
     for week in range(settled, 9):
         truth = planted_truth(world, effect, week, week)
-        assert abs(weeks[week]["estimate"] - truth) <= TOLERANCE, (week, truth, weeks[week])
+        assert weeks[week]["band_low"] <= truth <= weeks[week]["band_high"], (week, truth, weeks[week])
+        assert weeks[week]["band_high"] < 0  # each settled week on its own shows the effect
 
 
 def test_platforms_without_an_effect_show_none(planted: tuple[Settings, DemoWorld]) -> None:
@@ -175,8 +177,10 @@ def test_the_correlation_table_is_fooled_by_confounding(confounded_null: tuple[S
 
 
 def test_the_causal_estimates_are_not(confounded_null: tuple[Settings, DemoWorld]) -> None:
-    """No clear effect four to eight weeks after the link, and nothing of a planted effect's size at any
-    horizon (intervals at the headline horizon only: twelve per world would miss by chance too often)."""
+    """Nothing of a planted effect's size at any horizon, and no finding: the robust interval (which
+    allows the small drift these worlds have: pages near the top cannot keep improving at their latent
+    rate, so shared pages drift slightly worse) covers zero. The conventional interval may not: in seed 5
+    the one for ``any`` over weeks 4-8 started at +0.008, which is why a finding rests on the robust one."""
     settings, _ = confounded_null
     for horizon in ("weeks_0_3", "weeks_4_8", "weeks_0_8"):
         estimated = {
@@ -185,5 +189,5 @@ def test_the_causal_estimates_are_not(confounded_null: tuple[Settings, DemoWorld
         assert {"any", "x", "linkedin", "reddit"} <= estimated.keys(), estimated.keys()
         for platform, row in estimated.items():
             assert abs(row["estimate"]) <= TOLERANCE, (platform, horizon, row)
-            if horizon == "weeks_4_8":
-                assert row["ci_low"] <= 0 <= row["ci_high"], (platform, horizon, row)
+            assert row["robust_ci_low"] <= 0 <= row["robust_ci_high"], (platform, horizon, row)
+            assert row["finding"] == "inconclusive", (platform, horizon, row)

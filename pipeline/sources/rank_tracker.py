@@ -1,6 +1,10 @@
 """The generic rank-tracker CSV: ``date,keyword,url,position`` required;
 ``search_engine,device,country,search_volume`` (and ``clicks,impressions``) optional.
 
+A row whose position says "not ranked" (empty, ``-``, ``>100`` ...) is kept with no position: it records
+that the query was tracked that day and the page (or, with no URL, any page) was outside the tracked
+depth. The impact estimate counts such days as censored, not missing (docs/impact.md).
+
 Named tracker formats map their headers onto this contract through :data:`HEADER_ALIASES`.
 """
 
@@ -68,8 +72,6 @@ class RankTrackerCsv:
                         yield item
                         continue
                     location, row = item
-                    if row["position"].strip().lower() in NOT_RANKED:
-                        continue
                     yield self._row(row, member, location, context)
 
     def _row(self, row: dict[str, str], member: str, location: str, context: ParseContext) -> Extracted:
@@ -78,15 +80,16 @@ class RankTrackerCsv:
         except ValueError:
             return Rejected(member, location, f"unparseable date {row['date']!r}")
         keyword = row["keyword"].strip()
+        ranked = row["position"].strip().lower() not in NOT_RANKED
         canonical = try_canonicalize(row["url"], context.www_policy)
-        if not keyword or canonical is None:
+        if not keyword or (canonical is None and (ranked or row["url"].strip())):
             return Rejected(member, location, f"empty keyword or not a web URL ({row['url']!r})")
         try:
-            position = float(row["position"].strip().replace(",", "."))
+            position = float(row["position"].strip().replace(",", ".")) if ranked else None
             extras = {name: _optional_int(row.get(name)) for name in OPTIONAL_INTEGERS}
         except ValueError:
             return Rejected(member, location, f"unreadable position or number in {row!r}"[:200])
-        if not 1.0 <= position <= MAX_POSITION:
+        if position is not None and not 1.0 <= position <= MAX_POSITION:
             return Rejected(member, location, f"position {position} outside 1..{MAX_POSITION:.0f}")
         return Record(
             "ranking",
@@ -94,7 +97,7 @@ class RankTrackerCsv:
                 "source": SOURCE,
                 "ranking_date": day,
                 "query": keyword,
-                "url": row["url"].strip(),
+                "url": row["url"].strip() or None,
                 "canonical_url": canonical,
                 "position": position,
                 "clicks": extras["clicks"],

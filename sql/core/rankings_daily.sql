@@ -1,5 +1,6 @@
 -- Per canonical URL, query and day: position (impression-weighted where several rows aggregate),
--- clicks and impressions. A row delivered twice counts once: the latest delivery wins.
+-- clicks and impressions. A row delivered twice counts once: the latest delivery wins. Ranked rows only:
+-- a tracker's "not ranked" rows tell mart.impact_cell_weekly_panel which days a query was tracked.
 -- Incremental: a day's rows depend only on that day's observations, so only meta.changed_days are redone.
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
@@ -16,7 +17,7 @@ observations AS (
     SELECT r.*
     FROM staging.rankings AS r
     LEFT JOIN ledger USING (delivery_id)
-    WHERE r.ranking_date <= getvariable('as_of')
+    WHERE r.ranking_date <= getvariable('as_of') AND r.position IS NOT NULL
     {% if incremental %}AND r.ranking_date IN (SELECT day FROM meta.changed_days){% endif %}
     QUALIFY row_number() OVER (
         PARTITION BY r.source, r.query, r.canonical_url, r.ranking_date, r.search_engine, r.device, r.country

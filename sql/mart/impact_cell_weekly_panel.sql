@@ -4,9 +4,12 @@
 -- queries enter or leave the top 100 as the page moves, and that churn pulls an effect towards zero. Each
 -- cell is compared with itself.
 -- Unranked is censored, not missing, where the source says so: a rank tracker (rows without impressions)
--- reports every tracked query every day, so a tracker day on or after a cell's first ranked day in the
--- window without a ranked row for the cell counts as position 101 (days_censored). Search Console reports
--- a query only on days with impressions: a missing day there is unobserved, not unranked.
+-- writes a row for every query it tracked that day, ranked or "not ranked" (staging.rankings keeps those
+-- without a position). A day the query was tracked, after the cell's first ranked day in the window, on
+-- which the cell has no rank counts as position 101 (days_censored). A day the tracker skipped the query
+-- is missing. Search Console reports a query only on days with impressions: a missing day there is
+-- unobserved, not unranked. (A tracker export that leaves "not ranked" rows out makes a page that fell
+-- out of the top 100 look untracked: export them.)
 -- Rebuilt whole every build: it covers only the window, and a cell's first ranked day moves the censoring.
 -- Sums of doubles are taken as exact decimals, so the same run gives byte-identical tables.
 CREATE OR REPLACE TABLE mart.impact_cell_weekly_panel AS
@@ -21,8 +24,11 @@ window_rows AS (
     WHERE is_owned(r.canonical_url)
       AND r.day BETWEEN w.week - 7 * (getvariable('impact_window_weeks') - 1) AND w.week + 6
 ),
-tracker_days AS (
-    SELECT DISTINCT day FROM window_rows WHERE impressions IS NULL
+tracked_query_days AS (
+    SELECT DISTINCT r.query, r.ranking_date AS day
+    FROM staging.rankings AS r, last_week AS w
+    WHERE r.impressions IS NULL
+      AND r.ranking_date BETWEEN w.week - 7 * (getvariable('impact_window_weeks') - 1) AND w.week + 6
 ),
 tracker_cells AS (
     SELECT canonical_url, query, min(day) AS first_day
@@ -33,7 +39,7 @@ tracker_cells AS (
 unranked AS (
     SELECT c.canonical_url, c.query, d.day
     FROM tracker_cells AS c
-    JOIN tracker_days AS d ON d.day > c.first_day
+    JOIN tracked_query_days AS d ON d.query = c.query AND d.day > c.first_day
     ANTI JOIN window_rows AS w ON w.canonical_url = c.canonical_url AND w.query = c.query AND w.day = d.day
 ),
 daily AS (
