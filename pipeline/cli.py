@@ -24,6 +24,7 @@ from pipeline.cli_support import date_argument, default_run_date
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
 from pipeline.gate import GateFailed
+from pipeline.impact import wording
 from pipeline.impact_cli import add_estimate_parser
 from pipeline.ingest import LakeWriteError
 from pipeline.inspect_export import add_inspect_parser
@@ -178,24 +179,41 @@ def print_status(settings: Settings) -> None:
     out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
     con = warehouse.connect_read_only(settings.warehouse)
     try:
-        estimates = con.execute(
-            "SELECT platform, horizon, estimate, ci_low, ci_high, treated_units, control_units "
-            "FROM mart.impact_estimates WHERE outcome = 'position' AND estimate IS NOT NULL "
-            "AND treatment = 'first_link' AND control_group = 'never_treated' "
-            "ORDER BY platform, horizon"
-        ).fetchall()
+        cursor = con.execute(
+            "SELECT * FROM mart.impact_estimates WHERE outcome = 'position' "
+            "AND treatment = 'first_link' AND control_group = 'never_treated' ORDER BY platform, horizon"
+        )
+        names = [column[0] for column in cursor.description]
+        estimates = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         panel = con.execute(
             "SELECT canonical_url, query, day, position, social_links_any, referring_domains_nonsocial "
             "FROM mart.ranking_impact WHERE social_links_any > 0 ORDER BY day DESC, position LIMIT 5"
         ).fetchall()
     finally:
         con.close()
+    out.print("[bold]the answer[/] (position, first link, never-linked pages as controls, weeks 4-8)")
+    for answer in wording.headline_answers(estimates):
+        out.print(f"  {answer.label}: {answer.text}", markup=False, highlight=False)
+    out.print(wording.ASSUMPTIONS, style="dim", markup=False, highlight=False)
     table = Table(title="mart.impact_estimates (outcome: position; negative = moved up)")
-    for column in ("platform", "horizon", "estimate", "95% interval", "treated", "controls"):
+    for column in ("platform", "horizon", "estimate", "95% interval", "robust interval", "finding", "pages"):
         table.add_column(column)
-    for platform, horizon, estimate, low, high, treated, controls in estimates:
+    for row in estimates:
+        if row["estimate"] is None:
+            continue
+        robust = (
+            f"{row['robust_ci_low']:+.2f} .. {row['robust_ci_high']:+.2f}"
+            if row["robust_ci_low"] is not None
+            else ""
+        )
         table.add_row(
-            platform, horizon, f"{estimate:+.2f}", f"{low:+.2f} .. {high:+.2f}", str(treated), str(controls)
+            row["platform"],
+            row["horizon"],
+            f"{row['estimate']:+.2f}",
+            f"{row['ci_low']:+.2f} .. {row['ci_high']:+.2f}",
+            robust,
+            row["finding"],
+            str(row["treated_units"]),
         )
     out.print(table)
     rows = Table(title="mart.ranking_impact (latest rows of socially linked pages)")

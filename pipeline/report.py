@@ -2,7 +2,8 @@
 warehouse. Figures are drawn with matplotlib and inlined as SVG (text stays text, so the file is small,
 searchable and sharp at any zoom):
 
-- the answer in a sentence per platform, then the event-study curve per platform with its 95% band;
+- the answer in a sentence per platform (:mod:`pipeline.impact.wording`), with what it rests on, then the
+  event-study curve per platform with its pointwise interval, simultaneous band and pages per week;
 - the correlation-versus-causal comparison (what the classic ranking-factor table says next to what the
   causal estimate says, per platform);
 - raw rank trajectories of linked pages and never-linked pages around the first link;
@@ -26,6 +27,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from pipeline.config import Settings
+from pipeline.impact import wording
+from pipeline.impact.wording import HEADLINE, HEADLINE_HORIZON
 from pipeline.warehouse import PUBLISHED_MANIFEST, connect_read_only
 
 if TYPE_CHECKING:
@@ -35,9 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "socialrank-report.html"
-# The headline design: first link, never-linked controls, average position 4-8 weeks after the link.
-HEADLINE = {"outcome": "position", "treatment": "first_link", "control_group": "never_treated"}
-HEADLINE_HORIZON = "weeks_4_8"
 TREATMENT_TITLES = {"first_link": "first link", "engagement": "engagement"}
 INK, BAND, CONTROL, MUTED, GOOD, BAD = "#1f4e79", "#9ec5e8", "#b35900", "#6b6b6b", "#1a7f37", "#cf222e"
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
@@ -80,12 +80,14 @@ def gather(settings: Settings) -> dict[str, Any]:
         con.close()
     manifest_path = settings.warehouse.parent / PUBLISHED_MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    platforms = _platforms(data["estimates"])
-    headline = {row["platform"]: row for row in _design_rows(data["estimates"], HEADLINE_HORIZON)}
+    answers = wording.headline_answers(data["estimates"])
     return data | {
         "info": info,
-        "platforms": platforms,
-        "answers": [_answer(platform, headline.get(platform)) for platform in platforms],
+        "platforms": [answer.platform for answer in answers],
+        "answers": answers,
+        "assumptions": wording.ASSUMPTIONS,
+        "multiple_testing": wording.MULTIPLE_TESTING,
+        "anticipation_weeks": max((row["anticipation_weeks"] for row in data["estimates"]), default=0),
         "quarantined_total": counted[0] if counted else 0,
         "gate": manifest.get("gate", {}),
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -106,60 +108,6 @@ def write_report(settings: Settings) -> Path:
     staged.replace(path)
     log.info("report written to %s (%d KB, %d figures)", path, len(html) // 1024, len(context["figures"]))
     return path
-
-
-def _platforms(estimates: list[dict[str, Any]]) -> list[str]:
-    named = sorted({row["platform"] for row in estimates if row["platform"] != "any"})
-    return named + (["any"] if any(row["platform"] == "any" for row in estimates) else [])
-
-
-def _design_rows(rows: list[dict[str, Any]], horizon: str | None = None) -> list[dict[str, Any]]:
-    return [
-        row
-        for row in rows
-        if all(row[key] == value for key, value in HEADLINE.items())
-        and (horizon is None or row["horizon"] == horizon)
-    ]
-
-
-def _label(platform: str) -> str:
-    return {
-        "x": "X",
-        "linkedin": "LinkedIn",
-        "youtube": "YouTube",
-        "tiktok": "TikTok",
-        "any": "Any platform",
-    }.get(platform, platform.capitalize())
-
-
-def _answer(platform: str, row: dict[str, Any] | None) -> dict[str, Any]:
-    """The headline estimate in words: a sentence a reader can repeat without misquoting it."""
-    label = _label(platform)
-    if row is None or row["estimate"] is None:
-        reason = row["note"] if row else "no estimate"
-        return {
-            "platform": platform,
-            "label": label,
-            "verdict": "unknown",
-            "text": f"not enough data: {reason}.",
-        }
-    interval = (
-        f"95% interval {row['ci_low']:+.1f} to {row['ci_high']:+.1f} positions; {row['treated_units']} pages"
-    )
-    if row["ci_low"] <= 0 <= row["ci_high"]:
-        verdict, text = "none", f"no detectable effect ({row['estimate']:+.1f} positions, {interval})."
-    else:
-        verdict = "up" if row["estimate"] < 0 else "down"
-        text = (
-            f"pages moved {verdict} {abs(row['estimate']):.1f} places four to eight weeks after their "
-            f"first link ({interval})."
-        )
-    if row["pretrend_passed"] is False:
-        text += (
-            " Caution: before the link their rankings already moved differently from the controls' "
-            f"(pre-trend test p = {row['pretrend_p_value']:.3f})."
-        )
-    return {"platform": platform, "label": label, "verdict": verdict, "text": text}
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -246,7 +194,7 @@ def _event_study(
     with _figure("event_study", *_panel_size(len(panels))) as figure:
         for ax, (treatment, platform) in zip(_grid(figure, len(panels)), panels, strict=True):
             points = [r for r in rows if r["platform"] == platform and r["treatment"] == treatment]
-            title = f"{_label(platform)}: {TREATMENT_TITLES[treatment]}"
+            title = f"{wording.label(platform)}: {TREATMENT_TITLES[treatment]}"
             _event_panel(ax, points, summaries.get((platform, treatment)), title)
         figure.supylabel("change in position (up = better rank)", fontsize=9)
         figure.supxlabel(
@@ -267,19 +215,39 @@ def _event_panel(ax: Axes, points: list[dict[str, Any]], summary: dict[str, Any]
         ax.set_yticks([])
         return
     weeks = [r["event_week"] for r in estimated]
-    low = [r["estimate"] if r["ci_low"] is None else r["ci_low"] for r in estimated]
-    high = [r["estimate"] if r["ci_high"] is None else r["ci_high"] for r in estimated]
-    ax.fill_between(weeks, low, high, color=BAND, alpha=0.7, linewidth=0)
+
+    def bound(row: dict[str, Any], column: str) -> float:
+        return float(row["estimate"] if row[column] is None else row[column])
+
+    ax.fill_between(
+        weeks, [bound(r, "band_low") for r in estimated], [bound(r, "band_high") for r in estimated],
+        color=BAND, alpha=0.35, linewidth=0,
+    )  # fmt: skip
+    ax.fill_between(
+        weeks, [bound(r, "ci_low") for r in estimated], [bound(r, "ci_high") for r in estimated],
+        color=BAND, alpha=0.8, linewidth=0,
+    )  # fmt: skip
     ax.plot(weeks, [r["estimate"] for r in estimated], color=INK, marker="o", markersize=3, linewidth=1.5)
     ax.invert_yaxis()
+    # Pages behind each week, along the bottom: the curve's later weeks rest on fewer pages.
+    for row in estimated:
+        ax.annotate(
+            str(row["treated_units"]), xy=(row["event_week"], 0), xycoords=("data", "axes fraction"),
+            xytext=(0, 2), textcoords="offset points", ha="center", fontsize=6, color=MUTED,
+        )  # fmt: skip
     if summary is None or summary["estimate"] is None:
         return
     ax.hlines(summary["estimate"], summary["first_week"], summary["last_week"], color=CONTROL, linewidth=2.5)
+    robust = (
+        f"robust {summary['robust_ci_low']:+.1f} to {summary['robust_ci_high']:+.1f}"
+        if summary["robust_ci_low"] is not None
+        else "no robust interval"
+    )
     ax.text(
         0,
         1.02,
         f"weeks 4-8: {summary['estimate']:+.2f} [{summary['ci_low']:+.2f}, {summary['ci_high']:+.2f}], "
-        f"{summary['treated_units']} pages\npre-trend test p = {_p(summary['pretrend_p_value'])}",
+        f"{robust}\n{summary['treated_units']} pages; pre-trend test p = {_p(summary['pretrend_p_value'])}",
         transform=ax.transAxes,
         fontsize=7.5,
         color=MUTED,
@@ -295,14 +263,14 @@ def _correlation_vs_causal(
     correlations: list[dict[str, Any]], estimates: list[dict[str, Any]], platforms: list[str]
 ) -> Markup:
     spearman = {r["platform"]: r for r in correlations if r["factor_kind"] == "social_links"}
-    causal = {r["platform"]: r for r in _design_rows(estimates, HEADLINE_HORIZON)}
+    causal = {r["platform"]: r for r in wording.headline_rows(estimates)}
     with _figure("correlation_vs_causal", 9.0, 0.45 * len(platforms) + 1.3) as figure:
         left, right = figure.subplots(1, 2, sharey=True)
         rows = list(range(len(platforms)))[::-1]
         for y, platform in zip(rows, platforms, strict=True):
             _interval_dot(left, y, spearman.get(platform), "mean_spearman")
             _interval_dot(right, y, causal.get(platform), "estimate")
-        left.set_yticks(rows, [_label(p) for p in platforms])
+        left.set_yticks(rows, [wording.label(p) for p in platforms])
         left.set_ylim(-0.6, len(platforms) - 0.4)
         left.set_title("Correlation: social links vs position", loc="left")
         left.set_xlabel("mean Spearman over queries (negative: linked pages rank better)")
@@ -319,7 +287,11 @@ def _interval_dot(ax: Axes, y: float, row: dict[str, Any] | None, column: str) -
         ax.text(0, y, "no estimate", ha="center", va="center", fontsize=8, color=MUTED)
         return
     low, high, value = row["ci_low"], row["ci_high"], row[column]
-    clear = low is not None and high is not None and (high < 0 or low > 0)
+    # A causal row is drawn as a finding only when its robust interval excludes zero.
+    if "finding" in row:
+        clear = row["finding"] in ("improves", "worsens")
+    else:
+        clear = low is not None and high is not None and (high < 0 or low > 0)
     colour = INK if clear else MUTED
     if low is not None and high is not None:
         ax.hlines(y, low, high, color=colour, linewidth=2.5, alpha=0.6)
@@ -353,7 +325,7 @@ def _trajectories(trajectories: list[dict[str, Any]]) -> Markup:
             ax.axvline(-0.5, color=MUTED, linewidth=0.8, linestyle=":")
             ax.set_xticks(range(-4, 9, 2))
             ax.invert_yaxis()
-            ax.set_title(f"{_label(platform)} ({max(r['linked_pages'] for r in points)} pages)", loc="left")
+            ax.set_title(f"{wording.label(platform)} ({points[0]['linked_pages']} pages)", loc="left")
         handles, labels = figure.axes[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside upper center", ncols=2, frameon=False, fontsize=8)
         figure.supylabel("mean position (up = better rank)", fontsize=9)

@@ -9,10 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline import report, stages
 from pipeline.config import DataRoot, Settings
 from pipeline.demo import write_demo_landing
+from pipeline.impact import wording
 
 RUN_DATE = dt.date(2026, 11, 1)
 FIGURES = ("event_study", "correlation_vs_causal", "trajectories", "coverage")
@@ -64,7 +67,8 @@ def test_the_report_names_each_platform(reported: tuple[Settings, str]) -> None:
         assert f"<b>{label}</b>" in answers.group(1)
         # Figure text stays text (not paths), so each platform is named inside the event-study figure.
         assert f"{label}: first link" in html
-    assert "pages moved up" in answers.group(1)  # X: the planted effect
+    assert "places up" in answers.group(1)  # X: the planted effect
+    assert "What each answer rests on: (1) parallel trends" in html and "Holm-adjusted" in html
     assert "too few treated pages" in answers.group(1)  # Reddit
 
 
@@ -88,37 +92,86 @@ def test_the_same_warehouse_renders_the_same_figures(reported: tuple[Settings, s
     )
 
 
+def _row(
+    estimate: float, low: float, high: float, robust: tuple[float, float] | None, **extra: object
+) -> dict[str, object]:
+    """A headline row as the mart writes it; ``finding`` by the mart's rule."""
+    finding = "not assessed"
+    if robust is not None:
+        finding = (
+            "inconclusive" if robust[0] <= 0 <= robust[1] else ("improves" if estimate < 0 else "worsens")
+        )
+    return {
+        "estimate": estimate,
+        "ci_low": low,
+        "ci_high": high,
+        "robust_ci_low": robust[0] if robust else None,
+        "robust_ci_high": robust[1] if robust else None,
+        "p_value_adjusted": 0.01,
+        "finding": finding,
+        "treated_units": 9,
+        "pretrend_passed": True,
+        "pretrend_weeks": 8,
+        "pretrend_p_value": 0.5,
+    } | extra
+
+
 @pytest.mark.parametrize(
     ("row", "verdict", "words"),
     [
-        (None, "unknown", "not enough data"),
-        ({"estimate": None, "note": "too few treated pages (2; at least 5 needed)"}, "unknown", "too few"),
+        (None, "unknown", ["not enough data"]),
+        ({"estimate": None, "note": "too few treated pages (2; at least 5 needed)"}, "unknown", ["too few"]),
         (
-            {"estimate": -2.5, "ci_low": -3.5, "ci_high": -1.5, "treated_units": 9, "pretrend_passed": True},
+            _row(-2.5, -3.5, -1.5, (-4.0, -0.5)),
             "up",
-            "moved up 2.5 places",
+            ["moved 2.5 places up", "between 1.5 and 3.5 places up", "The effect holds"],
         ),
         (
-            {"estimate": 0.3, "ci_low": -0.5, "ci_high": 1.1, "treated_units": 9, "pretrend_passed": True},
+            _row(-2.7, -3.8, -1.6, (-9.7, 5.1)),
             "none",
-            "no detectable effect",
+            ["moved 2.7 places up", "between 9.7 places up and 5.1 places down", "inconclusive"],
         ),
+        (_row(0.3, -0.5, 1.1, (-2.0, 2.5)), "none", ["0.3 places down", "between 0.5 places up and 1.1"]),
         (
-            {
-                "estimate": 1.2,
-                "ci_low": 0.4,
-                "ci_high": 2.0,
-                "treated_units": 9,
-                "pretrend_passed": False,
-                "pretrend_p_value": 0.01,
-            },
+            _row(1.2, 0.4, 2.0, (0.1, 2.4), pretrend_passed=False, pretrend_p_value=0.01),
             "down",
-            "Caution",
+            [
+                "moved 1.2 places down",
+                "between 0.4 and 2.0 places down",
+                "Caution",
+                "over 8 weeks, p = 0.010",
+            ],
         ),
     ],
 )
 def test_answers_say_what_the_interval_allows(
-    row: dict[str, object] | None, verdict: str, words: str
+    row: dict[str, object] | None, verdict: str, words: list[str]
 ) -> None:
-    answer = report._answer("reddit", row)
-    assert answer["verdict"] == verdict and words in answer["text"] and answer["label"] == "Reddit"
+    answer = wording.headline_answer("reddit", row)
+    assert answer.verdict == verdict and answer.label == "Reddit"
+    for text in words:
+        assert text in answer.text, (text, answer.text)
+
+
+@given(
+    estimate=st.floats(-20, 20),
+    spread=st.floats(0.01, 5),
+    robust=st.tuples(st.floats(0, 10), st.floats(0, 10)),
+)
+def test_words_and_signs_agree(estimate: float, spread: float, robust: tuple[float, float]) -> None:
+    """Whatever the numbers: "up" only for a falling position, the interval in the same direction, and a
+    coloured verdict only where the robust interval excludes zero."""
+    low, high = estimate - spread, estimate + spread
+    robust_interval = (low - robust[0], high + robust[1])
+    answer = wording.headline_answer("x", _row(estimate, low, high, robust_interval))
+    first_sentence = answer.text.split(" (")[0]
+    if round(estimate, 1) < 0:
+        assert "places up" in first_sentence
+    elif round(estimate, 1) > 0:
+        assert "places down" in first_sentence
+    if high < 0:
+        assert f"between {abs(high):.1f} and {abs(low):.1f} places up" in answer.text
+    excludes_zero = robust_interval[0] > 0 or robust_interval[1] < 0
+    assert (answer.verdict in ("up", "down")) == excludes_zero
+    if excludes_zero:
+        assert answer.verdict == ("up" if estimate < 0 else "down")

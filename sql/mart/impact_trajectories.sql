@@ -1,8 +1,9 @@
 -- Raw rank trajectories around a page's first social link, per platform (and 'any'): the mean weekly
 -- position of the linked pages by weeks since the week of their first link (-4..8, as in
 -- mart.impact_event_time), next to the mean position of never-linked pages in the same calendar weeks.
--- The pages are those of the causal estimates: for one platform, a page also linked from another
--- platform before its first link or within 62 days after it is left out (pipeline.impact.mart).
+-- The pages are those of the causal estimates (for one platform, pages whose first social link of all
+-- came from it: pipeline.impact.mart), and only those observed in every one of the 13 weeks, so each
+-- line follows one fixed set of pages (linked_pages) and a change of composition cannot pass for a trend.
 -- Descriptive, nothing adjusted: the gap between the lines before the link is the confounding
 -- (shared pages already ranked differently); only the causal estimates account for it.
 -- Float aggregates take their rows in a fixed order: a sum of doubles depends on it, and the same run
@@ -20,7 +21,7 @@ first_weeks AS (
     WHERE f.platform = 'any' OR NOT EXISTS (
         SELECT 1 FROM core.first_social_links AS o
         WHERE o.canonical_url = f.canonical_url AND o.platform NOT IN (f.platform, 'any')
-          AND o.first_day <= f.first_day + 62)
+          AND o.first_day <= f.first_day)
 ),
 never_linked AS (
     SELECT period, avg(position ORDER BY canonical_url) AS position, count(*) AS pages
@@ -28,11 +29,15 @@ never_linked AS (
     ANTI JOIN core.first_social_links USING (canonical_url)
     GROUP BY period
 ),
-linked AS (
+in_window AS (
     SELECT f.platform, w.canonical_url, w.period - f.cohort AS event_week, w.period, w.position
     FROM first_weeks AS f
     JOIN weekly AS w USING (canonical_url)
     WHERE w.period - f.cohort BETWEEN -4 AND 8
+),
+linked AS (
+    SELECT * FROM in_window
+    QUALIFY count(*) OVER (PARTITION BY platform, canonical_url) = 13
 )
 SELECT l.platform, l.event_week,
        avg(l.position ORDER BY l.canonical_url, l.period) AS linked_position,
