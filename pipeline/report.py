@@ -268,12 +268,12 @@ def _correlation_vs_causal(
         left, right = figure.subplots(1, 2, sharey=True)
         rows = list(range(len(platforms)))[::-1]
         for y, platform in zip(rows, platforms, strict=True):
-            _interval_dot(left, y, spearman.get(platform), "mean_spearman")
+            _interval_dot(left, y, spearman.get(platform), "spearman")
             _interval_dot(right, y, causal.get(platform), "estimate")
         left.set_yticks(rows, [wording.label(p) for p in platforms])
         left.set_ylim(-0.6, len(platforms) - 0.4)
         left.set_title("Correlation: social links vs position", loc="left")
-        left.set_xlabel("mean Spearman over queries (negative: linked pages rank better)")
+        left.set_xlabel("Spearman across pages (negative: linked pages rank better)")
         left.set_xlim(-1, 1)
         right.set_title("Causal effect of the first link, weeks 4-8", loc="left")
         right.set_xlabel("change in position (negative: the link moved pages up)")

@@ -292,6 +292,8 @@ def build(
             con.execute(_incremental_step("cleanup"))
         with _timed("impact estimates"):
             result.row_counts.update(impact.write_estimates(con, settings.impact))
+        with _timed("factor correlations"):
+            result.row_counts.update(impact.write_correlations(con))
         with _timed("build info"):
             _write_build_info(con, settings, result, now, base)
         with _timed("checkpoint"):

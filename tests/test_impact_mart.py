@@ -231,7 +231,7 @@ def test_the_gate_blocks_broken_impact_tables(published: Settings, tmp_path: Pat
             "UPDATE mart.impact_event_time SET estimate = 0.5 WHERE is_reference AND platform = 'any'"
         )
         con.execute(
-            "UPDATE mart.factor_correlations SET mean_spearman = 1.5 WHERE factor = 'social_links_any'"
+            "UPDATE mart.factor_correlations SET spearman = 1.5 WHERE factor = 'social_links_any'"
         )
     finally:
         con.close()
