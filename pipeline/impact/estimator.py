@@ -22,8 +22,9 @@ Real panels are not tidy, and this module is built for that:
 - **Uniform bands.** The event-study curve carries a simultaneous 95% band: the sup-t critical value
   of the event window's effects, from 10,000 seeded draws of their cluster-robust joint normal
   distribution (Montiel Olea & Plagborg-Moller 2019; the multiplier bootstrap's large-sample equivalent).
-- **Pre-trends with power.** A joint Wald test (Hotelling's T-squared as F(k, G - k) with the
-  correction) of every estimated pre-treatment event time, not only the nearest few.
+- **Pre-trends with power.** Every well-covered pre-treatment event time is tested, not only the nearest
+  few: a joint Wald test (Hotelling's T-squared as F(k, G - k) with the correction) and a one-degree-of-
+  freedom test for a linear drift, combined by Bonferroni.
 - **Sensitivity.** :meth:`StaggeredDid.robust_window` gives Rambachan & Roth's (2023) robust interval
   under relative magnitudes (post-treatment violations of parallel trends at most ``m_bar`` times the
   largest pre-treatment one), from ``moderndid``'s port of R's ``HonestDiD``.
@@ -630,43 +631,96 @@ def _effect(
 def _pretrend_test(
     dynamic: list[EventTimeEffect], covariance: FloatArray, small_sample: bool, reference: int
 ) -> PretrendTest:
-    """Wald test of the estimated pre-treatment event times (before the reference period) at once, with
-    their covariance. With the correction it is Hotelling's T-squared as F(k, G - k), G the treated
-    clusters behind them, which needs G > k: pre-periods are taken from the nearest back, as many as
-    keep G - k >= 2 (the far ones rest on the few latest cohorts)."""
-    candidates = sorted(
-        (i for i, item in enumerate(dynamic) if item.label < reference and item.effect.std_error is not None),
-        key=lambda i: -dynamic[i].label,
-    )
-    columns: list[int] = []
-    for i in candidates:
-        clusters = min(dynamic[j].treated_clusters for j in [*columns, i])
-        if small_sample and clusters - (len(columns) + 1) < 2:
-            break
-        columns.append(i)
-    if not columns:
+    """Two tests of the pre-treatment event times (before the reference period) at once, combined by
+    Bonferroni (p = 2 x the smaller p-value): a joint Wald test that they are all zero, and a test that
+    they have no linear trend (a GLS slope through them, one degree of freedom: far more power against a
+    steady drift, the usual way parallel trends fail). Pre-periods resting on fewer than half the treated
+    clusters of the best-covered one (the far ones rest on the few latest cohorts) are left out. With the
+    correction the joint test is Hotelling's T-squared as F(k, G - k), G the treated clusters, which
+    needs G > k: its pre-periods are taken from the nearest back, as many as keep G - k >= 2; the slope
+    uses Student's t with G - 1 degrees of freedom."""
+    candidates = [
+        i for i, item in enumerate(dynamic) if item.label < reference and item.effect.std_error is not None
+    ]
+    if not candidates:
         return PretrendTest((), None, None, None)
-    columns.sort(key=lambda i: dynamic[i].label)
-    clusters = min(dynamic[i].treated_clusters for i in columns)
+    best = max(dynamic[i].treated_clusters for i in candidates)
+    covered = sorted(
+        (i for i in candidates if 2 * dynamic[i].treated_clusters >= best), key=lambda i: -dynamic[i].label
+    )
+    joint: list[int] = []
+    for i in covered:
+        clusters = min(dynamic[j].treated_clusters for j in [*joint, i])
+        if small_sample and clusters - (len(joint) + 1) < 2:
+            break
+        joint.append(i)
+    if not joint:
+        return PretrendTest((), None, None, None)
+    covered.sort(key=lambda i: dynamic[i].label)
+    joint.sort(key=lambda i: dynamic[i].label)
+    effects = np.array([dynamic[i].effect.estimate for i in covered], dtype=np.float64)
+    p_values = [
+        _joint_p_value(dynamic, covariance, joint, small_sample),
+        _slope_p_value(dynamic, covariance, covered, reference, small_sample),
+    ]
+    tested = [p for p in p_values if p is not None]
+    p_value = min(1.0, 2 * min(tested)) if tested else None
+    statistic = _wald(dynamic, covariance, joint)
+    return PretrendTest(tuple(dynamic[i].label for i in covered), float(effects.mean()), statistic, p_value)
+
+
+def _wald(dynamic: list[EventTimeEffect], covariance: FloatArray, columns: list[int]) -> float | None:
     effects = np.array([dynamic[i].effect.estimate for i in columns], dtype=np.float64)
-    event_times = tuple(dynamic[i].label for i in columns)
     try:
-        statistic = float(effects @ np.linalg.solve(covariance[np.ix_(columns, columns)], effects))
+        return float(effects @ np.linalg.solve(covariance[np.ix_(columns, columns)], effects))
     except np.linalg.LinAlgError:
-        return PretrendTest(event_times, float(effects.mean()), None, None)
+        return None
+
+
+def _joint_p_value(
+    dynamic: list[EventTimeEffect], covariance: FloatArray, columns: list[int], small_sample: bool
+) -> float | None:
+    statistic = _wald(dynamic, covariance, columns)
+    if statistic is None:
+        return None
     tested = len(columns)
     if not small_sample:
-        return PretrendTest(
-            event_times, float(effects.mean()), statistic, float(stats.chi2.sf(statistic, tested))
-        )
+        return float(stats.chi2.sf(statistic, tested))
+    clusters = min(dynamic[i].treated_clusters for i in columns)
     # Hotelling's T-squared with G clusters: (G - k) / (k (G - 1)) T2 ~ F(k, G - k).
     f_statistic = statistic * (clusters - tested) / (tested * (clusters - 1))
-    return PretrendTest(
-        event_times,
-        float(effects.mean()),
-        statistic,
-        float(stats.f.sf(f_statistic, tested, clusters - tested)),
-    )
+    return float(stats.f.sf(f_statistic, tested, clusters - tested))
+
+
+def _slope_p_value(
+    dynamic: list[EventTimeEffect],
+    covariance: FloatArray,
+    columns: list[int],
+    reference: int,
+    small_sample: bool,
+) -> float | None:
+    """The GLS slope of the pre-period effects on their distance from the reference period (a line
+    through the reference's zero), tested against no slope."""
+    if len(columns) < 2:
+        return None
+    effects = np.array([dynamic[i].effect.estimate for i in columns], dtype=np.float64)
+    distance = np.array([dynamic[i].label - reference for i in columns], dtype=np.float64)
+    try:
+        weighted = np.linalg.solve(covariance[np.ix_(columns, columns)], distance)
+    except np.linalg.LinAlgError:
+        return None
+    information = float(distance @ weighted)
+    if information <= 0:
+        return None
+    slope = float(weighted @ effects) / information
+    statistic = abs(slope) * math.sqrt(information)
+    clusters = min(dynamic[i].treated_clusters for i in columns)
+    if not small_sample:
+        return math.erfc(statistic / math.sqrt(2))
+    if clusters < 2:
+        return None
+    statistic /= math.sqrt(clusters / (clusters - 1))
+    return float(2 * stats.t.sf(statistic, clusters - 1))
 
 
 def _first_line(message: Warning | str) -> str:

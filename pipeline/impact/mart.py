@@ -51,6 +51,8 @@ import duckdb
 from pipeline.config import ImpactSettings
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pipeline.impact.estimator import ControlGroup, StaggeredDid
 
 log = logging.getLogger(__name__)
@@ -289,15 +291,10 @@ def _designs(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) -> list[D
     ]
 
 
-def _estimate_design(
-    con: duckdb.DuckDBPyConnection, design: Design, settings: ImpactSettings
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    # Imported here: polars, scipy and the estimation libraries are heavy, and DAG files import the pipeline.
-    import polars as pl
-
-    from pipeline.impact.estimator import PanelError, estimate
-
-    sample = con.execute(
+def design_sample(con: duckdb.DuckDBPyConnection, design: Design, settings: ImpactSettings) -> pl.DataFrame:
+    """The estimation sample of one design: ``unit``, ``page``, ``period``, ``value``, ``cohort`` (0: a
+    never-linked page). Needs the build's temporary ``window_first_links`` and ``treatment_days``."""
+    return con.execute(
         CELL_SAMPLE_SQL if design.outcome == "position" else PAGE_SAMPLE_SQL,
         {"platform": design.platform, "treatment": design.treatment}
         | (
@@ -306,6 +303,37 @@ def _estimate_design(
             else {"outcome": design.outcome, "window_weeks": settings.window_weeks}
         ),
     ).pl()
+
+
+def estimate_sample(sample: pl.DataFrame, design: Design, settings: ImpactSettings) -> StaggeredDid:
+    """Callaway & Sant'Anna on a design's sample as the mart estimates it: units clustered by page, a
+    universal base period, event weeks -4..8, the configured anticipation."""
+    from pipeline.impact.estimator import estimate
+
+    return estimate(
+        sample,
+        unit="unit",
+        time_column="period",
+        outcome="value",
+        cohort="cohort",
+        cluster="page",
+        control=CONTROL_GROUPS[design.control_group],
+        base_period="universal",
+        anticipation=settings.anticipation_weeks,
+        min_event=FIRST_EVENT_WEEK,
+        max_event=LAST_EVENT_WEEK,
+    )
+
+
+def _estimate_design(
+    con: duckdb.DuckDBPyConnection, design: Design, settings: ImpactSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    # Imported here: polars, scipy and the estimation libraries are heavy, and DAG files import the pipeline.
+    import polars as pl
+
+    from pipeline.impact.estimator import PanelError
+
+    sample = design_sample(con, design, settings)
     treated_pages = sample.filter(pl.col("cohort") != 0)["page"].n_unique()
     control_pages = sample.filter(pl.col("cohort") == 0)["page"].n_unique()
     anticipation = settings.anticipation_weeks
@@ -313,19 +341,7 @@ def _estimate_design(
         note = f"too few treated pages ({treated_pages}; at least {MIN_TREATED} needed)"
         return _note_rows(design, note, treated_pages, control_pages, anticipation), []
     try:
-        result = estimate(
-            sample,
-            unit="unit",
-            time_column="period",
-            outcome="value",
-            cohort="cohort",
-            cluster="page",
-            control=CONTROL_GROUPS[design.control_group],
-            base_period="universal",
-            anticipation=anticipation,
-            min_event=FIRST_EVENT_WEEK,
-            max_event=LAST_EVENT_WEEK,
-        )
+        result = estimate_sample(sample, design, settings)
     except (PanelError, ValueError, ArithmeticError) as failure:
         log.warning("impact: no estimate for %s: %s", design, failure)
         note = f"not estimable: {failure}"
