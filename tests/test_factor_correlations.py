@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.impact.correlations import RESAMPLES, _correlate
+from pipeline.impact.correlations import BOOTSTRAP_MAX_PAGES, RESAMPLES, _correlate
 from pipeline.rank_worlds import RankWorld, RankWorldSpec, generate
 
 
@@ -67,3 +67,19 @@ def test_confounding_fools_it() -> None:
 def test_no_variation_or_too_few_pages_gives_no_number(value: list[float], position: list[float]) -> None:
     result = _correlate({"value": np.array(value, dtype=float), "position": np.array(position, dtype=float)})
     assert result["spearman"] is None and result["ci_low"] is None
+
+
+def test_past_the_bootstrap_size_the_normal_interval_agrees_with_resampling() -> None:
+    """Fisher's z with Bonett and Wright's error, used past BOOTSTRAP_MAX_PAGES pages, gives the interval
+    the page bootstrap gives at that size (a factor most pages lack, as social links are)."""
+    rng = np.random.default_rng(3)
+    pages = BOOTSTRAP_MAX_PAGES
+    linked = (rng.random(pages) < 0.3).astype(float) * rng.poisson(3, pages)
+    position = 40 - 2 * linked + rng.normal(0, 15, pages)
+    values = {"value": linked, "position": position}
+    resampled = _correlate(values)
+    larger = {name: np.concatenate([column, column[:1]]) for name, column in values.items()}
+    normal = _correlate(larger)
+    assert resampled["interval_method"] == "page bootstrap" and normal["interval_method"] == "fisher z"
+    assert normal["ci_low"] == pytest.approx(resampled["ci_low"], abs=0.01)
+    assert normal["ci_high"] == pytest.approx(resampled["ci_high"], abs=0.01)

@@ -1,6 +1,7 @@
 -- The classic ranking-factor study, on one site: per factor, Spearman's correlation across the owned
 -- pages between the factor and position (mart.factor_page_values: each page on its queries' latest
--- days), with a 95% interval from resampling pages (a percentile bootstrap, 999 resamples, seeded).
+-- days), with a 95% interval from resampling pages (a percentile bootstrap, 999 resamples, seeded; past
+-- 2,000 pages Fisher's z with Bonett and Wright's standard error: pipeline.impact.correlations).
 -- Position 1 is best, so a negative correlation means "more of the factor, better rank". Rows are
 -- computed by pipeline.impact.correlations and inserted here. Correlation, not causation: pages that
 -- already rank well get shared more; see mart.impact_estimates.
@@ -12,6 +13,7 @@ CREATE OR REPLACE TABLE mart.factor_correlations (
     ci_low DOUBLE,                       -- 95% percentile interval from resampling pages (NULL when under
                                          -- 90% of resamples have a correlation)
     ci_high DOUBLE,
+    interval_method VARCHAR,             -- 'page bootstrap' (up to 2,000 pages) or 'fisher z' (Bonett-Wright) beyond
     pages INTEGER NOT NULL,              -- pages correlated
     pages_with_factor INTEGER NOT NULL,  -- of which with a value above zero
     resamples INTEGER NOT NULL,
