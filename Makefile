@@ -19,7 +19,7 @@ export GX_ANALYTICS_ENABLED := False
 AIRFLOW := $(BIN)/airflow
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build lock clean
+.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build bench-impact lock clean
 
 # Bytecode is compiled at install: every process (Airflow tasks, parse workers) then imports faster, also
 # where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
@@ -77,6 +77,11 @@ bench-dags: install
 
 bench-build: install
 	$(BIN)/python bench/bench_build.py
+
+# The causal estimate's coverage study: 100 rank worlds of each kind, the mart's method against the
+# earlier one (about an hour on 2 cores); bench/results/impact.json.
+bench-impact: install
+	$(BIN)/python bench/bench_impact.py
 
 lint: install
 	$(BIN)/ruff check pipeline dags tests bench
