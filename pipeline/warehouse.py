@@ -344,6 +344,11 @@ def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult
     log.info("  %-34s %9d rows  %.2fs", model.name, rows, time.perf_counter() - started)
 
 
+# Which rows a dataset's lake count counts: a rank tracker's "not ranked" rows only mark the days a query was
+# tracked, so the rankings count is of ranked observations (the gate bounds core.rankings_daily by it).
+COUNTED_ROWS = {"rankings": "position IS NOT NULL"}
+
+
 def _write_build_info(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -355,9 +360,12 @@ def _write_build_info(
     for dataset in ALL_DATASETS:
         # Fixed identifiers. Datasets of delivered records grow by deliveries only (a base build whose
         # deliveries are gone is not used): an incremental build counts the new ones' files alone.
-        query, rows = f"SELECT count(*) FROM staging.{dataset.name}", 0
+        query, rows = (
+            f"SELECT count(*) FROM staging.{dataset.name} WHERE {COUNTED_ROWS.get(dataset.name, 'true')}",
+            0,
+        )
         if base is not None and dataset.name in DELIVERED_DATASETS:
-            query += " WHERE delivery_id IN getvariable('new_deliveries')"
+            query += " AND delivery_id IN getvariable('new_deliveries')"
             rows = base.lake_rows.get(dataset.name, 0)
         counted = con.sql(query).fetchone()
         lake_rows.append({"dataset": dataset.name, "row_count": rows + (int(counted[0]) if counted else 0)})
