@@ -195,14 +195,22 @@ def test_reddit_ips_never_reach_the_records(demo: tuple[Path, DemoWorld], parsed
     assert link_posts and len(link_posts) < len(rows)
 
 
+def _ranked(parsed: dict[str, Parsed]) -> list[dict[str, Any]]:
+    """The tracker's rows with a position (its "not ranked" rows are kept without one)."""
+    return [row for row in parsed["rankings/rank_tracker"].rows("ranking") if row["position"] is not None]
+
+
 def test_rank_tracker_covers_the_window(demo: tuple[Path, DemoWorld], parsed: dict[str, Parsed]) -> None:
     _, world = demo
     raw = _file(demo, "rankings/rank_tracker").read_text(encoding="utf-8")
     raw_rows = list(csv.DictReader(io.StringIO(raw)))
     unranked = [row for row in raw_rows if row["position"] == ""]
     assert unranked
-    rankings = parsed["rankings/rank_tracker"].rows("ranking")
-    assert len(rankings) == len(raw_rows) - len(unranked)
+    every_row = parsed["rankings/rank_tracker"].rows("ranking")
+    # "Not ranked" rows are kept without a position: the days each query was tracked.
+    assert len(every_row) == len(raw_rows)
+    assert sum(row["position"] is None for row in every_row) == len(unranked)
+    rankings = [row for row in every_row if row["position"] is not None]
     days = {row["ranking_date"] for row in rankings}
     assert len(days) >= 120 and min(days) == world.start_date and max(days) == world.end_date
     assert {row["query"] for row in rankings} and len({row["query"] for row in rankings}) == world.queries
@@ -230,7 +238,7 @@ def test_planted_x_effect_and_confounding_show_in_the_rankings(
     """A rough before/after per page: about -3 for X, 0 for LinkedIn/Reddit; shared pages start higher."""
     _, world = demo
     positions: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for row in parsed["rankings/rank_tracker"].rows("ranking"):
+    for row in _ranked(parsed):
         day = (row["ranking_date"] - world.start_date).days
         positions[(row["canonical_url"], day)].append(row["position"])
 
@@ -269,7 +277,7 @@ def test_x_engagement_grows_with_page_quality(
     """Better pages (a better starting rank, the visible proxy of quality) draw more likes."""
     _, world = demo
     start_rank: dict[str, list[float]] = defaultdict(list)
-    for row in parsed["rankings/rank_tracker"].rows("ranking"):
+    for row in _ranked(parsed):
         if (row["ranking_date"] - world.start_date).days < 30:
             start_rank[row["canonical_url"]].append(row["position"])
     likes = {row["post_id"]: row["likes"] for row in parsed["social/x"].rows("engagement")}
