@@ -73,9 +73,9 @@ def test_not_ranked_rows_are_kept_without_a_position(tmp_path: Path, context: Pa
     )
     _, records, rejected = parse_all(path, context)
     rankings = of_kind(records, "ranking")
-    assert [(row["ranking_date"].day, row["canonical_url"], row["position"]) for row in rankings] == [
-        (1, "https://example.com/s", None),
-        (2, None, None),
-        (3, "https://example.com/s", None),
+    assert [(str(row["ranking_date"]), row["canonical_url"], row["position"]) for row in rankings] == [
+        ("2026-01-01", "https://example.com/s", None),
+        ("2026-01-02", None, None),
+        ("2026-01-03", "https://example.com/s", None),
     ]
     assert [item.location for item in rejected] == ["line 5"]  # no keyword: nothing was tracked
