@@ -57,9 +57,11 @@ def _query(path: Path, sql: str, parameters: list[Any] | None = None) -> list[di
 def test_every_design_has_three_horizons_and_an_event_study(published: Settings) -> None:
     estimates = _query(published.warehouse, "SELECT * FROM mart.impact_estimates")
     designs = {tuple(row[key] for key in DESIGN) for row in estimates}
-    # The sample world: position only (no clicks), X/LinkedIn/Reddit links, engagement counts only on X.
+    # The sample world: position and non-social referring domains (no clicks), X/LinkedIn/Reddit links,
+    # engagement counts only on X.
     expected = {
-        (platform, "position", treatment, control, "callaway_santanna_2021")
+        (platform, outcome, treatment, control, "callaway_santanna_2021")
+        for outcome in ("position", "referring_domains")
         for platform, treatment in [
             ("x", "first_link"),
             ("linkedin", "first_link"),
@@ -76,13 +78,13 @@ def test_every_design_has_three_horizons_and_an_event_study(published: Settings)
     assert all(row["estimate"] is None and "too few treated pages" in row["note"] for row in reddit)
     events = _query(
         published.warehouse,
-        "SELECT platform, treatment, control_group, count(*) AS weeks, min(event_week) AS first, "
+        "SELECT platform, outcome, treatment, control_group, count(*) AS weeks, min(event_week) AS first, "
         "max(event_week) AS last, count(*) FILTER (WHERE is_reference) AS references "
         "FROM mart.impact_event_time GROUP BY ALL",
     )
-    assert {(row["platform"], row["treatment"], row["control_group"]) for row in events} == {
-        (platform, treatment, control)
-        for platform, _, treatment, control, _ in expected
+    assert {(row["platform"], row["outcome"], row["treatment"], row["control_group"]) for row in events} == {
+        (platform, outcome, treatment, control)
+        for platform, outcome, treatment, control, _ in expected
         if platform != "reddit"
     }
     assert all(
@@ -199,7 +201,8 @@ def test_the_engagement_threshold_comes_from_the_settings(published: Settings, t
         row["treatment"] for row in _query(built.path, "SELECT DISTINCT treatment FROM mart.impact_estimates")
     }
     assert treatments == {"first_link"}  # no page has 10,000 likes, reposts and replies
-    assert built.row_counts["mart.impact_estimates"] == 24 and built.row_counts["mart.impact_event_time"] > 0
+    # First link only: 4 platforms x 2 control groups x 2 outcomes x 3 horizons.
+    assert built.row_counts["mart.impact_estimates"] == 48 and built.row_counts["mart.impact_event_time"] > 0
 
 
 def test_impact_section_of_the_configuration(tmp_path: Path) -> None:
@@ -230,9 +233,7 @@ def test_the_gate_blocks_broken_impact_tables(published: Settings, tmp_path: Pat
         con.execute(
             "UPDATE mart.impact_event_time SET estimate = 0.5 WHERE is_reference AND platform = 'any'"
         )
-        con.execute(
-            "UPDATE mart.factor_correlations SET spearman = 1.5 WHERE factor = 'social_links_any'"
-        )
+        con.execute("UPDATE mart.factor_correlations SET spearman = 1.5 WHERE factor = 'social_links_any'")
     finally:
         con.close()
     with pytest.raises(gate.GateFailed) as failed:

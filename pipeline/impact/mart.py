@@ -15,7 +15,8 @@ estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimat
 Position is estimated on page x query cells (``mart.impact_cell_weekly_panel``), each cell compared
 with itself and clustered by page, so queries entering or leaving the top 100 as a page moves cannot
 pull the estimate; clicks, impressions and CTR are page totals (``mart.impact_weekly_panel``), where
-queries a page newly ranks for are part of the effect.
+queries a page newly ranks for are part of the effect; non-social referring domains
+(``mart.impact_link_weekly_panel``) ask whether a social link earns links from other sites.
 
 Who is compared with whom, per platform P:
 
@@ -61,7 +62,7 @@ METHOD = "callaway_santanna_2021"
 HEADLINE_TREATMENT, HEADLINE_CONTROL = "first_link", "never_treated"
 # Lower is better for position; higher is better for the others.
 LOWER_IS_BETTER = frozenset({"position"})
-OUTCOME_ORDER = ("position", "clicks", "impressions", "ctr")
+OUTCOME_ORDER = ("position", "clicks", "impressions", "ctr", "referring_domains")
 ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}
@@ -104,11 +105,13 @@ SELECT * FROM core.first_social_links WHERE first_day <= getvariable('impact_win
 
 # The estimator's weeks: complete ones (a week still filling changes nightly), the last $window_weeks.
 PANEL_WINDOW_SQL = """
-    SELECT * FROM mart.impact_weekly_panel
+    SELECT canonical_url, outcome, week, period, value FROM mart.impact_weekly_panel
     WHERE week + 6 <= getvariable('as_of')
       AND period > (
           SELECT max(period) FROM mart.impact_weekly_panel WHERE week + 6 <= getvariable('as_of')
       ) - $window_weeks
+    UNION ALL
+    SELECT canonical_url, outcome, week, period, value FROM mart.impact_link_weekly_panel
 """
 
 # Everything the estimates are computed from, as an order-independent checksum: equal inputs (a night
