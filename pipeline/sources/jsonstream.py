@@ -59,23 +59,14 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class ArrayItem:
-    """One array item: its position (0-based), its undecoded JSON, and (computed when asked, since only
-    rejected items need it) the line it starts on."""
+    """One array item: its position (0-based), its undecoded JSON and the line it starts on."""
 
-    __slots__ = ("_block", "_block_line", "_offset", "index", "raw")
+    __slots__ = ("index", "line", "raw")
 
-    def __init__(
-        self, index: int, raw: bytes | memoryview, block: bytes, block_line: int, offset: int
-    ) -> None:
+    def __init__(self, index: int, raw: bytes | memoryview, line: int) -> None:
         self.index = index
         self.raw = raw
-        self._block = block
-        self._block_line = block_line
-        self._offset = offset
-
-    @property
-    def line(self) -> int:
-        return self._block_line + self._block.count(b"\n", 0, self._offset)
+        self.line = line
 
     @property
     def location(self) -> str:
@@ -226,9 +217,12 @@ class ItemBlock:
 
     def items(self) -> Iterator[ArrayItem]:
         view = memoryview(self.data)
+        line, counted_to = self.line, 0
         for number, (start, length) in enumerate(self._item_spans()):
-            raw = view[start : start + length]
-            yield ArrayItem(self.first_index + number, raw, self.data, self.line, start)
+            # Lines counted from the item before, not from the block's start: linear in the block.
+            line += self.data.count(b"\n", counted_to, start)
+            counted_to = start
+            yield ArrayItem(self.first_index + number, view[start : start + length], line)
 
     def _item_spans(self) -> list[tuple[int, int]]:
         if self._spans is None:

@@ -19,13 +19,16 @@ from typing import Protocol
 from dateutil import parser as date_parser
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.delivery import Delivery, UnreadableDelivery
+from pipeline.delivery import Delivery, LimitExceeded, UnreadableDelivery
 from pipeline.sources.base import MalformedInput
 from pipeline.sources.textfiles import csv_rows
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 MAX_HEADER_SEARCH_ROWS = 10
 MAX_SPREADSHEET_BYTES = 100 * 1024**2
+# Cells a sheet may span from A1 to its last cell (rows x columns): a real analytics export holds a
+# few thousand; one cell written at the far corner (XFD1048576) would span 17 billion.
+MAX_SHEET_CELLS = 20_000_000
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 # First cells that mark a summary row, in the languages the exports come in.
@@ -130,7 +133,14 @@ def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Itera
     with workbook:
         for name in workbook.sheet_names:
             try:
-                values = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                sheet = workbook.get_sheet_by_name(name)
+                last_row, last_column = sheet.end or (0, 0)
+                if (last_row + 1) * (last_column + 1) > MAX_SHEET_CELLS:
+                    raise LimitExceeded(
+                        f"{member}: sheet {name!r} spans {last_row + 1:,} rows x {last_column + 1:,} "
+                        f"columns from A1, over the limit of {MAX_SHEET_CELLS:,} cells: not read"
+                    )
+                values = sheet.to_python(skip_empty_area=False)
             except (CalamineError, ValueError) as exc:
                 raise MalformedInput(member, f"sheet {name!r}", f"unreadable sheet ({exc})") from exc
             yield name, ((f"sheet {name!r} row {number}", list(row)) for number, row in enumerate(values, 1))
@@ -158,6 +168,8 @@ def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] |
         try:
             if next(tables(delivery, member, table), None) is not None:
                 return True
+        except LimitExceeded:
+            raise
         except (MalformedInput, UnreadableDelivery):
             continue
     return False

@@ -1,0 +1,198 @@
+"""The hostile corpus (issue 16): one generated file per class of attack or damage, each landed beside a
+good delivery, with what must happen to it. Whatever the file does, the run goes on: the good delivery
+is ingested, the hostile one is quarantined (or kept in part) with a reason naming the file and what
+it broke.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.config import IngestLimits, Settings
+from pipeline.ingest import DeliveryResult, run_ingest
+from tests.conftest import mastodon_create, mastodon_outbox
+from tests.hostile_files import far_corner_xlsx, rank_csv, shared_subtree_car
+
+GOOD = "rankings/tracker/good.csv"
+DID = "did:plc:hostile"
+
+
+def land(settings: Settings, relative: str, content: bytes) -> Path:
+    path = settings.data.landing / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def ingest_beside_good(settings: Settings) -> dict[str, DeliveryResult]:
+    """Land a good rank CSV beside what the test landed, ingest, check the good one was kept whole."""
+    land(settings, GOOD, rank_csv(3))
+    results = {result.landing_path: result for result in run_ingest(settings).results}
+    good = results.pop(GOOD)
+    assert (good.status, good.kept, good.quarantined) == ("ingested", 3, 0), good
+    return results
+
+
+def test_far_corner_xlsx_beside_a_good_csv_via_the_command(tmp_path: Path) -> None:
+    """The 5 KB spreadsheet that made the xlsx reader ask for 512 GB and abort the whole run: the CSV
+    beside it is ingested, the spreadsheet quarantined with the limit it broke, and the command exits
+    0 (quarantined deliveries are reported, not failures; docs/decisions.md)."""
+    home = tmp_path / "data"
+    far_corner_xlsx(home / "landing" / "analytics" / "linkedin" / "far.xlsx")
+    (home / "landing" / "rankings" / "tracker").mkdir(parents=True)
+    (home / "landing" / GOOD).write_bytes(rank_csv(3))
+    command = Path(sys.executable).with_name("socialrank")
+    env = {**os.environ, "SOCIALRANK_HOME": str(home)}
+    done = subprocess.run(
+        [str(command), "ingest", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["by_status"] == {"ingested": 1, "quarantined": 1}
+    assert summary["records"] == {"ranking": 3, "quarantined_records": 0}
+    (kept,) = (home / "quarantine" / "files").iterdir()
+    reason = json.loads((kept / "reason.json").read_text())
+    assert reason["landing_path"].endswith("analytics/linkedin/far.xlsx")
+    assert reason["reason"] == (
+        "far.xlsx: sheet 'All posts' spans 1,048,576 rows x 16,384 columns from A1, "
+        "over the limit of 20,000,000 cells: not read"
+    )
+
+
+def test_shared_subtree_car_reads_each_record_once(settings: Settings) -> None:
+    """A record tree whose nodes each point twice at the one below: 61 records reached 2**60 times by
+    a walk that expands every reference. Each node is read once; the sharing is reported."""
+    land(settings, "social/bluesky/repo.car", shared_subtree_car(DID, 60))
+    (car,) = ingest_beside_good(replace(settings, ingest=IngestLimits(wall_seconds=120))).values()
+    assert car.status == "ingested", car.message
+    assert car.counts["post"] == 61
+    assert car.reasons == [
+        "repo.car record tree: 60 references to tree nodes already read (a shared subtree): "
+        "each node was read once"
+    ]
+    posts = duckdb.sql(
+        "SELECT count(*), count(DISTINCT post_id) "
+        f"FROM read_parquet('{settings.data.lake}/social_posts/*/*.parquet')"
+    ).fetchone()
+    assert posts == (61, 61)
+
+
+def test_a_parser_over_its_cpu_limit_quarantines_its_delivery_only(settings: Settings) -> None:
+    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000))
+    limited = replace(settings, ingest=IngestLimits(cpu_seconds=1))
+    (huge,) = ingest_beside_good(limited).values()
+    assert huge.status == "quarantined"
+    assert huge.message == (
+        "rankings/tracker/huge.csv: the parser used more than the CPU limit of 1 s "
+        "([ingest] cpu_limit_seconds); the worker was stopped"
+    )
+    assert not list((settings.data.lake / "rankings").glob(f"*/{huge.delivery_id}*"))
+
+
+def test_a_parser_over_its_wall_time_limit_quarantines_its_delivery_only(settings: Settings) -> None:
+    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000))
+    limited = replace(settings, ingest=IngestLimits(wall_seconds=1))
+    results = ingest_beside_good(limited)
+    huge = results["rankings/tracker/huge.csv"]
+    assert huge.status == "quarantined"
+    assert huge.message == (
+        "rankings/tracker/huge.csv: parsing took longer than the wall-time limit of 1 s "
+        "([ingest] wall_limit_seconds); the worker was stopped"
+    )
+
+
+def test_a_parser_over_its_memory_limit_quarantines_its_delivery_only(settings: Settings) -> None:
+    """A 40 MB outbox (a JSON document read whole, as Mastodon's are) under a 16 MiB memory limit."""
+    items: list[object] = [
+        mastodon_create(n, "2026-01-05T10:00:00Z", f"<p>post {n} {'x' * 400}</p>") for n in range(40_000)
+    ]
+    land(settings, "social/mastodon/outbox.json", mastodon_outbox(items).encode())
+    limited = replace(settings, ingest=IngestLimits(memory_mb=16))
+    (big,) = ingest_beside_good(limited).values()
+    assert big.status == "quarantined"
+    assert big.message == (
+        "social/mastodon/outbox.json: the parser breached the memory limit of 16 MiB "
+        "([ingest] memory_limit_mb)"
+    )
+
+
+@pytest.mark.parametrize("levels", [3, 8])
+def test_small_shared_subtree_car_gives_one_post_per_record(settings: Settings, levels: int) -> None:
+    """The issue's small case: 4 records gave 15 posts."""
+    land(settings, "social/bluesky/repo.car", shared_subtree_car(DID, levels))
+    (car,) = ingest_beside_good(settings).values()
+    assert car.counts["post"] == levels + 1
+
+
+def _secret(tmp_path: Path) -> Path:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:the password file\n")
+    return secret
+
+
+def test_links_in_a_quarantined_folder_are_not_copied(settings: Settings, tmp_path: Path) -> None:
+    secret = _secret(tmp_path)
+    folder = settings.data.landing / "social" / "x" / "export"
+    (folder / "linked").mkdir(parents=True)
+    (folder / "notes.txt").write_text("just some notes, not an export\n")
+    (folder / "passwd").symlink_to(secret)
+    (folder / "linked-folder").symlink_to(secret.parent, target_is_directory=True)
+    (export,) = ingest_beside_good(settings).values()
+    assert export.status == "quarantined"
+    kept = settings.data.quarantine / "files" / str(export.delivery_id)
+    copied = sorted(path.relative_to(kept).as_posix() for path in kept.rglob("*"))
+    assert copied == ["export", "export/notes.txt", "reason.json"]
+    assert not any("password" in path.read_text() for path in kept.rglob("*") if path.is_file())
+
+
+def test_links_in_a_folder_export_are_reported_and_the_rest_ingested(
+    settings: Settings, tmp_path: Path
+) -> None:
+    secret = _secret(tmp_path)
+    folder = settings.data.landing / "rankings" / "tracker" / "export"
+    folder.mkdir(parents=True)
+    (folder / "positions.csv").write_bytes(rank_csv(2))
+    (folder / "more.csv").symlink_to(secret)
+    (export,) = ingest_beside_good(settings).values()
+    assert (export.status, export.kept) == ("ingested", 2)
+    assert export.reasons == ["more.csv whole file: a symbolic link: never followed"]
+
+
+def test_a_delivery_that_is_a_link_is_not_read(settings: Settings, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(rank_csv(5))
+    link = settings.data.landing / "rankings" / "tracker" / "linked.csv"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)
+    (linked,) = ingest_beside_good(settings).values()
+    assert linked.status == "unreadable"
+    assert linked.message == (
+        f"rankings/tracker/linked.csv is a symbolic link to {outside}; links are never followed: "
+        "land the file or folder itself"
+    )
+    assert not list((settings.data.quarantine / "files").glob("*"))
+
+
+def test_a_link_stored_in_a_zip_is_not_a_member(settings: Settings) -> None:
+    archive = settings.data.landing / "rankings" / "tracker" / "export.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("positions.csv", rank_csv(2))
+        link = zipfile.ZipInfo("more.csv")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zipped.writestr(link, "/etc/passwd")
+    (export,) = ingest_beside_good(settings).values()
+    assert (export.status, export.kept) == ("ingested", 2)
+    assert export.reasons == ["more.csv whole file: a symbolic link: never followed"]
