@@ -38,6 +38,7 @@ from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
 from pipeline.sources.base import (
     ParseContext,
     Rejected,
+    mask_personal_data,
 )
 
 log = logging.getLogger(__name__)
@@ -326,7 +327,7 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
                 elif isinstance(message, Failed):
                     if message.detail:
                         log.error("parser failed on %s:\n%s", relative, message.detail)
-                    result.status, result.message = "quarantined", message.reason
+                    result.status, result.message = "quarantined", mask_personal_data(message.reason)
         if result.status != "quarantined":
             sink.close()
     except LakeWriteError:

@@ -196,3 +196,29 @@ def test_a_link_stored_in_a_zip_is_not_a_member(settings: Settings) -> None:
     (export,) = ingest_beside_good(settings).values()
     assert (export.status, export.kept) == ("ingested", 2)
     assert export.reasons == ["more.csv whole file: a symbolic link: never followed"]
+
+
+PERSONAL = ("someone@example.org", "2001:db8::1", "203.0.113.9", "+44 20 7946 0958")
+
+
+def test_personal_data_is_masked_in_every_reason_and_excerpt(settings: Settings) -> None:
+    rows = (
+        "date,keyword,url,position\n"
+        "someone@example.org,kw,https://example.com/a,1\n"
+        "2026-01-01,kw,https://example.com/a,2001:db8::1\n"
+        "2026-01-01,kw,https://example.com/a,203.0.113.9\n"
+        "2026-01-01,kw,https://example.com/a,+44 20 7946 0958\n"
+        "2026-01-01,kw,https://example.com/a,1,someone@example.org\n"
+        "2026-01-02,kw,https://example.com/a,3\n"
+    )
+    land(settings, "rankings/tracker/personal.csv", rows.encode())
+    (personal,) = ingest_beside_good(settings).values()
+    assert (personal.kept, personal.quarantined) == (1, 5)
+    stored = duckdb.sql(
+        "SELECT reason, coalesce(excerpt, '') "
+        f"FROM read_parquet('{settings.data.lake}/quarantined_records/*/*.parquet') ORDER BY location"
+    ).fetchall()
+    text = " ".join(" ".join(row) for row in stored) + " ".join(personal.reasons)
+    assert [value for value in PERSONAL if value in text] == []
+    for mask in ("<email>", "<ip>", "<phone>"):
+        assert mask in text

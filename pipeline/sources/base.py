@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,9 +48,15 @@ SHORTENER_HOSTS = frozenset(
 # URLs inside free text: stop at whitespace, quotes and angle brackets; trailing punctuation is trimmed.
 _URL_IN_TEXT = re.compile(r"""(?:https?://|www\.)[^\s"'<>\u00a0]+""", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}…"
-_REDACT = re.compile(
-    r"(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+)|(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}\b)|(?P<phone>\+?\d[\d \-()]{7,}\d)"
+# Candidates for personal data in quarantine text; addresses are confirmed by ``ipaddress``, phone
+# numbers by their digit count (8 to 15, E.164) and by not being a date.
+_PERSONAL = re.compile(
+    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<ip>(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:.])"
+    r"|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]))"
+    r"|(?P<phone>(?<![\w+])\+?\(?\d[\d ().-]{6,}\d(?!\w))"
 )
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 
 
 @dataclass(frozen=True)
@@ -60,12 +67,18 @@ class Record:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A record that could not be used: where it is and why. ``excerpt`` is bounded and redacted."""
+    """A record that could not be used: where it is and why. ``excerpt`` is bounded; personal data in
+    the reason and the excerpt is masked here, whoever wrote them."""
 
     member: str
     location: str
     reason: str
     excerpt: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", mask_personal_data(self.reason))
+        if self.excerpt is not None:
+            object.__setattr__(self, "excerpt", mask_personal_data(self.excerpt))
 
 
 Extracted = Record | Rejected
@@ -149,10 +162,29 @@ def parse_inline(parts: Iterator[Extracted | ParallelSection]) -> Iterator[Extra
             yield part
 
 
+def mask_personal_data(text: str) -> str:
+    """``text`` with e-mail addresses, IPv4/IPv6 addresses and phone numbers replaced by ``<email>``,
+    ``<ip>``, ``<phone>``: the one masking of everything the quarantine keeps (reasons, excerpts)."""
+    return _PERSONAL.sub(_mask, text)
+
+
+def _mask(match: re.Match[str]) -> str:
+    found, kind = match.group(0), match.lastgroup
+    if kind == "ip":
+        try:
+            ipaddress.ip_address(found)
+        except ValueError:
+            return found  # a time (10:00:00), a version (1.2.3.4567)
+    elif kind == "phone":
+        digits = sum(character.isdigit() for character in found)
+        if not 8 <= digits <= 15 or _DATE.match(found.lstrip("+(")):
+            return found
+    return f"<{kind}>"
+
+
 def redacted_excerpt(text: str) -> str:
-    """A bounded excerpt of a bad record with e-mail addresses, IP addresses and phone numbers masked."""
-    clipped = text[:EXCERPT_LIMIT]
-    return _REDACT.sub(lambda m: f"<{m.lastgroup}>", clipped)
+    """A bounded excerpt of a bad record with personal data masked."""
+    return mask_personal_data(text[:EXCERPT_LIMIT])
 
 
 def urls_in_text(text: str) -> list[str]:
