@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.config import IngestLimits, Settings
 from pipeline.ingest import DeliveryResult, run_ingest
-from tests.conftest import mastodon_create, mastodon_outbox
+from tests.conftest import mastodon_create, mastodon_outbox, write_zip, x_manifest, x_tweet, x_tweets_js
 from tests.hostile_files import far_corner_xlsx, rank_csv, shared_subtree_car
 
 GOOD = "rankings/tracker/good.csv"
@@ -222,3 +222,42 @@ def test_personal_data_is_masked_in_every_reason_and_excerpt(settings: Settings)
     assert [value for value in PERSONAL if value in text] == []
     for mask in ("<email>", "<ip>", "<phone>"):
         assert mask in text
+
+
+def test_one_damaged_json_item_is_quarantined_alone(settings: Settings) -> None:
+    items: list[object] = [
+        {"tweet": x_tweet(str(n), "Fri Feb 20 09:10:58 +0000 2026", f"post {n}", [])} for n in range(1, 6)
+    ]
+    tweets = x_tweets_js(items).replace('post 3"', 'post 3" "damage": ,', 1)
+    archive = write_zip(
+        settings.data.root / "tmp" / "x.zip", {"data/manifest.js": x_manifest(), "data/tweets.js": tweets}
+    )
+    land(settings, "social/x/archive.zip", archive.read_bytes())
+    (x,) = ingest_beside_good(settings).values()
+    assert (x.status, x.counts["post"], x.quarantined) == ("ingested", 4, 1)
+    assert x.reasons[0].startswith(
+        "data/tweets.js item 2 at line 30: unexpected tweet shape (JSON is malformed"
+    )
+
+
+def test_one_bad_csv_row_and_an_unclosed_quote_are_quarantined_alone(settings: Settings) -> None:
+    """A field over 1,000,000 characters, a number like 1e400 and a quote left open are each one
+    rejected row; every row after them is read."""
+    rows = (
+        "date,keyword,url,position\n"
+        "2026-01-01,a,https://example.com/1,1\n"
+        f'2026-01-02,"{"x" * 1_000_001}",https://example.com/2,2\n'
+        "2026-01-03,b,https://example.com/3,1e400\n"
+        '2026-01-04,"c,https://example.com/4,4\n'
+        "2026-01-05,d,https://example.com/5,5\n"
+        "2026-01-06,e,https://example.com/6,6\n"
+    )
+    land(settings, "rankings/tracker/damaged.csv", rows.encode())
+    (damaged,) = ingest_beside_good(settings).values()
+    assert (damaged.status, damaged.kept) == ("ingested", 3)
+    assert damaged.reasons == [
+        "damaged.csv line 3: unreadable CSV (field larger than field limit (1000000))",
+        "damaged.csv line 4: position inf outside 1..1000",
+        "damaged.csv line 5: a quote opened on this line is not closed; it swallowed lines 6-7, "
+        "read again as rows",
+    ]

@@ -112,7 +112,11 @@ class BacklinkExport:
         return has_table(delivery, self.table)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for table, row in table_rows(delivery, self.table):
+        for found in table_rows(delivery, self.table):
+            if isinstance(found, Rejected):
+                yield found
+                continue
+            table, row = found
             if self.check_width and table.sheet is None and len(row.cells) != len(table.header):
                 yield Rejected(
                     table.member,

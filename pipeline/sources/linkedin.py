@@ -67,7 +67,11 @@ class LinkedInShares:
                 continue
             header = header_of(delivery, member)
             with csv_rows(delivery, member) as rows:
-                for line, cells in rows:
+                for row in rows:
+                    if isinstance(row, Rejected):
+                        yield row
+                        continue
+                    line, cells = row
                     yield from self._share(
                         dict(zip(header, cells, strict=False)), member, line, len(cells), len(header), context
                     )

@@ -20,7 +20,7 @@ from dateutil import parser as date_parser
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.delivery import Delivery, LimitExceeded, UnreadableDelivery
-from pipeline.sources.base import MalformedInput
+from pipeline.sources.base import MalformedInput, Rejected
 from pipeline.sources.textfiles import csv_rows
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
@@ -101,7 +101,7 @@ class Table:
     sheet: str | None
     columns: dict[str, int]
     header: list[str]
-    rows: Iterator[TableRow]
+    rows: Iterator[TableRow | Rejected]  # damage found while reading comes as Rejected, in its place
 
 
 def is_table_member(delivery: Delivery, member: str) -> bool:
@@ -117,11 +117,19 @@ def spreadsheet_kind(delivery: Delivery, member: str) -> str | None:
     return None
 
 
-def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Iterator[tuple[str, list[Cell]]]]]:
+SheetRows = Iterator[tuple[str, list[Cell]] | Rejected]
+
+
+def _csv_sheet(rows: Iterator[tuple[int, list[str]] | Rejected]) -> SheetRows:
+    for row in rows:
+        yield row if isinstance(row, Rejected) else (f"line {row[0]}", list(row[1]))
+
+
+def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, SheetRows]]:
     """(sheet name, rows with their location) for each sheet; a CSV is one unnamed sheet."""
     if spreadsheet_kind(delivery, member) is None:
         with csv_rows(delivery, member, skip_header=False) as rows:
-            yield None, ((f"line {line}", list(cells)) for line, cells in rows)
+            yield None, _csv_sheet(rows)
         return
     size = delivery.size_of(member)
     if size > MAX_SPREADSHEET_BYTES:
@@ -149,14 +157,21 @@ def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Itera
 def tables(delivery: Delivery, member: str, table: HeaderMatcher) -> Iterator[Table]:
     """Each sheet of ``member`` whose header (within its first rows) matches ``table``."""
     for sheet, rows in _sheets(delivery, member):
-        for searched, (_, cells) in enumerate(rows):
+        for searched, row in enumerate(rows):
             if searched == MAX_HEADER_SEARCH_ROWS:
                 break
-            columns = table.match(cells)
+            if isinstance(row, Rejected):
+                continue  # damage above the header: not a table row
+            columns = table.match(row[1])
             if columns is not None:
-                header = [normalise_name(cell) for cell in cells]
-                yield Table(member, sheet, columns, header, (TableRow(loc, row) for loc, row in rows))
+                header = [normalise_name(cell) for cell in row[1]]
+                yield Table(member, sheet, columns, header, _table_rows(rows))
                 break
+
+
+def _table_rows(rows: SheetRows) -> Iterator[TableRow | Rejected]:
+    for row in rows:
+        yield row if isinstance(row, Rejected) else TableRow(*row)
 
 
 def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] | None = None) -> bool:
@@ -175,14 +190,17 @@ def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] |
     return False
 
 
-def table_rows(delivery: Delivery, table: HeaderMatcher) -> Iterator[tuple[Table, TableRow]]:
-    """Every non-blank row of every table in the delivery whose header matches ``table``."""
+def table_rows(delivery: Delivery, table: HeaderMatcher) -> Iterator[tuple[Table, TableRow] | Rejected]:
+    """Every non-blank row of every table in the delivery whose header matches ``table``, and the
+    damage found among them."""
     for member in delivery.members():
         if not is_table_member(delivery, member):
             continue
         for found in tables(delivery, member, table):
             for row in found.rows:
-                if not is_blank(row):
+                if isinstance(row, Rejected):
+                    yield row
+                elif not is_blank(row):
                     yield found, row
 
 

@@ -6,7 +6,8 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -70,31 +71,89 @@ def header_of(delivery: Delivery, member: str) -> list[str]:
         return []
 
 
+class _Lines:
+    """A text's lines as the CSV reader takes them, numbered, with the lines of the row being read
+    kept: a row found to be damage is quarantined alone and the lines after its first read again."""
+
+    def __init__(self, text: Iterable[str]) -> None:
+        self._text = iter(text)
+        self._again: deque[tuple[int, str]] = deque()
+        self._read = 0
+        self.row: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, line = self._again.popleft()
+        else:
+            line = next(self._text)
+            self._read += 1
+            number = self._read
+        self.row.append((number, line))
+        return line
+
+    def next_row(self) -> None:
+        self.row = []
+
+    def read_again_after_first(self) -> None:
+        self._again.extendleft(reversed(self.row[1:]))
+
+
+def _span(lines: list[tuple[int, str]]) -> str:
+    return f"lines {lines[0][0]}-{lines[-1][0]}"
+
+
 @contextmanager
 def csv_rows(
     delivery: Delivery, member: str, *, skip_header: bool = True
-) -> Iterator[Iterator[tuple[int, list[str]]]]:
+) -> Iterator[Iterator[tuple[int, list[str]] | Rejected]]:
     """(line number, cells) for each CSV row after the header (or every row, with ``skip_header=False``);
-    multi-line rows report their first line."""
+    multi-line rows report their first line. Damage is a :class:`Rejected` row, and reading resumes
+    after it: a row the reader cannot parse (a field over ``MAX_FIELD_CHARS``), and a quote left open
+    (an odd number of quote characters in a row spanning lines; with the header's width known, a row
+    of another width spanning lines) are quarantined as their first line, the lines after it read again.
+    """
     delimiter = sniff_delimiter(head_text(delivery, member))
     with open_text(delivery, member) as text:
-        reader = csv.reader(text, delimiter=delimiter)
+        lines = _Lines(text)
+        reader = csv.reader(lines, delimiter=delimiter)
 
-        def rows() -> Iterator[tuple[int, list[str]]]:
+        def rows() -> Iterator[tuple[int, list[str]] | Rejected]:
+            width = None
             if skip_header:
-                next(reader, None)
+                width = len(next(reader, []))
             while True:
-                line = reader.line_num + 1
+                lines.next_row()
                 try:
                     cells = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise MalformedInput(member, f"line {line}", f"unreadable CSV ({exc})") from exc
-                if cells:
-                    yield line, cells
+                    if not lines.row:  # nothing read: nothing to resume after
+                        raise MalformedInput(member, "end of file", f"unreadable CSV ({exc})") from exc
+                    yield _damaged(member, lines, f"unreadable CSV ({exc})")
+                    continue
+                if not cells:
+                    continue
+                first = lines.row[0][0]
+                spans = len(lines.row) > 1
+                quotes = sum(line.count('"') for _, line in lines.row)
+                if spans and (quotes % 2 or (width is not None and len(cells) != width)):
+                    yield _damaged(member, lines, "a quote opened on this line is not closed")
+                    continue
+                yield first, cells
 
         yield rows()
+
+
+def _damaged(member: str, lines: _Lines, problem: str) -> Rejected:
+    """The row being read, quarantined as its first line; the lines after it are read again."""
+    first_number, first_line = lines.row[0]
+    swallowed = f"; it swallowed {_span(lines.row[1:])}, read again as rows" if len(lines.row) > 1 else ""
+    lines.read_again_after_first()
+    return Rejected(member, f"line {first_number}", f"{problem}{swallowed}", redacted_excerpt(first_line))
 
 
 @contextmanager
@@ -105,7 +164,11 @@ def csv_dict_rows(
     with csv_rows(delivery, member) as rows:
 
         def records() -> Iterator[tuple[str, dict[str, str]] | Rejected]:
-            for line, cells in rows:
+            for row in rows:
+                if isinstance(row, Rejected):
+                    yield row
+                    continue
+                line, cells = row
                 location = f"line {line}"
                 if len(cells) != len(header):
                     yield Rejected(
