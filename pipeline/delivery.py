@@ -66,6 +66,8 @@ class Delivery:
     _bytes_seen: int = field(default=0, init=False, repr=False)
     # Symbolic links met among the members (in a folder or stored in a zip): never followed or read.
     links: list[str] = field(default_factory=list, init=False, repr=False)
+    # Text encodings found per member (pipeline.sources.textfiles), so that a member is scanned once.
+    text_encodings: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def kind(self) -> str:

@@ -261,3 +261,52 @@ def test_one_bad_csv_row_and_an_unclosed_quote_are_quarantined_alone(settings: S
         "damaged.csv line 5: a quote opened on this line is not closed; it swallowed lines 6-7, "
         "read again as rows",
     ]
+
+
+_FILLER = "".join(
+    f"2026-01-{1 + n % 28:02d},kw{n},https://example.com/p{n},{1 + n % 50}\n" for n in range(3000)
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "keyword"),
+    [("cp1252", "Café crème"), ("shift_jis", "東京の天気"), ("iso-8859-2", "Zażółć gęślą jaźń")],
+)
+def test_the_encoding_comes_from_the_whole_file(settings: Settings, encoding: str, keyword: str) -> None:
+    """The first character outside ASCII comes after the first 64 KB."""
+    rows = "date,keyword,url,position\n" + _FILLER + f"2026-02-01,{keyword},https://example.com/x,3\n"
+    assert len(_FILLER) > 64 * 1024
+    land(settings, "rankings/tracker/legacy.csv", rows.encode(encoding))
+    (legacy,) = ingest_beside_good(settings).values()
+    assert (legacy.status, legacy.kept, legacy.quarantined) == ("ingested", 3001, 0)
+    keywords = duckdb.sql(
+        f"SELECT query FROM read_parquet('{settings.data.lake}/rankings/*/*.parquet') WHERE url LIKE '%/x'"
+    ).fetchall()
+    assert keywords == [(keyword,)]
+
+
+def test_cr_only_line_endings(settings: Settings) -> None:
+    land(
+        settings,
+        "rankings/tracker/classic-mac.csv",
+        b"date,keyword,url,position\r2026-01-01,a,https://example.com/1,1\r2026-01-02,b,https://example.com/2,2\r",
+    )
+    (mac,) = ingest_beside_good(settings).values()
+    assert (mac.status, mac.format, mac.kept) == ("ingested", "rank_tracker_csv", 2)
+
+
+def test_a_lone_surrogate_escape_keeps_the_post(settings: Settings) -> None:
+    items: list[object] = [
+        {"tweet": x_tweet(str(n), "Fri Feb 20 09:10:58 +0000 2026", f"post {n} EMOJI", [])} for n in (1, 2)
+    ]
+    tweets = x_tweets_js(items).replace("EMOJI", "\\ud83d cut", 1).replace("EMOJI", "\\ud83d\\ude00 whole", 1)
+    archive = write_zip(
+        settings.data.root / "tmp" / "x.zip", {"data/manifest.js": x_manifest(), "data/tweets.js": tweets}
+    )
+    land(settings, "social/x/archive.zip", archive.read_bytes())
+    (x,) = ingest_beside_good(settings).values()
+    assert (x.status, x.counts["post"], x.quarantined) == ("ingested", 2, 0)
+    texts = duckdb.sql(
+        f"SELECT text FROM read_parquet('{settings.data.lake}/social_posts/*/*.parquet') ORDER BY post_id"
+    ).fetchall()
+    assert texts == [("post 1 \ufffd cut",), ("post 2 \U0001f600 whole",)]

@@ -56,6 +56,8 @@ _PERSONAL = re.compile(
     r"|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]))"
     r"|(?P<phone>(?<![\w+])\+?\(?\d[\d ().-]{6,}\d(?!\w))"
 )
+# Half a UTF-16 surrogate pair (a JSON escape of an emoji cut in two): no Parquet file can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 
 
@@ -254,7 +256,7 @@ def post_record(
         "permalink": try_canonicalize(permalink, www_policy) or permalink,
         "posted_at": utc,
         "post_date": utc.date(),
-        "text": text[:MAX_TEXT_CHARS] if text else text,
+        "text": _LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT_CHARS]) if text else text,
         "is_repost": is_repost,
     }
 
