@@ -52,6 +52,7 @@ from pipeline.parallel_parse import (
 from pipeline.schemas import RECORD_DATASETS
 from pipeline.sources import detect_format
 from pipeline.sources.base import (
+    SKIPPED,
     Extracted,
     MalformedInput,
     ParallelSection,
@@ -59,6 +60,7 @@ from pipeline.sources.base import (
     Record,
     Rejected,
     SectionedFormat,
+    Skipped,
 )
 
 # Records travel in tables of this many rows: big enough that pickling costs little per row.
@@ -305,6 +307,15 @@ def _parse(job: ParseJob, sender: Connection) -> None:
         batches = _Batches(sender, job.stamp)
         for link in delivery.links:
             batches.reject(Rejected(link, "whole file", "a symbolic link: never followed"))
+        for name in dict.fromkeys(delivery.duplicates):
+            copies = delivery.duplicates.count(name) + 1
+            batches.reject(
+                Rejected(
+                    name,
+                    "whole file",
+                    f"the archive holds {copies} entries of this name: the last one was read",
+                )
+            )
         parts: Iterator[Extracted | ParallelSection] = (
             source_format.parse_sections(delivery, job.context)
             if isinstance(source_format, SectionedFormat)
@@ -323,6 +334,8 @@ def _parse(job: ParseJob, sender: Connection) -> None:
                         sender.send(output)
                 elif isinstance(part, Rejected):
                     batches.reject(part)
+                elif isinstance(part, Skipped):
+                    batches.counts[SKIPPED] += 1
                 else:
                     batches.add(part)
         except MalformedInput as exc:

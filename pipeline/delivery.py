@@ -66,6 +66,7 @@ class Delivery:
     _bytes_seen: int = field(default=0, init=False, repr=False)
     # Symbolic links met among the members (in a folder or stored in a zip): never followed or read.
     links: list[str] = field(default_factory=list, init=False, repr=False)
+    duplicates: list[str] = field(default_factory=list, init=False, repr=False)
     # Text encodings found per member (pipeline.sources.textfiles), so that a member is scanned once.
     text_encodings: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -132,14 +133,17 @@ class Delivery:
         return expanded
 
     def _file_entries(self, archive: zipfile.ZipFile, prefix: str = "") -> list[str]:
-        """Names of an archive's files; entries stored as symbolic links go to :attr:`links`."""
-        names = []
+        """Names of an archive's files, each once; entries stored as symbolic links go to :attr:`links`,
+        names stored more than once (only the last entry of a name can be read) to :attr:`duplicates`."""
+        names: dict[str, None] = {}
         for info in archive.infolist():
             if stat.S_ISLNK(info.external_attr >> 16):
                 self.links.append(prefix + info.filename)
+            elif info.filename in names:
+                self.duplicates.append(prefix + info.filename)
             elif not info.is_dir():
-                names.append(info.filename)
-        return names
+                names[info.filename] = None
+        return list(names)
 
     def _open_nested(self, name: str) -> zipfile.ZipFile | None:
         """The inner archive at member ``name``, read in place (zip members are seekable)."""
@@ -159,7 +163,7 @@ class Delivery:
         """Member names relative to the delivery, '/'-separated; a single file is its own member."""
         if self._members is None:
             kind = self.kind
-            self.links = []
+            self.links, self.duplicates = [], []
             if kind == "zip":
                 names = self._file_entries(self._archive())
             elif kind == "folder":
@@ -246,7 +250,7 @@ class Delivery:
         self._nested.clear()
         self._nested_handles.close()
         self._members = None
-        self.links = []
+        self.links, self.duplicates = [], []
         self._entries_seen = self._bytes_seen = 0
         if self._zip is not None:
             self._zip.close()

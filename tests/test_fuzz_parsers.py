@@ -457,7 +457,7 @@ def survive(source_format: SourceFormat, path: Path) -> list[Record]:
             if isinstance(item, Rejected):
                 assert item.member and item.location and item.reason
                 assert item.excerpt is None or len(item.excerpt) <= EXCERPT_LIMIT + 20
-            else:
+            elif isinstance(item, Record):
                 records.append(item)
     except MalformedInput as exc:
         assert exc.member and exc.location and exc.reason

@@ -20,7 +20,15 @@ import pytest
 
 from pipeline.config import IngestLimits, Settings
 from pipeline.ingest import DeliveryResult, run_ingest
-from tests.conftest import mastodon_create, mastodon_outbox, write_zip, x_manifest, x_tweet, x_tweets_js
+from tests.conftest import (
+    csv_bytes,
+    mastodon_create,
+    mastodon_outbox,
+    write_zip,
+    x_manifest,
+    x_tweet,
+    x_tweets_js,
+)
 from tests.hostile_files import far_corner_xlsx, rank_csv, shared_subtree_car
 
 GOOD = "rankings/tracker/good.csv"
@@ -310,3 +318,141 @@ def test_a_lone_surrogate_escape_keeps_the_post(settings: Settings) -> None:
         f"SELECT text FROM read_parquet('{settings.data.lake}/social_posts/*/*.parquet') ORDER BY post_id"
     ).fetchall()
     assert texts == [("post 1 \ufffd cut",), ("post 2 \U0001f600 whole",)]
+
+
+OLD_SHARES_HEADER = [
+    "Date",
+    "Share Title",
+    "Share Description",
+    "Share Link",
+    "Share Commentary",
+    "Shared URL",
+    "Media URL",
+    "Type",
+    "Visibility",
+]
+OLD_SHARE = [
+    "2019-03-04 10:11:12",
+    "",
+    "",
+    "https://www.linkedin.com/feed/update/urn:li:activity:6508000000000000000",
+    "New guide on coffee https://lnkd.in/abc",
+    "https://example.com/guide",
+    "",
+    "SHARE",
+    "MEMBER_NETWORK",
+]
+
+
+@pytest.mark.parametrize(("delimiter", "encoding"), [("\t", "utf-16"), (",", "utf-8")])
+def test_the_older_linkedin_shares_layout(settings: Settings, delimiter: str, encoding: str) -> None:
+    """UTF-16 LE with tabs (as LinkedIn wrote it) and UTF-8 with commas (as it is also seen)."""
+    content = csv_bytes([OLD_SHARES_HEADER, OLD_SHARE], delimiter=delimiter, encoding=encoding)
+    land(settings, "social/linkedin/Shares.csv", content)
+    (shares,) = ingest_beside_good(settings).values()
+    assert (shares.status, shares.format, shares.quarantined) == ("ingested", "linkedin_shares", 0)
+    assert shares.counts["post"] == 1
+    links = duckdb.sql(
+        f"SELECT post_id, canonical_url FROM read_parquet('{settings.data.lake}/social_links/*/*.parquet') "
+        "ORDER BY canonical_url"
+    ).fetchall()
+    assert links == [
+        ("6508000000000000000", "https://example.com/guide"),
+        ("6508000000000000000", "https://lnkd.in/abc"),
+    ]
+
+
+def test_screaming_frog_rows_one_cell_short_are_skipped_not_quarantined(settings: Settings) -> None:
+    """The older exporter writes non-hyperlink rows (images, CSS, scripts) one cell short."""
+    header = ["Type", "Source", "Destination", "Alt Text", "Anchor", "Status Code", "Status", "Follow", "Rel"]
+    rows = [
+        header,
+        [
+            "Hyperlink",
+            "https://blog.example.net/a",
+            "https://example.com/p",
+            "",
+            "p",
+            "200",
+            "OK",
+            "true",
+            "",
+        ],
+        ["IMG", "https://blog.example.net/a", "https://example.com/i.png", "alt", "200", "OK", "true", ""],
+        ["CSS", "https://blog.example.net/a", "https://example.com/s.css", "", "200", "OK", "true", ""],
+        ["JS", "https://blog.example.net/a", "https://example.com/s.js", "", "200", "OK", "true", ""],
+    ]
+    land(settings, "backlinks/screaming_frog/all_inlinks.csv", csv_bytes(rows, bom=True, crlf=True))
+    (crawl,) = ingest_beside_good(settings).values()
+    assert (crawl.status, crawl.quarantined) == ("ingested", 0)
+    assert crawl.counts == {"backlink": 1, "skipped": 3}
+
+
+def test_an_x_archive_nesting_tweets_media_zip(settings: Settings) -> None:
+    media = settings.data.root / "tmp" / "tweets_media.zip"
+    write_zip(media, {f"{n}-photo.jpg": bytes(range(256)) * 8 for n in range(3)})
+    items: list[object] = [
+        {"tweet": x_tweet(str(n), "Fri Feb 20 09:10:58 +0000 2026", f"post {n}", [])} for n in (1, 2)
+    ]
+    archive = write_zip(
+        settings.data.root / "tmp" / "x.zip",
+        {
+            "data/manifest.js": x_manifest(),
+            "data/tweets.js": x_tweets_js(items),
+            "data/tweets_media.zip": media.read_bytes(),
+        },
+    )
+    land(settings, "social/x/archive.zip", archive.read_bytes())
+    (x,) = ingest_beside_good(settings).values()
+    assert (x.status, x.counts["post"], x.quarantined) == ("ingested", 2, 0)
+
+
+def test_duplicate_member_names_are_reported(settings: Settings) -> None:
+    archive = settings.data.landing / "rankings" / "tracker" / "export.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as zipped, pytest.warns(UserWarning, match="Duplicate name"):
+        zipped.writestr("positions.csv", rank_csv(1))
+        zipped.writestr("positions.csv", rank_csv(2))
+    (export,) = ingest_beside_good(settings).values()
+    assert (export.status, export.kept) == ("ingested", 2)
+    assert export.reasons == [
+        "positions.csv whole file: the archive holds 2 entries of this name: the last one was read"
+    ]
+
+
+def test_a_zip_bomb_is_refused_naming_the_limit(settings: Settings) -> None:
+    inner = settings.data.root / "tmp" / "inner.zip"
+    inner.parent.mkdir(parents=True)
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("Queries.csv", b"0" * 20_000_000)
+    archive = write_zip(settings.data.root / "tmp" / "outer.zip", {"report/inner.zip": inner.read_bytes()})
+    land(settings, "rankings/search_console/export.zip", archive.read_bytes())
+    (bomb,) = ingest_beside_good(settings).values()
+    assert bomb.status == "quarantined"
+    assert bomb.message is not None
+    assert bomb.message.startswith(str(settings.data.landing / "rankings/search_console/export.zip"))
+    assert bomb.message.endswith(
+        "!report/inner.zip: member 'Queries.csv' expands 1028x (limit 200x): refusing a likely zip bomb"
+    )
+
+
+def test_urls_with_a_space_in_the_host_or_a_loopback_host_are_not_links(settings: Settings) -> None:
+    expanded = [
+        "https://exa mple.com/a",
+        "http://127.0.0.1:8080/admin",
+        "http://localhost/x",
+        "https://example.com/ok",
+    ]
+    entities = [(f"https://t.co/{n}", url) for n, url in enumerate(expanded)]
+    items: list[object] = [{"tweet": x_tweet("1", "Fri Feb 20 09:10:58 +0000 2026", "see", entities)}]
+    archive = write_zip(
+        settings.data.root / "tmp" / "x.zip",
+        {"data/manifest.js": x_manifest(), "data/tweets.js": x_tweets_js(items)},
+    )
+    land(settings, "social/x/archive.zip", archive.read_bytes())
+    (x,) = ingest_beside_good(settings).values()
+    assert (x.status, x.counts["link"]) == ("ingested", 1)
+    links = duckdb.sql(
+        f"SELECT canonical_url FROM read_parquet('{settings.data.lake}/social_links/*/*.parquet')"
+    ).fetchall()
+    assert links == [("https://example.com/ok",)]

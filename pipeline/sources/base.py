@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pipeline.canonical import host_of, try_canonicalize
+from pipeline.canonical import host_of, is_loopback, try_canonicalize
 from pipeline.delivery import Delivery
 
 if TYPE_CHECKING:
@@ -83,7 +83,15 @@ class Rejected:
             object.__setattr__(self, "excerpt", mask_personal_data(self.excerpt))
 
 
-Extracted = Record | Rejected
+@dataclass(frozen=True)
+class Skipped:
+    """A row that is by design not a record of its export (an image or script row in a link export):
+    counted, never quarantined."""
+
+
+Extracted = Record | Rejected | Skipped
+# The count that skipped rows add to, beside the counts of each record kind.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -202,11 +210,20 @@ def is_shortener(canonical_url: str | None) -> bool:
     return canonical_url is not None and host_of(canonical_url) in SHORTENER_HOSTS
 
 
-def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
-    """A ``link`` record for a URL found in ``post``; ``None`` when the text is not a web URL."""
+def link_canonical(url: str, www_policy: str) -> str | None:
+    """The canonical form of a link found in a post; ``None`` for what is not a link to a page on the
+    web: not a web URL (a space in the host), over ``MAX_URL_CHARS``, or to this machine (loopback)."""
     if len(url) > MAX_URL_CHARS:
         return None
     canonical = try_canonicalize(url, www_policy)
+    if canonical is None or is_loopback(host_of(canonical)):
+        return None
+    return canonical
+
+
+def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
+    """A ``link`` record for a URL found in ``post``; ``None`` when it is not a link to a web page."""
+    canonical = link_canonical(url, www_policy)
     if canonical is None:
         return None
     return Record(

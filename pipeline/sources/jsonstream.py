@@ -589,7 +589,7 @@ class _ArrayReader:
 
     def _learn_closing_line(self, item: str | bytes | bytearray) -> bool:
         """Remember how a top-level item's last line looks (``\\n  }``), if the file is pretty-printed."""
-        data = item.encode() if isinstance(item, str) else bytes(item)
+        data = item.encode("utf-8", errors="surrogateescape") if isinstance(item, str) else bytes(item)
         closing = data[data.rfind(b"\n") :] if b"\n" in data else b""
         if _CLOSING_LINE.match(closing):
             self.closing_line = closing

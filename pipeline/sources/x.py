@@ -30,7 +30,6 @@ from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     MAX_TEXT_CHARS,
-    MAX_URL_CHARS,
     Columns,
     Extracted,
     MalformedInput,
@@ -40,6 +39,7 @@ from pipeline.sources.base import (
     RecordKind,
     Rejected,
     is_shortener,
+    link_canonical,
     parse_inline,
     post_links,
     post_record,
@@ -425,9 +425,9 @@ class _TweetReader:
             seen: set[str] = set()
             for entry in tweet.entities.urls:
                 url = entry.expanded_url or entry.url
-                if not url or len(url) > MAX_URL_CHARS:
+                if not url:
                     continue
-                canonical = try_canonicalize(url, policy)
+                canonical = link_canonical(url, policy)
                 if canonical is None or canonical in seen:
                     continue
                 seen.add(canonical)
