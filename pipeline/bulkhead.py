@@ -193,8 +193,8 @@ class IsolatedParse:
         limits, where = self.limits, self.job.relative
         last_words = self._stderr_tail()
         allocation = _ALLOCATION_FAILED.search(last_words)
-        if allocation or (code == -signal.SIGSEGV and "memory" in last_words.lower()):
-            asked = f" (it asked for {int(allocation.group(1)):,} bytes at once)" if allocation else ""
+        if allocation:
+            asked = f" (it asked for {int(allocation.group(1)):,} bytes at once)"
             return (
                 f"{where}: the parser breached the memory limit of {limits.memory_mb} MiB"
                 f"{asked} ([ingest] memory_limit_mb); the worker aborted"
