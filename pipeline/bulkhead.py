@@ -76,9 +76,16 @@ _ALLOCATION_FAILED = re.compile(r"memory allocation of (\d+) bytes failed")
 class ParseJob:
     path: Path
     relative: str  # the delivery's path below the landing zone, as reasons name it
-    context: ParseContext
-    stamp: RowStamp
     workers: int  # block workers for a parallel section; 1 parses it in the worker itself
+
+
+@dataclass(frozen=True)
+class Go:
+    """What the worker waits for once started: the delivery's row stamp (its content hash, known
+    once the ingesting process has hashed it) and the parse context."""
+
+    stamp: RowStamp
+    context: ParseContext
 
 
 @dataclass(frozen=True)
@@ -114,19 +121,21 @@ Message = FormatFound | RecordBatch | BlockOutput | RejectedBatch | Failed | Fin
 
 
 class IsolatedParse:
-    """One delivery parsed in a worker process; iterate :meth:`messages` inside ``with``."""
+    """One delivery parsed in a worker process: started at once (a big delivery's block workers get
+    ready while the ingesting process hashes the content), told to go with :meth:`start`; iterate
+    :meth:`messages` inside ``with``. Leaving the ``with`` ends the worker, whatever it was doing."""
 
     def __init__(self, job: ParseJob, limits: IngestLimits) -> None:
         self.job = job
         self.limits = limits
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
+        self._connection, worker_end = context.Pipe()
         self._process = context.Process(
-            target=_worker_main, args=(job, limits, sender, self._stderr.fileno()), name="parse-worker"
+            target=_worker_main, args=(job, limits, worker_end, self._stderr.fileno()), name="parse-worker"
         )
         self._process.start()
-        sender.close()
+        worker_end.close()
         self._deadline = time.monotonic() + limits.wall_seconds
         # Also set by the worker itself: whichever runs first, a kill reaches the whole group.
         with contextlib.suppress(OSError):
@@ -140,13 +149,18 @@ class IsolatedParse:
     def __enter__(self) -> IsolatedParse:
         return self
 
+    def start(self, stamp: RowStamp, context: ParseContext) -> None:
+        self._deadline = time.monotonic() + self.limits.wall_seconds
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # gone: messages() says why
+            self._connection.send(Go(stamp, context))
+
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._kill()
         self._process.join()
         self._process.close()
-        self._receiver.close()
+        self._connection.close()
         self._stderr.seek(0)
         if written := self._stderr.read():
             sys.stderr.write(written.decode(errors="replace"))  # the worker's log lines, in their place
@@ -163,10 +177,10 @@ class IsolatedParse:
                     f"{self.limits.wall_seconds} s ([ingest] wall_limit_seconds); the worker was stopped"
                 )
                 return
-            if not self._receiver.poll(min(remaining, 1.0)):
+            if not self._connection.poll(min(remaining, 1.0)):
                 continue
             try:
-                message: Message = self._receiver.recv()
+                message: Message = self._connection.recv()
             except EOFError:
                 yield Failed(self._death_reason())
                 return
@@ -223,9 +237,15 @@ def _worker_main(job: ParseJob, limits: IngestLimits, sender: Connection, stderr
         os._exit(1)
     os.dup2(stderr_fd, 2)
     _apply_limits(limits)
+    if job.workers > 1:
+        start_worker_server()  # while the ingesting process hashes the delivery
+    try:
+        go: Go = sender.recv()
+    except EOFError:
+        return  # not needed (a duplicate, an unreadable delivery)
     try:
         try:
-            _parse(job, sender)
+            _parse(job, go, sender)
         except MemoryError:
             sender.send(
                 Failed(
@@ -295,16 +315,14 @@ class _Batches:
             self.rejected = []
 
 
-def _parse(job: ParseJob, sender: Connection) -> None:
-    if job.workers > 1:
-        start_worker_server()  # while the format is detected
+def _parse(job: ParseJob, go: Go, sender: Connection) -> None:
     delivery = Delivery(job.path)
     try:
         source_format = detect_format(delivery)
         if source_format is None:
             raise UnreadableDelivery(f"{job.relative}: not a known export format")
         sender.send(FormatFound(source_format.name))
-        batches = _Batches(sender, job.stamp)
+        batches = _Batches(sender, go.stamp)
         for link in delivery.links:
             batches.reject(Rejected(link, "whole file", "a symbolic link: never followed"))
         for name in dict.fromkeys(delivery.duplicates):
@@ -317,18 +335,18 @@ def _parse(job: ParseJob, sender: Connection) -> None:
                 )
             )
         parts: Iterator[Extracted | ParallelSection] = (
-            source_format.parse_sections(delivery, job.context)
+            source_format.parse_sections(delivery, go.context)
             if isinstance(source_format, SectionedFormat)
-            else source_format.parse(delivery, job.context)
+            else source_format.parse(delivery, go.context)
         )
         try:
             for part in parts:
                 if isinstance(part, ParallelSection):
                     batches.flush()  # records found before the section stay before it
                     outputs = (
-                        parse_in_workers(part, job.stamp, job.workers)
+                        parse_in_workers(part, go.stamp, job.workers)
                         if job.workers > 1
-                        else parse_in_process(part, job.stamp)
+                        else parse_in_process(part, go.stamp)
                     )
                     for output in outputs:
                         sender.send(output)

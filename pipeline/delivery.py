@@ -276,8 +276,13 @@ def tree_size(path: Path) -> int:
 
 
 def _open_no_follow(path: Path) -> IO[bytes]:
-    """A file opened for reading, refused (ELOOP) when it is a symbolic link."""
-    return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")  # noqa: PTH123 (opens a descriptor)
+    """A file opened for reading, refused (ELOOP) when it is a symbolic link. Named by its path (as
+    a string), so that block readers can read a plain file's blocks straight from it."""
+    return open(str(path), "rb", opener=_no_follow_opener)
+
+
+def _no_follow_opener(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def _open_member(archive: zipfile.ZipFile, name: str) -> IO[bytes]:

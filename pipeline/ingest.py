@@ -276,6 +276,41 @@ def _size_of(path: Path) -> int:
         return 0
 
 
+def _write_parsed(
+    settings: Settings, worker: IsolatedParse, result: DeliveryResult, stamp: RowStamp
+) -> tuple[DeliveryResult, list[Rejected]]:
+    """Write what the worker parses to the lake; its rejections, to be written after the data."""
+    rejected: list[Rejected] = []
+    sink = _RecordSink(settings.data.lake, stamp)
+    try:
+        for message in worker.messages():
+            if isinstance(message, FormatFound):
+                result.format = message.name
+            elif isinstance(message, RecordBatch):
+                result.counts.update(message.counts)
+                for kind, table in message.tables.items():
+                    sink.add_table(kind, table)
+            elif isinstance(message, BlockOutput):
+                rejected.extend(message.rejected)
+                result.counts.update(message.counts)
+                for kind, table in message.stamped_tables(stamp).items():
+                    sink.add_table(kind, table)
+            elif isinstance(message, RejectedBatch):
+                rejected.extend(message.items)
+            elif isinstance(message, Failed):
+                if message.detail:
+                    log.error("parser failed on %s:\n%s", result.landing_path, message.detail)
+                result.status, result.message = "quarantined", mask_personal_data(message.reason)
+        if result.status != "quarantined":
+            sink.close()
+    except LakeWriteError:
+        _delete_derived(settings, stamp.delivery_id)
+        raise
+    finally:
+        sink.abandon()
+    return result, rejected
+
+
 def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.datetime) -> DeliveryResult:
     relative = path.relative_to(settings.data.landing).as_posix()
     if outside := _outside_landing(settings, path):
@@ -286,55 +321,27 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
             "unreadable",
             message=f"{relative} is {outside}; links are never followed: land the file or folder itself",
         )
-    delivery = Delivery(path)
     size = _size_of(path)
     workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
-    try:
-        delivery_id = delivery.content_hash()
-    except UnreadableDelivery as exc:
-        # An I/O fault may pass: no ledger entry, so the next run tries again.
-        return DeliveryResult(relative, None, "unreadable", message=str(exc))
-    finally:
-        delivery.close()
-    if delivery_id in known:
-        return DeliveryResult(
-            relative, delivery_id, "duplicate", message="already ingested (same content hash)"
+    with IsolatedParse(ParseJob(path, relative, workers), settings.ingest) as worker:
+        delivery = Delivery(path)
+        try:
+            delivery_id = delivery.content_hash()
+        except UnreadableDelivery as exc:
+            # An I/O fault may pass: no ledger entry, so the next run tries again.
+            return DeliveryResult(relative, None, "unreadable", message=str(exc))
+        finally:
+            delivery.close()
+        if delivery_id in known:
+            return DeliveryResult(
+                relative, delivery_id, "duplicate", message="already ingested (same content hash)"
+            )
+        _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
+        stamp = RowStamp(delivery_id, relative)
+        worker.start(stamp, ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path)))
+        result, rejected = _write_parsed(
+            settings, worker, DeliveryResult(relative, delivery_id, "ingested"), stamp
         )
-
-    _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
-    result = DeliveryResult(relative, delivery_id, "ingested")
-    rejected: list[Rejected] = []
-    stamp = RowStamp(delivery_id, relative)
-    sink = _RecordSink(settings.data.lake, stamp)
-    context = ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path))
-    job = ParseJob(path, relative, context, stamp, workers)
-    try:
-        with IsolatedParse(job, settings.ingest) as worker:
-            for message in worker.messages():
-                if isinstance(message, FormatFound):
-                    result.format = message.name
-                elif isinstance(message, RecordBatch):
-                    result.counts.update(message.counts)
-                    for kind, table in message.tables.items():
-                        sink.add_table(kind, table)
-                elif isinstance(message, BlockOutput):
-                    rejected.extend(message.rejected)
-                    result.counts.update(message.counts)
-                    for kind, table in message.stamped_tables(stamp).items():
-                        sink.add_table(kind, table)
-                elif isinstance(message, RejectedBatch):
-                    rejected.extend(message.items)
-                elif isinstance(message, Failed):
-                    if message.detail:
-                        log.error("parser failed on %s:\n%s", relative, message.detail)
-                    result.status, result.message = "quarantined", mask_personal_data(message.reason)
-        if result.status != "quarantined":
-            sink.close()
-    except LakeWriteError:
-        _delete_derived(settings, delivery_id)
-        raise
-    finally:
-        sink.abandon()
 
     if result.status == "quarantined":
         assert result.message is not None
