@@ -456,3 +456,17 @@ def test_urls_with_a_space_in_the_host_or_a_loopback_host_are_not_links(settings
         f"SELECT canonical_url FROM read_parquet('{settings.data.lake}/social_links/*/*.parquet')"
     ).fetchall()
     assert links == [("https://example.com/ok",)]
+
+
+def test_a_delivery_in_a_linked_folder_is_not_read(settings: Settings, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "positions.csv").write_bytes(rank_csv(4))
+    (settings.data.landing / "rankings").mkdir(parents=True)
+    (settings.data.landing / "rankings" / "linked").symlink_to(outside, target_is_directory=True)
+    (linked,) = ingest_beside_good(settings).values()
+    assert linked.status == "unreadable"
+    assert linked.message == (
+        f"rankings/linked/positions.csv is inside a linked folder, outside the landing zone "
+        f"({outside / 'positions.csv'}); links are never followed: land the file or folder itself"
+    )
