@@ -470,3 +470,24 @@ def test_a_delivery_in_a_linked_folder_is_not_read(settings: Settings, tmp_path:
         f"rankings/linked/positions.csv is inside a linked folder, outside the landing zone "
         f"({outside / 'positions.csv'}); links are never followed: land the file or folder itself"
     )
+
+
+def test_1e400_in_a_search_console_response_is_one_rejected_row(settings: Settings) -> None:
+    """JSON reads 1e400 as infinity: a count or position of it is a reason for its row, not an
+    OverflowError that loses the file."""
+    folder = settings.data.landing / "rankings" / "search_console_api" / "2026-03-01"
+    folder.mkdir(parents=True)
+    manifest = {"format": "socialrank.search_console_api/1", "dimensions": ["date", "page", "query"]}
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "pages": ["page-0000.json"]}))
+    row = (
+        '{"keys": ["2026-03-01", "https://example.com/a", "shoes"], '
+        '"clicks": %s, "impressions": 10, "position": %s}'
+    )
+    rows = [row % ("1", "3.5"), row % ("1e400", "3.5"), row % ("1", "1e400"), row % ("2", "4.0")]
+    (folder / "page-0000.json").write_text('{"rows": [' + ", ".join(rows) + "]}")
+    (responses,) = ingest_beside_good(settings).values()
+    assert (responses.status, responses.kept, responses.quarantined) == ("ingested", 2, 2)
+    assert responses.reasons == [
+        "page-0000.json row 1: unusable row: ValueError: not a count: inf",
+        "page-0000.json row 2: unusable row: ValueError: not a position: inf",
+    ]
