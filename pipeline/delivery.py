@@ -12,6 +12,7 @@ levels.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import zipfile
@@ -146,15 +147,26 @@ class Delivery:
         return list(names)
 
     def _open_nested(self, name: str) -> zipfile.ZipFile | None:
-        """The inner archive at member ``name``, read in place (zip members are seekable)."""
-        handle = self._nested_handles.enter_context(self._open_raw(name))
-        if not zipfile.is_zipfile(handle):
-            return None
-        handle.seek(0)
+        """The inner archive at member ``name``, read in place (zip members are seekable), from the
+        delivery or from the archive nested around it (a zip of the downloaded export zip, which
+        holds ``data/tweets_media.zip``)."""
+        container = self._container_of_listed(name)
         try:
+            opened = (
+                _open_member(self._nested[container], name[len(container) + 1 :])
+                if container is not None
+                else self._open_raw(name)
+            )
+            handle = self._nested_handles.enter_context(opened)
+            if not zipfile.is_zipfile(handle):
+                return None
+            size = handle.seek(0, io.SEEK_END)
+            handle.seek(0)
             inner = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except ZIP_ERRORS as exc:
             raise UnreadableDelivery(f"{self.path}: nested archive {name!r} is unreadable ({exc})") from exc
+        # Its bytes count once, as its members' bytes: a zip of media counted twice would break the limit.
+        self._bytes_seen -= size
         self._check_limits(inner, name)
         self._nested[name] = inner
         return inner
@@ -201,6 +213,9 @@ class Delivery:
         """The innermost opened nested archive that holds ``member``, if any."""
         if self._members is None and member.lower().count(".zip/"):
             self.members()
+        return self._container_of_listed(member)
+
+    def _container_of_listed(self, member: str) -> str | None:
         holders = [name for name in self._nested if member.startswith(name + "/")]
         return max(holders, key=len) if holders else None
 

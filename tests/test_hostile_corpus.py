@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from pipeline.config import IngestLimits, Settings
+from pipeline.delivery import ArchiveLimits, Delivery
 from pipeline.ingest import DeliveryResult, run_ingest
 from tests.conftest import (
     csv_bytes,
@@ -388,23 +389,44 @@ def test_screaming_frog_rows_one_cell_short_are_skipped_not_quarantined(settings
     assert crawl.counts == {"backlink": 1, "skipped": 3}
 
 
-def test_an_x_archive_nesting_tweets_media_zip(settings: Settings) -> None:
-    media = settings.data.root / "tmp" / "tweets_media.zip"
-    write_zip(media, {f"{n}-photo.jpg": bytes(range(256)) * 8 for n in range(3)})
+def _x_archive_zip_of_zip(root: Path) -> Path:
+    """A zip of the downloaded X archive zip, which holds ``data/tweets_media.zip`` as real ones do."""
+    media = write_zip(root / "tweets_media.zip", {f"{n}-photo.jpg": os.urandom(3000) for n in range(3)})
     items: list[object] = [
         {"tweet": x_tweet(str(n), "Fri Feb 20 09:10:58 +0000 2026", f"post {n}", [])} for n in (1, 2)
     ]
     archive = write_zip(
-        settings.data.root / "tmp" / "x.zip",
+        root / "twitter-2026.zip",
         {
             "data/manifest.js": x_manifest(),
             "data/tweets.js": x_tweets_js(items),
             "data/tweets_media.zip": media.read_bytes(),
         },
     )
-    land(settings, "social/x/archive.zip", archive.read_bytes())
+    return write_zip(root / "outer.zip", {"twitter-2026.zip": archive.read_bytes()})
+
+
+def test_a_zip_of_an_x_archive_nesting_tweets_media_zip(settings: Settings) -> None:
+    outer = _x_archive_zip_of_zip(settings.data.root / "tmp")
+    land(settings, "social/x/archive.zip", outer.read_bytes())
     (x,) = ingest_beside_good(settings).values()
     assert (x.status, x.counts["post"], x.quarantined) == ("ingested", 2, 0)
+
+
+def test_a_nested_zip_counts_its_bytes_once(tmp_path: Path) -> None:
+    """The media inside ``tweets_media.zip`` count once against the total-size limit, not once as the
+    inner zip and again as its members."""
+    outer = _x_archive_zip_of_zip(tmp_path)
+    members = Delivery(outer).members()
+    media = [name for name in members if name.endswith(".jpg")]
+    assert len(media) == 3
+    with zipfile.ZipFile(outer) as archive, archive.open("twitter-2026.zip") as inner_file:
+        inner_size = archive.getinfo("twitter-2026.zip").file_size
+        with zipfile.ZipFile(inner_file) as inner:
+            listed = sum(info.file_size for info in inner.infolist())
+    limits = ArchiveLimits(max_total_bytes=listed + 3 * 3000 + 100)  # below a double count
+    assert inner_size + listed > limits.max_total_bytes
+    assert Delivery(outer, limits=limits).members() == members
 
 
 def test_duplicate_member_names_are_reported(settings: Settings) -> None:
