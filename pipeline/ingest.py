@@ -298,8 +298,8 @@ def _write_parsed(
             elif isinstance(message, RejectedBatch):
                 rejected.extend(message.items)
             elif isinstance(message, Failed):
-                if message.detail:
-                    log.error("parser failed on %s:\n%s", result.landing_path, message.detail)
+                if message.detail:  # a parser bug: its traceback is for developers (DEBUG logging)
+                    log.debug("parser failed on %s:\n%s", result.landing_path, message.detail)
                 result.status, result.message = "quarantined", mask_personal_data(message.reason)
         if result.status != "quarantined":
             sink.close()
