@@ -10,6 +10,7 @@ top of this in the warehouse, through the crawl tables.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
@@ -64,6 +65,10 @@ class NotAWebUrl(ValueError):
     """The text is not an http(s) URL with a host."""
 
 
+# Labels of letters, digits, hyphens (underscores: some real subdomains have them); no spaces.
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
@@ -80,9 +85,23 @@ def _host(parts: SplitResult, www_policy: str) -> str:
     except UnicodeError as exc:
         raise NotAWebUrl(f"host {host!r} is not a valid domain name") from exc
     host = host.lower()
+    if not _HOST_NAME.fullmatch(host):
+        raise NotAWebUrl(f"host {host!r} is not a valid domain name")
     if www_policy == "strip" and host.startswith("www."):
         host = host[4:]
     return host
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` and its subdomains, ``127.0.0.0/8``, ``::1``, ``0.0.0.0``: this machine, never a
+    page someone shared."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 @lru_cache(maxsize=200_000)

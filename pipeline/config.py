@@ -107,6 +107,17 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class IngestLimits:
+    """``[ingest]``: what the worker process that parses one delivery may use (SPEC section 10). A
+    delivery that breaks a limit is quarantined and the run goes on with the others."""
+
+    # Address space beyond the ingesting process's own, in MiB (RLIMIT_AS).
+    memory_mb: int = 4096
+    cpu_seconds: int = 1800  # RLIMIT_CPU of the worker
+    wall_seconds: int = 3600  # from the worker's start to its last record
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataRoot
     owned_sites: tuple[str, ...]
@@ -122,6 +133,7 @@ class Settings:
     search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
     impact: ImpactSettings = field(default_factory=ImpactSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    ingest: IngestLimits = field(default_factory=IngestLimits)
 
     @property
     def warehouse(self) -> Path:
@@ -132,6 +144,20 @@ def _as_str_tuple(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{key} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _ingest_limits(raw: dict[str, Any], path: Path) -> IngestLimits:
+    values: dict[str, int] = {}
+    for key, attribute in (
+        ("memory_limit_mb", "memory_mb"),
+        ("cpu_limit_seconds", "cpu_seconds"),
+        ("wall_limit_seconds", "wall_seconds"),
+    ):
+        value = raw.get(key, getattr(IngestLimits, attribute))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: [ingest] {key} must be a positive whole number, got {value!r}")
+        values[attribute] = value
+    return IngestLimits(**values)
 
 
 def load_settings(config_path: Path | None = None, home: Path | None = None) -> Settings:
@@ -185,6 +211,7 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
             f"{path}: [retention] landing_days must be a whole number of days (0 or more), "
             f"got {landing_days!r}"
         )
+    ingest = _ingest_limits(raw.get("ingest", {}), path)
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
         search_console = search_console_settings(raw.get("search_console", {}))
@@ -203,6 +230,7 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
             engagement_threshold=threshold, window_weeks=window_weeks, anticipation_weeks=anticipation
         ),
         retention=RetentionSettings(landing_days=landing_days),
+        ingest=ingest,
         crawler=crawler,
         search_console=search_console,
     )

@@ -12,6 +12,9 @@ levels.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -29,6 +32,11 @@ ZIP_ERRORS = (OSError, KeyError, EOFError, NotImplementedError, zlib.error, zipf
 
 class UnreadableDelivery(Exception):
     """The delivery cannot be read at all (corrupt archive, limits exceeded, unreadable file)."""
+
+
+class LimitExceeded(UnreadableDelivery):
+    """The delivery breaks a limit on size or count: refused whole, with the limit named, even
+    while formats are still being tried (it would break the limit for every one of them)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,11 @@ class Delivery:
     _nested_handles: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
     _entries_seen: int = field(default=0, init=False, repr=False)
     _bytes_seen: int = field(default=0, init=False, repr=False)
+    # Symbolic links met among the members (in a folder or stored in a zip): never followed or read.
+    links: list[str] = field(default_factory=list, init=False, repr=False)
+    duplicates: list[str] = field(default_factory=list, init=False, repr=False)
+    # Text encodings found per member (pipeline.sources.textfiles), so that a member is scanned once.
+    text_encodings: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -86,17 +99,20 @@ class Delivery:
         infos = archive.infolist()
         self._entries_seen += len(infos)
         if self._entries_seen > self.limits.max_entries:
-            raise UnreadableDelivery(
+            raise LimitExceeded(
                 f"{where}: {self._entries_seen} entries exceed the limit of {self.limits.max_entries}"
             )
         self._bytes_seen += sum(info.file_size for info in infos)
         if self._bytes_seen > self.limits.max_total_bytes:
-            raise UnreadableDelivery(f"{where}: {self._bytes_seen} uncompressed bytes exceed the limit")
+            raise LimitExceeded(
+                f"{where}: {self._bytes_seen} uncompressed bytes exceed the limit of "
+                f"{self.limits.max_total_bytes} bytes"
+            )
         for info in infos:
             if not _safe_member_name(info.filename):
                 raise UnreadableDelivery(f"{where}: member {info.filename!r} escapes the archive (zip-slip)")
             if info.compress_size and info.file_size / info.compress_size > self.limits.max_ratio:
-                raise UnreadableDelivery(
+                raise LimitExceeded(
                     f"{where}: member {info.filename!r} expands "
                     f"{info.file_size / info.compress_size:.0f}x "
                     f"(limit {self.limits.max_ratio:.0f}x): refusing a likely zip bomb"
@@ -113,20 +129,44 @@ class Delivery:
             if inner is None:
                 expanded.append(name)
                 continue
-            inner_names = [f"{name}/{info.filename}" for info in inner.infolist() if not info.is_dir()]
+            inner_names = [f"{name}/{entry}" for entry in self._file_entries(inner, f"{name}/")]
             expanded.extend(self._expand_nested(inner_names, depth + 1))
         return expanded
 
+    def _file_entries(self, archive: zipfile.ZipFile, prefix: str = "") -> list[str]:
+        """Names of an archive's files, each once; entries stored as symbolic links go to :attr:`links`,
+        names stored more than once (only the last entry of a name can be read) to :attr:`duplicates`."""
+        names: dict[str, None] = {}
+        for info in archive.infolist():
+            if stat.S_ISLNK(info.external_attr >> 16):
+                self.links.append(prefix + info.filename)
+            elif info.filename in names:
+                self.duplicates.append(prefix + info.filename)
+            elif not info.is_dir():
+                names[info.filename] = None
+        return list(names)
+
     def _open_nested(self, name: str) -> zipfile.ZipFile | None:
-        """The inner archive at member ``name``, read in place (zip members are seekable)."""
-        handle = self._nested_handles.enter_context(self._open_raw(name))
-        if not zipfile.is_zipfile(handle):
-            return None
-        handle.seek(0)
+        """The inner archive at member ``name``, read in place (zip members are seekable), from the
+        delivery or from the archive nested around it (a zip of the downloaded export zip, which
+        holds ``data/tweets_media.zip``)."""
+        container = self._container_of_listed(name)
         try:
+            opened = (
+                _open_member(self._nested[container], name[len(container) + 1 :])
+                if container is not None
+                else self._open_raw(name)
+            )
+            handle = self._nested_handles.enter_context(opened)
+            if not zipfile.is_zipfile(handle):
+                return None
+            size = handle.seek(0, io.SEEK_END)
+            handle.seek(0)
             inner = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except ZIP_ERRORS as exc:
             raise UnreadableDelivery(f"{self.path}: nested archive {name!r} is unreadable ({exc})") from exc
+        # Its bytes count once, as its members' bytes: a zip of media counted twice would break the limit.
+        self._bytes_seen -= size
         self._check_limits(inner, name)
         self._nested[name] = inner
         return inner
@@ -135,14 +175,17 @@ class Delivery:
         """Member names relative to the delivery, '/'-separated; a single file is its own member."""
         if self._members is None:
             kind = self.kind
+            self.links, self.duplicates = [], []
             if kind == "zip":
-                names = [info.filename for info in self._archive().infolist() if not info.is_dir()]
+                names = self._file_entries(self._archive())
             elif kind == "folder":
-                names = sorted(
-                    p.relative_to(self.path).as_posix()
-                    for p in self.path.rglob("*")
-                    if p.is_file() and not p.name.startswith(".")
-                )
+                names = []
+                for path in sorted(self.path.rglob("*")):
+                    name = path.relative_to(self.path).as_posix()
+                    if path.is_symlink():
+                        self.links.append(name)
+                    elif path.is_file() and not path.name.startswith("."):
+                        names.append(name)
             else:
                 return [self.path.name]
             self._members = self._expand_nested(names, 0)
@@ -170,6 +213,9 @@ class Delivery:
         """The innermost opened nested archive that holds ``member``, if any."""
         if self._members is None and member.lower().count(".zip/"):
             self.members()
+        return self._container_of_listed(member)
+
+    def _container_of_listed(self, member: str) -> str | None:
         holders = [name for name in self._nested if member.startswith(name + "/")]
         return max(holders, key=len) if holders else None
 
@@ -181,13 +227,13 @@ class Delivery:
                 with _open_member(self._archive(), member) as handle:
                     yield handle
             elif kind == "folder":
-                target = (self.path / member).resolve()
-                if not target.is_relative_to(self.path.resolve()):
+                target = self.path / member
+                if not target.resolve().is_relative_to(self.path.resolve()) or target.is_symlink():
                     raise UnreadableDelivery(f"{self.path}: member {member!r} escapes the folder")
-                with target.open("rb") as handle:
+                with _open_no_follow(target) as handle:
                     yield handle
             else:
-                with self.path.open("rb") as handle:
+                with _open_no_follow(self.path) as handle:
                     yield handle
         except ZIP_ERRORS as exc:
             raise UnreadableDelivery(f"{self.path}: cannot read {member!r} ({exc})") from exc
@@ -219,6 +265,7 @@ class Delivery:
         self._nested.clear()
         self._nested_handles.close()
         self._members = None
+        self.links, self.duplicates = [], []
         self._entries_seen = self._bytes_seen = 0
         if self._zip is not None:
             self._zip.close()
@@ -237,10 +284,20 @@ class Delivery:
 
 
 def tree_size(path: Path) -> int:
-    """Bytes in a file, or in every file under a folder."""
+    """Bytes in a file, or in every file under a folder (symbolic links not followed)."""
     if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
+        return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink() and p.is_file())
+    return path.lstat().st_size
+
+
+def _open_no_follow(path: Path) -> IO[bytes]:
+    """A file opened for reading, refused (ELOOP) when it is a symbolic link. Named by its path (as
+    a string), so that block readers can read a plain file's blocks straight from it."""
+    return open(str(path), "rb", opener=_no_follow_opener)
+
+
+def _no_follow_opener(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def _open_member(archive: zipfile.ZipFile, name: str) -> IO[bytes]:
@@ -262,7 +319,7 @@ def _is_office_document(path: Path) -> bool:
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
+        with _open_no_follow(path) as handle:
             while chunk := handle.read(HASH_CHUNK):
                 digest.update(chunk)
     except OSError as exc:

@@ -12,9 +12,7 @@ import json
 import logging
 import shutil
 import time
-import traceback
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,28 +21,24 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import lake
+from pipeline.bulkhead import (
+    Failed,
+    FormatFound,
+    IsolatedParse,
+    ParseJob,
+    RecordBatch,
+    RejectedBatch,
+)
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery, tree_size
 from pipeline.faults import fault_point
-from pipeline.parallel_parse import (
-    RowStamp,
-    parse_in_process,
-    parse_in_workers,
-    start_worker_server,
-    worker_count,
-)
+from pipeline.parallel_parse import BlockOutput, RowStamp, worker_count
 from pipeline.progress import progress_bar
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
-from pipeline.sources import detect_format
 from pipeline.sources.base import (
-    Extracted,
-    MalformedInput,
-    ParallelSection,
     ParseContext,
-    Record,
     Rejected,
-    SectionedFormat,
-    SourceFormat,
+    mask_personal_data,
 )
 
 log = logging.getLogger(__name__)
@@ -138,38 +132,26 @@ class LakeWriteError(RuntimeError):
 class _RecordSink:
     """Collects a delivery's records per dataset and writes them in chunks of ``CHUNK_ROWS`` rows.
 
-    Records arrive one by one (inline parsing) or as Arrow tables (from parse workers), in order;
-    chunks are cut at the same rows either way. A full chunk is written by one background thread
-    while parsing goes on (Parquet encoding, compression and fsync release the GIL); at most one
-    chunk waits, which bounds memory.
+    Records arrive as Arrow tables from the parse worker, in order; chunks are cut at the same rows
+    however the tables were batched. A full chunk is written by one background thread while parsing
+    goes on (Parquet encoding, compression and fsync release the GIL); at most one chunk waits,
+    which bounds memory.
     """
 
     def __init__(self, lake_root: Path, stamp: RowStamp) -> None:
         self.lake_root = lake_root
         self.stamp = stamp
-        self.rows: dict[str, lake.RowBuffer] = {}
         self.tables: dict[str, list[pa.Table]] = defaultdict(list)
         self.waiting: Counter[str] = Counter()
         self.chunks: Counter[str] = Counter()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-writer")
         self._pending: list[Future[dict[str, int]]] = []
 
-    def add(self, record: Record) -> None:
-        buffer = self.rows.get(record.kind)
-        if buffer is None:
-            buffer = self.rows[record.kind] = lake.RowBuffer(RECORD_DATASETS[record.kind])
-        buffer.append(self.stamp.apply(record))
-        if len(buffer) >= CHUNK_ROWS:
-            self._seal(record.kind)
-
     def add_table(self, kind: str, table: pa.Table) -> None:
-        self._seal(kind)  # rows added before the table stay before it
         self._queue(kind, table)
 
     def close(self) -> None:
         """Write what is buffered and wait for every write."""
-        for kind in list(self.rows):
-            self._seal(kind)
         for kind in list(self.tables):
             if self.waiting[kind]:
                 self._write_chunk(kind, self.waiting[kind])
@@ -177,14 +159,8 @@ class _RecordSink:
 
     def abandon(self) -> None:
         """Stop the writer thread; buffered rows are dropped (after an error, nothing is kept)."""
-        self.rows.clear()
         self.tables.clear()
         self._writer.shutdown(wait=True, cancel_futures=True)
-
-    def _seal(self, kind: str) -> None:
-        buffer = self.rows.pop(kind, None)
-        if buffer is not None and len(buffer):
-            self._queue(kind, buffer.to_table())
 
     def _queue(self, kind: str, table: pa.Table) -> None:
         self.tables[kind].append(table)
@@ -215,18 +191,34 @@ class _RecordSink:
 
 
 def _quarantine_file(settings: Settings, path: Path, delivery_id: str, reason: str) -> None:
-    """Keep the bad delivery under ``quarantine/files/<id>/`` with its reason; the landing copy stays."""
+    """Keep the bad delivery under ``quarantine/files/<id>/`` with its reason; the landing copy stays.
+    Only regular files are copied: a symbolic link (to a password file, say) is never followed."""
     target = settings.data.quarantine / "files" / delivery_id
     target.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        shutil.copytree(path, target / path.name, dirs_exist_ok=True)
+    if path.is_symlink():
+        files = []
+    elif path.is_dir():  # rglob does not descend into linked folders
+        files = [file for file in sorted(path.rglob("*")) if not file.is_symlink() and file.is_file()]
     else:
-        shutil.copy2(path, target / path.name)
+        files = [path]
+    for file in files:
+        copy = target / path.name / file.relative_to(path) if file != path else target / path.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, copy, follow_symlinks=False)
     (target / "reason.json").write_text(
         json.dumps({"landing_path": str(path), "reason": reason, "delivery_id": delivery_id}, indent=2)
         + "\n",
         encoding="utf-8",
     )
+
+
+def _outside_landing(settings: Settings, path: Path) -> str | None:
+    """Why a delivery is not read where it lies: a symbolic link, or a path leading out of the zone."""
+    if path.is_symlink():
+        return f"a symbolic link to {path.readlink()}"
+    if not path.resolve().is_relative_to(settings.data.landing.resolve()):
+        return f"inside a linked folder, outside the landing zone ({path.resolve()})"
+    return None
 
 
 def _landed_on(path: Path) -> dt.date:
@@ -276,14 +268,6 @@ def _delete_derived(settings: Settings, delivery_id: str) -> None:
         lake.delete_files(settings.data.lake, dataset, f"{delivery_id}*")
 
 
-def _parts(
-    source_format: SourceFormat, delivery: Delivery, context: ParseContext
-) -> Iterator[Extracted | ParallelSection]:
-    if isinstance(source_format, SectionedFormat):
-        return source_format.parse_sections(delivery, context)
-    return source_format.parse(delivery, context)
-
-
 def _size_of(path: Path) -> int:
     """Bytes in a delivery; 0 when it cannot be listed (its hash then reports why)."""
     try:
@@ -292,67 +276,72 @@ def _size_of(path: Path) -> int:
         return 0
 
 
-def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.datetime) -> DeliveryResult:
-    relative = path.relative_to(settings.data.landing).as_posix()
-    delivery = Delivery(path)
-    size = _size_of(path)
-    workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
-    if workers > 1:
-        start_worker_server()  # while the content is hashed
-    try:
-        delivery_id = delivery.content_hash()
-    except UnreadableDelivery as exc:
-        # An I/O fault may pass: no ledger entry, so the next run tries again.
-        return DeliveryResult(relative, None, "unreadable", message=str(exc))
-    if delivery_id in known:
-        return DeliveryResult(
-            relative, delivery_id, "duplicate", message="already ingested (same content hash)"
-        )
-
-    _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
-    result = DeliveryResult(relative, delivery_id, "ingested")
+def _write_parsed(
+    settings: Settings, worker: IsolatedParse, result: DeliveryResult, stamp: RowStamp
+) -> tuple[DeliveryResult, list[Rejected]]:
+    """Write what the worker parses to the lake; its rejections, to be written after the data."""
     rejected: list[Rejected] = []
-    sink = _RecordSink(settings.data.lake, RowStamp(delivery_id, relative))
+    sink = _RecordSink(settings.data.lake, stamp)
     try:
-        source_format = detect_format(delivery)
-        if source_format is None:
-            raise UnreadableDelivery(f"{relative}: not a known export format")
-        result.format = source_format.name
-        context = ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path))
-        try:
-            for part in _parts(source_format, delivery, context):
-                if isinstance(part, ParallelSection):
-                    outputs = (
-                        parse_in_workers(part, sink.stamp, workers)
-                        if workers > 1
-                        else parse_in_process(part, sink.stamp)
-                    )
-                    for output in outputs:
-                        rejected.extend(output.rejected)
-                        result.counts.update(output.counts)
-                        for kind, table in output.stamped_tables(sink.stamp).items():
-                            sink.add_table(kind, table)
-                elif isinstance(part, Rejected):
-                    rejected.append(part)
-                else:
-                    result.counts[part.kind] += 1
-                    sink.add(part)
-        except MalformedInput as exc:
-            rejected.append(
-                Rejected(exc.member, exc.location, f"{exc.reason}; the rest of the member was skipped")
-            )
-        sink.close()
+        for message in worker.messages():
+            if isinstance(message, FormatFound):
+                result.format = message.name
+            elif isinstance(message, RecordBatch):
+                result.counts.update(message.counts)
+                for kind, table in message.tables.items():
+                    sink.add_table(kind, table)
+            elif isinstance(message, BlockOutput):
+                rejected.extend(message.rejected)
+                result.counts.update(message.counts)
+                for kind, table in message.stamped_tables(stamp).items():
+                    sink.add_table(kind, table)
+            elif isinstance(message, RejectedBatch):
+                rejected.extend(message.items)
+            elif isinstance(message, Failed):
+                if message.detail:  # a parser bug: its traceback is for developers (DEBUG logging)
+                    log.debug("parser failed on %s:\n%s", result.landing_path, message.detail)
+                result.status, result.message = "quarantined", mask_personal_data(message.reason)
+        if result.status != "quarantined":
+            sink.close()
     except LakeWriteError:
-        _delete_derived(settings, delivery_id)
+        _delete_derived(settings, stamp.delivery_id)
         raise
-    except UnreadableDelivery as exc:
-        result.status, result.message = "quarantined", str(exc)
-    except Exception as exc:  # a parser bug must not stop the run: quarantine the file, keep the traceback
-        log.error("parser failed on %s:\n%s", relative, traceback.format_exc())
-        result.status, result.message = "quarantined", f"{relative}: parser error {type(exc).__name__}: {exc}"
     finally:
         sink.abandon()
-        delivery.close()
+    return result, rejected
+
+
+def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.datetime) -> DeliveryResult:
+    relative = path.relative_to(settings.data.landing).as_posix()
+    if outside := _outside_landing(settings, path):
+        # Not ledgered: once the file itself is landed in its place, the next run ingests it.
+        return DeliveryResult(
+            relative,
+            None,
+            "unreadable",
+            message=f"{relative} is {outside}; links are never followed: land the file or folder itself",
+        )
+    size = _size_of(path)
+    workers = worker_count() if size >= PARALLEL_MIN_BYTES else 1
+    with IsolatedParse(ParseJob(path, relative, workers), settings.ingest) as worker:
+        delivery = Delivery(path)
+        try:
+            delivery_id = delivery.content_hash()
+        except UnreadableDelivery as exc:
+            # An I/O fault may pass: no ledger entry, so the next run tries again.
+            return DeliveryResult(relative, None, "unreadable", message=str(exc))
+        finally:
+            delivery.close()
+        if delivery_id in known:
+            return DeliveryResult(
+                relative, delivery_id, "duplicate", message="already ingested (same content hash)"
+            )
+        _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
+        stamp = RowStamp(delivery_id, relative)
+        worker.start(stamp, ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path)))
+        result, rejected = _write_parsed(
+            settings, worker, DeliveryResult(relative, delivery_id, "ingested"), stamp
+        )
 
     if result.status == "quarantined":
         assert result.message is not None

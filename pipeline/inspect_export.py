@@ -21,7 +21,7 @@ from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
 from pipeline.sources import FORMATS, detect_format
-from pipeline.sources.base import MalformedInput, ParseContext, Rejected
+from pipeline.sources.base import MalformedInput, ParseContext, Rejected, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def inspect_path(settings: Settings, path: Path) -> dict[str, Any]:
         "owned_backlinks": 0,
         "platforms": {},
         "quarantined": 0,
+        "skipped": 0,
         "reasons": [],
         "error": None,
     }
@@ -91,6 +92,9 @@ def _count(result: dict[str, Any], items: Any, settings: Settings) -> None:
             if isinstance(item, Rejected):
                 reject(item)
                 continue
+            if isinstance(item, Skipped):
+                result["skipped"] += 1
+                continue
             result[COUNTED_KINDS[item.kind]] += 1
             if item.kind == "post":
                 platforms[item.row["platform"]] += 1
@@ -121,6 +125,10 @@ def render(result: dict[str, Any]) -> str:
         f" rankings {result['rankings']}",
         f"  quarantined {result['quarantined']}" + (":" if result["reasons"] else ""),
     ]
+    if result["skipped"]:
+        lines.insert(
+            1, f"  skipped {result['skipped']} rows that are not records by design (image rows, ...)"
+        )
     lines.extend(f"    {reason}" for reason in result["reasons"])
     if result["quarantined"] > len(result["reasons"]):
         lines.append(f"    ... and {result['quarantined'] - len(result['reasons'])} more")

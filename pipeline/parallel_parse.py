@@ -27,6 +27,7 @@ import pyarrow as pa
 from pipeline import lake
 from pipeline.schemas import RECORD_DATASETS
 from pipeline.sources.base import (
+    SKIPPED,
     BlockParser,
     ColumnarBlockParser,
     Columns,
@@ -35,6 +36,7 @@ from pipeline.sources.base import (
     Record,
     RecordKind,
     Rejected,
+    Skipped,
 )
 from pipeline.sources.jsonstream import ItemBlock
 
@@ -159,6 +161,9 @@ def parse_block_by_records(parser: BlockParser, block: ItemBlock, stamp: RowStam
     for item in parser.parse_block(block):
         if isinstance(item, Rejected):
             output.rejected.append(item)
+            continue
+        if isinstance(item, Skipped):
+            output.counts[SKIPPED] += 1
             continue
         output.counts[item.kind] += 1
         buffer = buffers.get(item.kind)

@@ -74,7 +74,10 @@ def parse_all(path: Path, context: ParseContext) -> tuple[str | None, list[Recor
         records: list[Record] = []
         rejected: list[Rejected] = []
         for item in source_format.parse(delivery, context):
-            (rejected if isinstance(item, Rejected) else records).append(item)  # type: ignore[arg-type]
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            elif isinstance(item, Record):
+                records.append(item)
         return source_format.name, records, rejected
     finally:
         delivery.close()
@@ -385,7 +388,10 @@ def parse_safely(path: Path, context: ParseContext) -> tuple[str | None, list[Re
             return None, [], []
         try:
             for item in source_format.parse(delivery, context):
-                (rejected if isinstance(item, Rejected) else records).append(item)  # type: ignore[arg-type]
+                if isinstance(item, Rejected):
+                    rejected.append(item)
+                elif isinstance(item, Record):
+                    records.append(item)
         except MalformedInput as exc:
             rejected.append(Rejected(exc.member, exc.location, exc.reason))
         return source_format.name, records, rejected

@@ -457,7 +457,7 @@ def survive(source_format: SourceFormat, path: Path) -> list[Record]:
             if isinstance(item, Rejected):
                 assert item.member and item.location and item.reason
                 assert item.excerpt is None or len(item.excerpt) <= EXCERPT_LIMIT + 20
-            else:
+            elif isinstance(item, Record):
                 records.append(item)
     except MalformedInput as exc:
         assert exc.member and exc.location and exc.reason
@@ -578,3 +578,54 @@ def _zip(members: dict[str, str]) -> bytes:
         for name, content in members.items():
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+ISOLATED_FORMATS = (
+    "x_archive",
+    "bluesky_car",
+    "linkedin_page_analytics",
+    "rank_tracker_csv",
+    "facebook_posts",
+)
+
+
+@pytest.mark.parametrize("format_name", ISOLATED_FORMATS)
+def test_fuzzed_deliveries_through_the_worker_isolation(
+    tmp_path_factory: pytest.TempPathFactory, format_name: str
+) -> None:
+    """Damaged deliveries ingested for real, each in its parse worker beside a good one: whatever the
+    damage, the run ends, the good delivery is ingested and the damaged one is ingested or quarantined
+    with a reason; nothing escapes the worker."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.config import DataRoot, Settings
+    from pipeline.ingest import run_ingest
+
+    file_name, content, member = SEEDS[format_name]
+    seed = content if isinstance(content, bytes) else content[member]
+    seed_bytes = seed if isinstance(seed, bytes) else seed.encode()
+
+    @settings(
+        max_examples=6,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(damaged=mutations(seed_bytes, member))
+    def run(damaged: bytes) -> None:
+        data = DataRoot(tmp_path_factory.mktemp(format_name) / "data")
+        data.ensure()
+        ingest_settings = Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("UTC"))
+        landed = data.landing / "fuzzed" / format_name
+        landed.mkdir(parents=True)
+        _land(landed, file_name, content, member, damaged)
+        good = data.landing / "rankings" / "tracker" / "good.csv"
+        good.parent.mkdir(parents=True)
+        good.write_text("date,keyword,url,position\n2026-01-01,kw,https://example.com/a,3\n")
+        results = {result.landing_path: result for result in run_ingest(ingest_settings).results}
+        assert (results.pop("rankings/tracker/good.csv").kept, len(results)) == (1, 1)
+        (fuzzed,) = results.values()
+        assert fuzzed.status in ("ingested", "quarantined")
+        assert fuzzed.status == "ingested" or fuzzed.message
+
+    run()

@@ -58,7 +58,11 @@ class AhrefsBacklinks:
         for member in self._members(delivery):
             header = [column.lower() for column in header_of(delivery, member)]
             with csv_rows(delivery, member) as rows:
-                for line, cells in rows:
+                for row in rows:
+                    if isinstance(row, Rejected):
+                        yield row
+                        continue
+                    line, cells = row
                     yield from self._row(
                         dict(zip(header, cells, strict=False)),
                         member,

@@ -37,7 +37,11 @@ class EngagementExport:
         return has_table(delivery, self.table)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for table, row in table_rows(delivery, self.table):
+        for found in table_rows(delivery, self.table):
+            if isinstance(found, Rejected):
+                yield found
+                continue
+            table, row = found
             if not is_total_row(row):
                 yield self._row(table, row, context)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.canonical import host_of, registrable_domain, try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, redacted_excerpt
+from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, Skipped, redacted_excerpt
 from pipeline.sources.tabular import (
     AliasTable,
     Cell,
@@ -112,7 +112,14 @@ class BacklinkExport:
         return has_table(delivery, self.table)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for table, row in table_rows(delivery, self.table):
+        for found in table_rows(delivery, self.table):
+            if isinstance(found, Rejected):
+                yield found
+                continue
+            table, row = found
+            if not self.is_link_row(table, row):
+                yield Skipped()
+                continue
             if self.check_width and table.sheet is None and len(row.cells) != len(table.header):
                 yield Rejected(
                     table.member,
@@ -128,6 +135,11 @@ class BacklinkExport:
                 continue
             if link is not None:
                 yield backlink_record(self.tool, link, table.member, row.location, context)
+
+    def is_link_row(self, table: Table, row: TableRow) -> bool:
+        """Whether a row is meant to be a link at all; the others are skipped and counted, whatever
+        their width."""
+        return True
 
     def link(self, table: Table, row: TableRow) -> LinkRow | None:
         raise NotImplementedError

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pipeline.canonical import host_of, try_canonicalize
+from pipeline.canonical import host_of, is_loopback, try_canonicalize
 from pipeline.delivery import Delivery
 
 if TYPE_CHECKING:
@@ -47,9 +48,17 @@ SHORTENER_HOSTS = frozenset(
 # URLs inside free text: stop at whitespace, quotes and angle brackets; trailing punctuation is trimmed.
 _URL_IN_TEXT = re.compile(r"""(?:https?://|www\.)[^\s"'<>\u00a0]+""", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}…"
-_REDACT = re.compile(
-    r"(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+)|(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}\b)|(?P<phone>\+?\d[\d \-()]{7,}\d)"
+# Candidates for personal data in quarantine text; addresses are confirmed by ``ipaddress``, phone
+# numbers by their digit count (8 to 15, E.164) and by not being a date.
+_PERSONAL = re.compile(
+    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<ip>(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:.])"
+    r"|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]))"
+    r"|(?P<phone>(?<![\w+])\+?\(?\d[\d ().-]{6,}\d(?!\w))"
 )
+# Half a UTF-16 surrogate pair (a JSON escape of an emoji cut in two): no Parquet file can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 
 
 @dataclass(frozen=True)
@@ -60,15 +69,29 @@ class Record:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A record that could not be used: where it is and why. ``excerpt`` is bounded and redacted."""
+    """A record that could not be used: where it is and why. ``excerpt`` is bounded; personal data in
+    the reason and the excerpt is masked here, whoever wrote them."""
 
     member: str
     location: str
     reason: str
     excerpt: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", mask_personal_data(self.reason))
+        if self.excerpt is not None:
+            object.__setattr__(self, "excerpt", mask_personal_data(self.excerpt))
 
-Extracted = Record | Rejected
+
+@dataclass(frozen=True)
+class Skipped:
+    """A row that is by design not a record of its export (an image or script row in a link export):
+    counted, never quarantined."""
+
+
+Extracted = Record | Rejected | Skipped
+# The count that skipped rows add to, beside the counts of each record kind.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -149,10 +172,29 @@ def parse_inline(parts: Iterator[Extracted | ParallelSection]) -> Iterator[Extra
             yield part
 
 
+def mask_personal_data(text: str) -> str:
+    """``text`` with e-mail addresses, IPv4/IPv6 addresses and phone numbers replaced by ``<email>``,
+    ``<ip>``, ``<phone>``: the one masking of everything the quarantine keeps (reasons, excerpts)."""
+    return _PERSONAL.sub(_mask, text)
+
+
+def _mask(match: re.Match[str]) -> str:
+    found, kind = match.group(0), match.lastgroup
+    if kind == "ip":
+        try:
+            ipaddress.ip_address(found)
+        except ValueError:
+            return found  # a time (10:00:00), a version (1.2.3.4567)
+    elif kind == "phone":
+        digits = sum(character.isdigit() for character in found)
+        if not 8 <= digits <= 15 or _DATE.match(found.lstrip("+(")):
+            return found
+    return f"<{kind}>"
+
+
 def redacted_excerpt(text: str) -> str:
-    """A bounded excerpt of a bad record with e-mail addresses, IP addresses and phone numbers masked."""
-    clipped = text[:EXCERPT_LIMIT]
-    return _REDACT.sub(lambda m: f"<{m.lastgroup}>", clipped)
+    """A bounded excerpt of a bad record with personal data masked."""
+    return mask_personal_data(text[:EXCERPT_LIMIT])
 
 
 def urls_in_text(text: str) -> list[str]:
@@ -168,11 +210,20 @@ def is_shortener(canonical_url: str | None) -> bool:
     return canonical_url is not None and host_of(canonical_url) in SHORTENER_HOSTS
 
 
-def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
-    """A ``link`` record for a URL found in ``post``; ``None`` when the text is not a web URL."""
+def link_canonical(url: str, www_policy: str) -> str | None:
+    """The canonical form of a link found in a post; ``None`` for what is not a link to a page on the
+    web: not a web URL (a space in the host), over ``MAX_URL_CHARS``, or to this machine (loopback)."""
     if len(url) > MAX_URL_CHARS:
         return None
     canonical = try_canonicalize(url, www_policy)
+    if canonical is None or is_loopback(host_of(canonical)):
+        return None
+    return canonical
+
+
+def link_record(post: dict[str, Any], url: str, link_kind: str, www_policy: str) -> Record | None:
+    """A ``link`` record for a URL found in ``post``; ``None`` when it is not a link to a web page."""
+    canonical = link_canonical(url, www_policy)
     if canonical is None:
         return None
     return Record(
@@ -222,7 +273,7 @@ def post_record(
         "permalink": try_canonicalize(permalink, www_policy) or permalink,
         "posted_at": utc,
         "post_date": utc.date(),
-        "text": text[:MAX_TEXT_CHARS] if text else text,
+        "text": _LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT_CHARS]) if text else text,
         "is_repost": is_repost,
     }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import libipld
@@ -37,6 +38,8 @@ REPOST = "app.bsky.feed.repost"
 LINK_FEATURE = "app.bsky.richtext.facet#link"
 MAX_CAR_BYTES = 512 * 1024**2
 MAX_TREE_DEPTH = 64
+# Far above the largest accounts' repositories (posts, likes, follows: a few hundred thousand).
+MAX_RECORDS = 5_000_000
 
 
 def _looks_like_car(head: bytes) -> bool:
@@ -60,22 +63,38 @@ def _created(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def _walk_tree(blocks: dict[bytes, Any], cid: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """(key, record CID) in key order: left subtree, then each entry and the subtree to its right."""
-    node = blocks.get(cid) if isinstance(cid, bytes) else None
-    if not isinstance(node, dict) or depth > MAX_TREE_DEPTH:
-        return
-    yield from _walk_tree(blocks, node.get("l"), depth + 1)
-    previous = b""
-    entries = node.get("e")
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("k"), bytes):
-            continue
-        prefix = entry.get("p") if isinstance(entry.get("p"), int) else 0
-        key = previous[:prefix] + entry["k"]
-        previous = key
-        yield key.decode("utf-8", errors="replace"), entry.get("v")
-        yield from _walk_tree(blocks, entry.get("t"), depth + 1)
+@dataclass
+class _TreeWalk:
+    """A walk of the record tree that reads each node once: a node reached again (the tree shares a
+    subtree, which a valid tree never does) is counted, not expanded again, so a 13 KB file whose
+    nodes each point twice at the one below cannot unfold into billions of records."""
+
+    blocks: dict[bytes, Any]
+    visited: set[bytes] = field(default_factory=set)
+    revisits: int = 0
+
+    def entries(self, cid: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
+        """(key, record CID) in key order: left subtree, then each entry and the subtree to its right."""
+        if not isinstance(cid, bytes) or depth > MAX_TREE_DEPTH:
+            return
+        if cid in self.visited:
+            self.revisits += 1
+            return
+        node = self.blocks.get(cid)
+        if not isinstance(node, dict):
+            return
+        self.visited.add(cid)
+        yield from self.entries(node.get("l"), depth + 1)
+        previous = b""
+        entries = node.get("e")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("k"), bytes):
+                continue
+            prefix = entry.get("p") if isinstance(entry.get("p"), int) else 0
+            key = previous[:prefix] + entry["k"]
+            previous = key
+            yield key.decode("utf-8", errors="replace"), entry.get("v")
+            yield from self.entries(entry.get("t"), depth + 1)
 
 
 def _facet_links(record: dict[str, Any]) -> tuple[list[str], list[tuple[int, int]]]:
@@ -155,12 +174,24 @@ class BlueskyRepository:
             )
             if not isinstance(commit, dict) or not isinstance(commit.get("did"), str):
                 raise MalformedInput(member, "root commit", "no commit block with a DID at the root")
-            for key, record_cid in _walk_tree(blocks, commit.get("data")):
+            walk = _TreeWalk(blocks)
+            for number, (key, record_cid) in enumerate(walk.entries(commit.get("data")), 1):
+                if number > MAX_RECORDS:
+                    raise MalformedInput(
+                        member, f"record {key}", f"more than {MAX_RECORDS:,} records: the rest was not read"
+                    )
                 collection = key.partition("/")[0]
                 if collection in (POST, REPOST):
                     record = blocks.get(record_cid) if isinstance(record_cid, bytes) else None
                     uri = f"at://{commit['did']}/{key}"
                     yield from self._record(collection, uri, record, member, f"record {key}", context)
+            if walk.revisits:
+                yield Rejected(
+                    member,
+                    "record tree",
+                    f"{walk.revisits} references to tree nodes already read (a shared subtree): "
+                    "each node was read once",
+                )
 
     def _record(
         self, collection: str, uri: str, record: Any, member: str, location: str, context: ParseContext

@@ -49,33 +49,27 @@ BLIND_SEARCH_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024
 NEWLINE = ord("\n")
 NEWLINE_COUNT_IN_BULK = 64 * 1024
+# A decoding error this close to the end of what is read may be an item cut by the read, not damage.
+DAMAGE_MARGIN = 64 * 1024
 
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _SEPARATOR = re.compile(rb"[ \t\r\n,]*")
 _TEXT_SEPARATOR = re.compile(r"[ \t\r\n,]*")
 _CLOSING_LINE = re.compile(rb"\n[ \t]*[}\]]\Z")
 _ANY_ITEM_END = re.compile(rb"[}\]][ \t\r\n]*,")
+_COMPACT_ITEM_END = re.compile(r"\}[ \t\r\n]*,(?=[ \t\r\n]*\{)")
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class ArrayItem:
-    """One array item: its position (0-based), its undecoded JSON, and (computed when asked, since only
-    rejected items need it) the line it starts on."""
+    """One array item: its position (0-based), its undecoded JSON and the line it starts on."""
 
-    __slots__ = ("_block", "_block_line", "_offset", "index", "raw")
+    __slots__ = ("index", "line", "raw")
 
-    def __init__(
-        self, index: int, raw: bytes | memoryview, block: bytes, block_line: int, offset: int
-    ) -> None:
+    def __init__(self, index: int, raw: bytes | memoryview, line: int) -> None:
         self.index = index
         self.raw = raw
-        self._block = block
-        self._block_line = block_line
-        self._offset = offset
-
-    @property
-    def line(self) -> int:
-        return self._block_line + self._block.count(b"\n", 0, self._offset)
+        self.line = line
 
     @property
     def location(self) -> str:
@@ -226,9 +220,12 @@ class ItemBlock:
 
     def items(self) -> Iterator[ArrayItem]:
         view = memoryview(self.data)
+        line, counted_to = self.line, 0
         for number, (start, length) in enumerate(self._item_spans()):
-            raw = view[start : start + length]
-            yield ArrayItem(self.first_index + number, raw, self.data, self.line, start)
+            # Lines counted from the item before, not from the block's start: linear in the block.
+            line += self.data.count(b"\n", counted_to, start)
+            counted_to = start
+            yield ArrayItem(self.first_index + number, view[start : start + length], line)
 
     def _item_spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
@@ -559,10 +556,15 @@ class _ArrayReader:
             try:
                 _, end = decoder.raw_decode(text, start)
             except (json.JSONDecodeError, RecursionError) as exc:
-                if not self.eof and len(text) - start <= MAX_ITEM_BYTES:
+                failed_at = exc.pos if isinstance(exc, json.JSONDecodeError) else start
+                cut_by_block = len(text) - failed_at <= DAMAGE_MARGIN
+                if not self.eof and cut_by_block and len(text) - start <= MAX_ITEM_BYTES:
                     self._advance(_byte_offset(text, start))  # the item goes on in the next block
                     return True
-                raise self._damage(text, start, line, exc) from exc
+                damaged_end = self._damaged_item_end(text, failed_at)
+                if damaged_end is None:
+                    raise self._damage(text, start, line, exc) from exc
+                end = damaged_end  # the damaged item alone, as a one-item block: its parser rejects it
             raw = text[start:end].encode("utf-8", errors="surrogateescape")
             yield ItemBlock(
                 self.member, self.index, raw, line, 1, offset=None, validated=True, spans=[(0, len(raw))]
@@ -570,13 +572,24 @@ class _ArrayReader:
             self.index += 1
             line += text.count("\n", start, end)
             position = end
-            if self.closing_line is None and not self.eof and self._learn_closing_line(text[start:end]):
+            if self.closing_line is None and self._learn_closing_line(text[start:end]) and not self.eof:
                 self._advance(_byte_offset(text, _skip(_TEXT_SEPARATOR, text, end)))
                 return False  # back to the fast path
 
+    def _damaged_item_end(self, text: str, damage: int) -> int | None:
+        """Where the item damaged at ``damage`` ends, so that reading resumes at the next item: at the
+        next line that closes a top-level item, before its comma (a pretty-printed file), else at the
+        next ``},`` before a ``{``; ``None`` when no item follows (damage at the end of the array)."""
+        if self.closing_line is not None:
+            pattern = re.compile(re.escape(self.closing_line.decode()) + r"[ \t\r]*,")
+        else:
+            pattern = _COMPACT_ITEM_END
+        found = pattern.search(text, damage)
+        return None if found is None else found.end() - 1
+
     def _learn_closing_line(self, item: str | bytes | bytearray) -> bool:
         """Remember how a top-level item's last line looks (``\\n  }``), if the file is pretty-printed."""
-        data = item.encode() if isinstance(item, str) else bytes(item)
+        data = item.encode("utf-8", errors="surrogateescape") if isinstance(item, str) else bytes(item)
         closing = data[data.rfind(b"\n") :] if b"\n" in data else b""
         if _CLOSING_LINE.match(closing):
             self.closing_line = closing

@@ -1,5 +1,7 @@
 """LinkedIn member export: ``Shares.csv``
-(``Date,ShareLink,ShareCommentary,SharedUrl[,MediaUrl,Visibility]``).
+(``Date,ShareLink,ShareCommentary,SharedUrl[,MediaUrl,Visibility]``; older exports: ``Date, Share Title,
+Share Description, Share Link, Share Commentary, Shared URL, Media URL, Type, Visibility``, UTF-16 LE
+with tabs or UTF-8 with commas). Columns are found by name, spaces and case ignored.
 
 Quirk: after CSV decoding every line of ``ShareCommentary`` is still wrapped in literal double
 quotes. Text uses "mathematical bold" letters, so it is NFKC-normalised before links are matched.
@@ -28,7 +30,8 @@ from pipeline.sources.base import (
 from pipeline.sources.textfiles import csv_rows, header_of
 
 PLATFORM = "linkedin"
-REQUIRED_COLUMNS = ("Date", "ShareLink", "ShareCommentary", "SharedUrl")
+# Header names as compared: without spaces, case-folded ("Share Link" and "ShareLink" are one column).
+REQUIRED_COLUMNS = ("date", "sharelink", "sharecommentary", "sharedurl")
 _SHARE_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):(\d+)")
 
 
@@ -45,6 +48,10 @@ def unwrap_commentary(raw: str) -> str:
     return unicodedata.normalize("NFKC", "\n".join(unwrapped)).strip()
 
 
+def _column_names(header: list[str]) -> list[str]:
+    return ["".join(name.split()).casefold() for name in header]
+
+
 class LinkedInShares:
     name = "linkedin_shares"
 
@@ -56,7 +63,7 @@ class LinkedInShares:
         ]
 
     def _is_shares(self, delivery: Delivery, member: str) -> bool:
-        return tuple(header_of(delivery, member)[:4]) == REQUIRED_COLUMNS
+        return set(REQUIRED_COLUMNS) <= set(_column_names(header_of(delivery, member)))
 
     def detect(self, delivery: Delivery) -> bool:
         return any(self._is_shares(delivery, m) for m in self._members(delivery))
@@ -65,9 +72,13 @@ class LinkedInShares:
         for member in self._members(delivery):
             if not self._is_shares(delivery, member):
                 continue
-            header = header_of(delivery, member)
+            header = _column_names(header_of(delivery, member))
             with csv_rows(delivery, member) as rows:
-                for line, cells in rows:
+                for row in rows:
+                    if isinstance(row, Rejected):
+                        yield row
+                        continue
+                    line, cells = row
                     yield from self._share(
                         dict(zip(header, cells, strict=False)), member, line, len(cells), len(header), context
                     )
@@ -85,15 +96,15 @@ class LinkedInShares:
             )
             return
         try:
-            posted_at = dt.datetime.strptime(row["Date"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+            posted_at = dt.datetime.strptime(row["date"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
         except ValueError:
-            yield Rejected(member, location, f"unparseable Date {row['Date']!r}")
+            yield Rejected(member, location, f"unparseable Date {row['date']!r}")
             return
-        text = unwrap_commentary(row.get("ShareCommentary", ""))
-        share_link = row.get("ShareLink", "").strip()
+        text = unwrap_commentary(row.get("sharecommentary", ""))
+        share_link = row.get("sharelink", "").strip()
         urn = _SHARE_URN.search(unquote(share_link))
-        post_id = urn.group(1) if urn else hashlib.sha256(f"{row['Date']}\n{text}".encode()).hexdigest()[:20]
+        post_id = urn.group(1) if urn else hashlib.sha256(f"{row['date']}\n{text}".encode()).hexdigest()[:20]
         post = post_record(PLATFORM, post_id, share_link or None, posted_at, text, False, context.www_policy)
         yield Record("post", post)
-        shared = row.get("SharedUrl", "").strip()
+        shared = row.get("sharedurl", "").strip()
         yield from post_links(post, [(shared, "shared_url")] if shared else [], context.www_policy)

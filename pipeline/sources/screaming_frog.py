@@ -2,7 +2,8 @@
 
 ``"Type","Source","Destination",...,"Anchor","Status Code","Status","Follow","Target","Rel",...,
 "Link Position",...`` (UTF-8 with BOM, CRLF; 9-, 15- and 16-column variants across versions: columns
-are matched by name). Only hyperlinks are links; images, CSS, scripts and canonicals are skipped.
+are matched by name). Only hyperlinks are links; images, CSS, scripts and canonicals are skipped and
+counted (older exporters write those rows one cell short: they are still skipped, not quarantined).
 ``Follow`` false or ``nofollow`` in ``Rel`` make a nofollow link; ``ugc``/``sponsored`` come from ``Rel``.
 """
 
@@ -31,10 +32,12 @@ class ScreamingFrogLinks(BacklinkExport):
     tool = "screaming_frog"
     table = SCREAMING_FROG
 
+    def is_link_row(self, table: Table, row: TableRow) -> bool:
+        """Not images, CSS, scripts, canonicals (older exporters write those rows one cell short)."""
+        return row.text(table.columns, "type").lower() in HYPERLINK_TYPES
+
     def link(self, table: Table, row: TableRow) -> LinkRow | None:
         columns = table.columns
-        if row.text(columns, "type").lower() not in HYPERLINK_TYPES:
-            return None
         rel = set(row.text(columns, "rel").lower().split())
         follow_text = row.text(columns, "follow")
         follows = parse_flag(follow_text) if follow_text else True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ def _count(value: Any) -> int | None:
     if value is None:
         return None
     number = float(value)
-    if number < 0 or number != round(number):
+    if not math.isfinite(number) or number < 0 or number != round(number):  # 1e400 is inf
         raise ValueError(f"not a count: {value!r}")
     return int(number)
 
@@ -84,6 +85,8 @@ class SearchConsoleApiResponses:
             keys = dict(zip(dimensions, row["keys"], strict=True))
             day = dt.date.fromisoformat(keys["date"])
             position = float(row["position"])
+            if not math.isfinite(position):
+                raise ValueError(f"not a position: {row['position']!r}")
             clicks, impressions = _count(row.get("clicks")), _count(row.get("impressions"))
         except (KeyError, TypeError, ValueError) as exc:
             return f"unusable row: {type(exc).__name__}: {exc}"

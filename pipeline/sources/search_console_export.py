@@ -163,6 +163,8 @@ class SearchConsolePerformance:
         for member in members:
             for table in tables(delivery, member, FILTERS):
                 for row in table.rows:
+                    if isinstance(row, Rejected):
+                        continue  # a damaged filter row: the filters stay unknown
                     name = _FILTER_OF.get(normalise_name(row.text(table.columns, "filter")))
                     value = row.text(table.columns, "value")
                     if name == "page":
@@ -203,7 +205,9 @@ class SearchConsolePerformance:
                         )
                     continue
                 for row in table.rows:
-                    if not is_blank(row):
+                    if isinstance(row, Rejected):
+                        yield row
+                    elif not is_blank(row):
                         yield self._row(kind, table, row, filters, decimal_comma, context)
 
     def _row(

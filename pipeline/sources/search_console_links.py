@@ -88,6 +88,9 @@ class SearchConsoleLinks:
                 continue
             for latest in tables(delivery, member, LATEST_LINKS):
                 for row in latest.rows:
+                    if isinstance(row, Rejected):
+                        yield row
+                        continue
                     if is_blank(row):
                         continue
                     try:
@@ -100,6 +103,9 @@ class SearchConsoleLinks:
             for table, counts in AGGREGATES:
                 for aggregate in tables(delivery, member, table):
                     for row in aggregate.rows:
+                        if isinstance(row, Rejected):
+                            yield row
+                            continue
                         try:
                             for field in counts:
                                 parse_count(row.get(aggregate.columns, field))

@@ -86,8 +86,8 @@ class SemrushPositions:
         return has_table(delivery, SEMRUSH_POSITIONS)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
-        for table, row in table_rows(delivery, SEMRUSH_POSITIONS):
-            yield self._row(table, row, context)
+        for found in table_rows(delivery, SEMRUSH_POSITIONS):
+            yield found if isinstance(found, Rejected) else self._row(*found, context)
 
     def _row(self, table: Table, row: TableRow, context: ParseContext) -> Extracted:
         columns = table.columns

@@ -19,13 +19,16 @@ from typing import Protocol
 from dateutil import parser as date_parser
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.delivery import Delivery, UnreadableDelivery
-from pipeline.sources.base import MalformedInput
+from pipeline.delivery import Delivery, LimitExceeded, UnreadableDelivery
+from pipeline.sources.base import MalformedInput, Rejected
 from pipeline.sources.textfiles import csv_rows
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 MAX_HEADER_SEARCH_ROWS = 10
 MAX_SPREADSHEET_BYTES = 100 * 1024**2
+# Cells a sheet may span from A1 to its last cell (rows x columns): a real analytics export holds a
+# few thousand; one cell written at the far corner (XFD1048576) would span 17 billion.
+MAX_SHEET_CELLS = 20_000_000
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 # First cells that mark a summary row, in the languages the exports come in.
@@ -98,7 +101,7 @@ class Table:
     sheet: str | None
     columns: dict[str, int]
     header: list[str]
-    rows: Iterator[TableRow]
+    rows: Iterator[TableRow | Rejected]  # damage found while reading comes as Rejected, in its place
 
 
 def is_table_member(delivery: Delivery, member: str) -> bool:
@@ -114,11 +117,19 @@ def spreadsheet_kind(delivery: Delivery, member: str) -> str | None:
     return None
 
 
-def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Iterator[tuple[str, list[Cell]]]]]:
+SheetRows = Iterator[tuple[str, list[Cell]] | Rejected]
+
+
+def _csv_sheet(rows: Iterator[tuple[int, list[str]] | Rejected]) -> SheetRows:
+    for row in rows:
+        yield row if isinstance(row, Rejected) else (f"line {row[0]}", list(row[1]))
+
+
+def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, SheetRows]]:
     """(sheet name, rows with their location) for each sheet; a CSV is one unnamed sheet."""
     if spreadsheet_kind(delivery, member) is None:
         with csv_rows(delivery, member, skip_header=False) as rows:
-            yield None, ((f"line {line}", list(cells)) for line, cells in rows)
+            yield None, _csv_sheet(rows)
         return
     size = delivery.size_of(member)
     if size > MAX_SPREADSHEET_BYTES:
@@ -130,7 +141,14 @@ def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Itera
     with workbook:
         for name in workbook.sheet_names:
             try:
-                values = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                sheet = workbook.get_sheet_by_name(name)
+                last_row, last_column = sheet.end or (0, 0)
+                if (last_row + 1) * (last_column + 1) > MAX_SHEET_CELLS:
+                    raise LimitExceeded(
+                        f"{member}: sheet {name!r} spans {last_row + 1:,} rows x {last_column + 1:,} "
+                        f"columns from A1, over the limit of {MAX_SHEET_CELLS:,} cells: not read"
+                    )
+                values = sheet.to_python(skip_empty_area=False)
             except (CalamineError, ValueError) as exc:
                 raise MalformedInput(member, f"sheet {name!r}", f"unreadable sheet ({exc})") from exc
             yield name, ((f"sheet {name!r} row {number}", list(row)) for number, row in enumerate(values, 1))
@@ -139,14 +157,21 @@ def _sheets(delivery: Delivery, member: str) -> Iterator[tuple[str | None, Itera
 def tables(delivery: Delivery, member: str, table: HeaderMatcher) -> Iterator[Table]:
     """Each sheet of ``member`` whose header (within its first rows) matches ``table``."""
     for sheet, rows in _sheets(delivery, member):
-        for searched, (_, cells) in enumerate(rows):
+        for searched, row in enumerate(rows):
             if searched == MAX_HEADER_SEARCH_ROWS:
                 break
-            columns = table.match(cells)
+            if isinstance(row, Rejected):
+                continue  # damage above the header: not a table row
+            columns = table.match(row[1])
             if columns is not None:
-                header = [normalise_name(cell) for cell in cells]
-                yield Table(member, sheet, columns, header, (TableRow(loc, row) for loc, row in rows))
+                header = [normalise_name(cell) for cell in row[1]]
+                yield Table(member, sheet, columns, header, _table_rows(rows))
                 break
+
+
+def _table_rows(rows: SheetRows) -> Iterator[TableRow | Rejected]:
+    for row in rows:
+        yield row if isinstance(row, Rejected) else TableRow(*row)
 
 
 def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] | None = None) -> bool:
@@ -158,19 +183,24 @@ def has_table(delivery: Delivery, table: HeaderMatcher, members: Sequence[str] |
         try:
             if next(tables(delivery, member, table), None) is not None:
                 return True
+        except LimitExceeded:
+            raise
         except (MalformedInput, UnreadableDelivery):
             continue
     return False
 
 
-def table_rows(delivery: Delivery, table: HeaderMatcher) -> Iterator[tuple[Table, TableRow]]:
-    """Every non-blank row of every table in the delivery whose header matches ``table``."""
+def table_rows(delivery: Delivery, table: HeaderMatcher) -> Iterator[tuple[Table, TableRow] | Rejected]:
+    """Every non-blank row of every table in the delivery whose header matches ``table``, and the
+    damage found among them."""
     for member in delivery.members():
         if not is_table_member(delivery, member):
             continue
         for found in tables(delivery, member, table):
             for row in found.rows:
-                if not is_blank(row):
+                if isinstance(row, Rejected):
+                    yield row
+                elif not is_blank(row):
                     yield found, row
 
 

@@ -30,7 +30,6 @@ from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     MAX_TEXT_CHARS,
-    MAX_URL_CHARS,
     Columns,
     Extracted,
     MalformedInput,
@@ -40,6 +39,7 @@ from pipeline.sources.base import (
     RecordKind,
     Rejected,
     is_shortener,
+    link_canonical,
     parse_inline,
     post_links,
     post_record,
@@ -120,6 +120,10 @@ class _NoteItem(msgspec.Struct):
 
 
 _TWEET_DECODER = msgspec.json.Decoder(_TweetItem)
+_LONE_SURROGATE_ESCAPE = re.compile(
+    rb"(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 _TWEET_LIST_DECODER = msgspec.json.Decoder(list[_TweetItem])
 # created_at as X writes it, in UTC; the block path parses this layout only (others go item by item).
 CREATED_AT_UTC_FORMAT = "%a %b %d %H:%M:%S +0000 %Y"
@@ -178,11 +182,16 @@ def parse_created_at(text: str) -> dt.datetime:
 
 
 def _decode(decoder: msgspec.json.Decoder[Any], item: ArrayItem) -> Any:
-    """Decode an item; text that is not valid UTF-8 is kept with replacement characters."""
+    """Decode an item; text that is not valid UTF-8, and escapes of half a UTF-16 surrogate pair
+    (``\\ud83d`` alone: an emoji cut in two), are kept as replacement characters."""
     try:
         return decoder.decode(item.raw)
     except UnicodeDecodeError:
         return decoder.decode(bytes(item.raw).decode("utf-8", errors="replace").encode())
+    except msgspec.DecodeError as exc:
+        if "surrogate" not in str(exc):
+            raise
+        return decoder.decode(_LONE_SURROGATE_ESCAPE.sub(rb"\\ufffd", bytes(item.raw)))
 
 
 def _starts_with(member: str, delivery: Delivery, prefixes: tuple[bytes, ...]) -> bool:
@@ -416,9 +425,9 @@ class _TweetReader:
             seen: set[str] = set()
             for entry in tweet.entities.urls:
                 url = entry.expanded_url or entry.url
-                if not url or len(url) > MAX_URL_CHARS:
+                if not url:
                     continue
-                canonical = try_canonicalize(url, policy)
+                canonical = link_canonical(url, policy)
                 if canonical is None or canonical in seen:
                     continue
                 seen.add(canonical)

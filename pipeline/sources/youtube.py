@@ -56,6 +56,9 @@ class YouTubeTakeout:
                 # Tag N columns vary in number: a row needs the fixed columns, not the header's width.
                 fixed_width = 1 + max(position for field, position in table.columns.items())
                 for row in table.rows:
+                    if isinstance(row, Rejected):
+                        yield row
+                        continue
                     if is_blank(row):
                         continue
                     if len(row.cells) < fixed_width:
