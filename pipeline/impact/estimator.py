@@ -270,7 +270,7 @@ class StaggeredDid:
                     alpha=ALPHA,
                     grid_points=ROBUST_GRID_POINTS,
                 )
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as failure:
+            except Exception as failure:  # an infeasible or failed solve: no interval, not a failed build
                 log.debug("robust interval not computed: %s", failure)
                 return RobustInterval(m_bar, None, None)
         row = result.row(0, named=True)
@@ -355,7 +355,8 @@ def estimate(
             ).fit(normalised.to_pandas(), outcome=OUTCOME, unit=UNIT, time=TIME, first_treat=COHORT)
             event_study = fitted.aggregate("event_study")
             by_cohort = fitted.aggregate("group").to_dataframe()
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, KeyError) as failure:
+        except Exception as failure:  # whatever the library raises, the user gets the reason, not a traceback
+            log.debug("diff-diff failed on the panel", exc_info=True)
             raise PanelError(f"the estimator could not use this panel: {failure}") from failure
     group_time = [
         GroupTimeEffect(int(g), int(t), _library_effect(cell["effect"], cell["se"]))

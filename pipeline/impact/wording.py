@@ -51,8 +51,10 @@ def label(platform: str) -> str:
     return PLATFORM_LABELS.get(platform, platform.capitalize())
 
 
-def p_value(value: float) -> str:
-    """``= 0.042``, or ``< 0.001`` rather than a p-value of zero."""
+def p_value(value: float | None) -> str:
+    """``= 0.042``, or ``< 0.001`` rather than a p-value of zero; "not available" without one."""
+    if value is None:
+        return "not available"
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
