@@ -39,7 +39,7 @@ def partition_date(
 
 def ingest(settings: Settings) -> dict[str, Any]:
     """Ingest what landed; one ingest at a time per data root (CLI runs, nightly and event-driven DAGs)."""
-    with locks.held(settings.data.lake / ".ingest.lock", "ingest", settings.lock_wait_seconds):
+    with locks.held(settings.data.root / ".ingest.lock", "ingest", settings.lock_wait_seconds):
         result = run_ingest(settings)
     summary = result.as_dict()
     records = summary["records"]

@@ -158,7 +158,7 @@ def _with_lock_wait(world: World, seconds: float) -> None:
 @pytest.mark.parametrize(
     ("lock", "purpose", "command"),
     [
-        ("lake/.ingest.lock", "ingest", ("ingest",)),
+        (".ingest.lock", "ingest", ("ingest",)),
         ("warehouse/.writer.lock", "warehouse writer", ("build", "--date", RUN_DATE.isoformat())),
         ("warehouse/.writer.lock", "warehouse writer", ("run", "--date", RUN_DATE.isoformat())),
     ],
