@@ -23,18 +23,24 @@ log = logging.getLogger(__name__)
 
 
 def partition_date(
-    data_interval_start: dt.datetime | None, run_date: str | None, timezone: ZoneInfo
+    logical_date: dt.datetime | None,
+    data_interval_start: dt.datetime | None,
+    run_date: str | None,
+    timezone: ZoneInfo,
 ) -> dt.date:
     """The one date partition a run processes, derived the same way for every kind of run.
 
-    A ``run_date`` param (manual runs) wins; otherwise it is the day, in the site's time zone, on which
-    the run's data interval starts: the nightly run after day D and a backfill of day D both get D.
+    A ``run_date`` param wins; otherwise it is the day of the run's logical date in the site's time
+    zone: the nightly run for day D (logical date D, run after D ends), a backfill of D and a manual
+    run triggered with logical date D all process D. A manual run without a logical date processes
+    the day its inferred data interval starts: the last complete day, as the nightly run would.
     """
     if run_date:
         return dt.date.fromisoformat(run_date)
-    if data_interval_start is None:
-        raise ValueError("a run needs either a run_date or a data interval")
-    return data_interval_start.astimezone(timezone).date()
+    moment = logical_date or data_interval_start
+    if moment is None:
+        raise ValueError("a run needs a run_date, a logical date or a data interval")
+    return moment.astimezone(timezone).date()
 
 
 def ingest(settings: Settings) -> dict[str, Any]:

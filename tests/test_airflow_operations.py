@@ -7,6 +7,7 @@ Metadata is on the local PostgreSQL: Airflow 3.3 refuses concurrent backfill cre
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -156,6 +157,91 @@ def test_a_sentinel_runs_the_ingest_dag_and_its_asset_event_carries_row_counts(
     assert extra["sentinels"] == ["rankings/tracker/late.csv.ready"]
 
 
+def _land_rankings(cluster: AirflowCluster, keyword: str) -> None:
+    delivery = cluster.data_root / "landing" / "rankings" / "tracker" / f"{keyword.replace(' ', '-')}.csv"
+    delivery.parent.mkdir(parents=True, exist_ok=True)
+    delivery.write_text(f"date,keyword,url,position\n2026-10-20,{keyword},https://example.com/overlap,7\n")
+
+
+def _queries_published(cluster: AirflowCluster, keywords: list[str]) -> set[str]:
+    con = duckdb.connect(str(cluster.data_root / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT query FROM core.rankings_daily WHERE query IN (SELECT unnest(?))", [keywords]
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(query) for (query,) in rows}
+
+
+def test_two_overlapping_backfills_and_a_manual_run_keep_every_delivery(cluster: AirflowCluster) -> None:
+    """Backfills ignore the DAG's max_active_runs, so these six runs overlap; deliveries land while they
+    start. Build -> gate -> publish is one unit under the writer lock, so every run succeeds, each
+    publish starts from the version before it (never going back), every delivery ends up published,
+    and the manual run with logical date D processes D like the backfills."""
+    before = {event["id"] for event in _warehouse_events(cluster)}
+    published_before = _published(cluster)["version"]
+    keywords = ["overlap first", "overlap second", "overlap third"]
+    started = time.monotonic()
+    _land_rankings(cluster, keywords[0])
+    backfill = {
+        "dag_id": NIGHTLY,
+        "reprocess_behavior": "none",
+        "max_active_runs": 3,
+        "run_backwards": False,
+        "dag_run_conf": {},
+    }
+    cluster.api("POST", "/backfills", json={**backfill, "from_date": "2026-10-20T00:00:00Z",
+                                            "to_date": "2026-10-22T12:00:00Z"})  # fmt: skip
+    _land_rankings(cluster, keywords[1])
+    cluster.api("POST", "/backfills", json={**backfill, "from_date": "2026-10-23T00:00:00Z",
+                                            "to_date": "2026-10-24T12:00:00Z"})  # fmt: skip
+    _land_rankings(cluster, keywords[2])
+    manual = cluster.api(
+        "POST", f"/dags/{NIGHTLY}/dagRuns", json={"logical_date": "2026-10-18T19:00:00Z", "conf": {}}
+    )
+    deadline = time.monotonic() + 1500
+    while True:
+        runs = [
+            run
+            for run in cluster.dag_runs(NIGHTLY)
+            if run["dag_run_id"] == manual["dag_run_id"]
+            or (run["run_type"] == "backfill" and "2026-10-20" <= run["logical_date"][:10] <= "2026-10-24")
+        ]
+        if len(runs) == 6 and all(run["state"] in ("success", "failed") for run in runs):
+            break
+        assert time.monotonic() < deadline, [(run["dag_run_id"], run["state"]) for run in runs]
+        time.sleep(5)
+    seconds = time.monotonic() - started
+    assert len(runs) == 6 and all(run["state"] == "success" for run in runs), runs
+    # The manual run's partition is the day of its logical date in the site's zone (12:00 in Los Angeles).
+    manual_tasks = {t["task_id"]: t for t in cluster.task_instances(NIGHTLY, manual["dag_run_id"])}
+    assert manual_tasks["build_gate_publish"]["state"] == "success"
+    partition = cluster.api(
+        "GET",
+        f"/dags/{NIGHTLY}/dagRuns/{manual['dag_run_id']}/taskInstances/partition/xcomEntries/return_value",
+    )["value"]
+    assert partition.strip('"') == "2026-10-18"
+
+    events = sorted(
+        (event for event in _warehouse_events(cluster) if event["id"] not in before), key=lambda e: e["id"]
+    )
+    assert len(events) == 6
+    assert events[0]["extra"]["started_from"] == published_before
+    for previous, event in itertools.pairwise(events):
+        assert event["extra"]["started_from"] == previous["extra"]["version"], "a publish went backwards"
+    assert _published(cluster)["version"] == events[-1]["extra"]["version"]
+    assert _queries_published(cluster, keywords) == set(keywords)
+    print(f"six overlapping runs (two backfills, one manual) finished in {seconds:.0f}s")
+
+
+def _warehouse_events(cluster: AirflowCluster) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = cluster.api(
+        "GET", "/assets/events", params={"source_dag_id": NIGHTLY, "limit": 100}
+    )["asset_events"]
+    return [event for event in events if event["uri"] == "socialrank://warehouse/published"]
+
+
 def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: Path) -> None:
     """Drive the Airflow UI in headless Chromium (Debian's package, through Playwright) like an operator."""
     from playwright.sync_api import sync_playwright
@@ -211,6 +297,7 @@ def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: 
 def test_a_failing_gate_fails_the_run_once_and_keeps_the_published_warehouse(cluster: AirflowCluster) -> None:
     """Last in this module: the bad delivery stays in the lake, so every later build would fail too."""
     before = _published(cluster)
+    notes_before = set((cluster.data_root / "runs").glob("failure-*"))
     bad = cluster.data_root / "landing" / "rankings" / "tracker" / "broken-positions.csv"
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text("date,keyword,url,position\n2026-10-30,shoes,https://example.com/s,150\n")
@@ -225,8 +312,9 @@ def test_a_failing_gate_fails_the_run_once_and_keeps_the_published_warehouse(clu
         time.sleep(3)
     assert state == "failed"
     tasks = {t["task_id"]: t for t in cluster.task_instances(NIGHTLY, run["dag_run_id"])}
-    assert tasks["gate"]["state"] == "failed" and tasks["gate"]["try_number"] == 1
-    assert tasks["publish"]["state"] == "upstream_failed"
+    unit = tasks["build_gate_publish"]
+    assert unit["state"] == "failed" and unit["try_number"] == 1
+    assert tasks["report"]["state"] == "upstream_failed"
     assert _published(cluster)["version"] == before["version"]
-    notes = list((cluster.data_root / "runs").glob("failure-*"))
-    assert any("gate" in note.name for note in notes)
+    notes = sorted(set((cluster.data_root / "runs").glob("failure-*")) - notes_before)
+    assert len(notes) == 1 and notes[0].name.endswith("-gate.json"), notes  # one note per failure
