@@ -52,6 +52,12 @@ def record_lake_events(
         outlet_events[LAKE_ASSETS[name]].extra = {"rows": rows.get(name, 0), **extra}
 
 
+def failed_tasks(ti: Any, dag_run: Any, task_ids: tuple[str, ...]) -> list[str]:
+    """Which of ``task_ids`` failed in this run (asked of the API server: tasks have no database)."""
+    states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id], task_ids=list(task_ids))
+    return sorted(task_id for task_id, state in states.get(dag_run.run_id, {}).items() if state == "failed")
+
+
 class FailureRecorded(AirflowFailException):
     """A failure not worth retrying whose note under ``runs/`` is already written (a failed gate)."""
 
