@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline import gate, locks, report, warehouse
+from pipeline import gate, locks, report, sentinels, warehouse
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
@@ -46,7 +46,10 @@ def partition_date(
 def ingest(settings: Settings) -> dict[str, Any]:
     """Ingest what landed; one ingest at a time per data root (CLI runs, nightly and event-driven DAGs)."""
     with locks.held(settings.data.root / ".ingest.lock", "ingest", settings.lock_wait_seconds):
+        # Sentinels there before the sweep announce deliveries that had landed: this ingest records them.
+        announced = sentinels.present(settings.data.landing)
         result = run_ingest(settings)
+        consumed = sentinels.consume(settings.data.landing, announced)
     summary = result.as_dict()
     records = summary["records"]
     rows_by_dataset = {dataset.name: records.get(kind, 0) for kind, dataset in RECORD_DATASETS.items()}
@@ -57,6 +60,7 @@ def ingest(settings: Settings) -> dict[str, Any]:
     return {
         **{key: summary[key] for key in ("deliveries", "by_status", "records")},
         "rows_by_dataset": rows_by_dataset,
+        "sentinels": consumed,
     }
 
 
