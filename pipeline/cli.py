@@ -109,7 +109,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     with warehouse.writer_lock(settings):
         built = stages.build(settings, args.date or default_run_date(settings), args.full)
-        warehouse.mark_current_build(settings, warehouse.read_build(Path(built["build_path"])))
+        warehouse.mark_current_build(settings, Path(built["build_path"]))
     if args.json:
         _print_json(built)
     else:

@@ -283,11 +283,11 @@ def remove_leftover_builds(settings: Settings) -> None:
             log.info("removed %s, left by an earlier run (never published)", path)
 
 
-def mark_current_build(settings: Settings, build_result: BuildResult) -> None:
+def mark_current_build(settings: Settings, build_path: Path) -> None:
     """Name the build ``socialrank check`` and ``publish`` act on when given no ``--build``."""
     pointer = _builds_dir(settings) / CURRENT_BUILD
     staged = pointer.with_name(pointer.name + ".inprogress")
-    staged.write_text(json.dumps({"build": build_result.path.name}) + "\n", encoding="utf-8")
+    staged.write_text(json.dumps({"build": build_path.name}) + "\n", encoding="utf-8")
     staged.replace(pointer)
 
 
