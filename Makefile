@@ -40,11 +40,15 @@ airflow-init: install
 	$(AIRFLOW) connections import --overwrite airflow/connections.json
 
 # The embedded default: `airflow standalone` on SQLite with this project's DAGs, pools and connections
-# (airflow/*.json); Ctrl-C stops it.
+# (airflow/*.json); Ctrl-C stops it. Every visitor is an admin, so it listens on 127.0.0.1 only unless
+# AIRFLOW_HOST says otherwise.
 AIRFLOW_PORT ?= 8080
+AIRFLOW_HOST ?= 127.0.0.1
 airflow: airflow-init
-	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)/ (local mode: every visitor is an admin, no login needed)"
-	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	@echo "Airflow UI: http://$(AIRFLOW_HOST):$(AIRFLOW_PORT)/ (local mode: every visitor is an admin, no login;"
+	@echo "  listening on $(AIRFLOW_HOST) only). The DAGs start paused: unpause them in the UI or with"
+	@echo "  .venv/bin/airflow dags unpause socialrank_nightly (and socialrank_ingest_events)."
+	AIRFLOW__API__HOST=$(AIRFLOW_HOST) AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True \
 	PATH="$(CURDIR)/$(BIN):$$PATH" airflow/standalone.sh

@@ -29,10 +29,13 @@ LANDING_ASSET = Asset(
 DOC = """
 ### socialrank event-driven ingest
 
-Runs when a delivery's sentinel (`landing/<anything>.ready`) appears: the triggerer consumes the sentinel
-and this DAG ingests every delivery the ledger does not hold yet (by content hash, so nothing is ingested
-twice). Each lake dataset's asset event carries the rows it added. The nightly DAG builds and publishes
-the warehouse.
+Runs when a delivery's sentinel (`landing/<anything>.ready`) appears: the trigger marks it announced
+(renames it to the hidden `.<name>.ready.announced`) and fires an asset event; this DAG ingests every
+delivery the ledger does not hold yet (by content hash, so nothing is ingested twice), then records and
+removes every sentinel and marker that was there when it began. A sentinel whose event reached no run
+(merged into another run's events, a triggerer that died) is thus still recorded, by this DAG's next run or
+the nightly ingest. Each lake dataset's asset event carries the rows it added, `sentinels` (recorded by this
+ingest) and `announced` (the events that started it). The nightly DAG builds and publishes the warehouse.
 """
 
 
@@ -52,8 +55,9 @@ def socialrank_ingest_events() -> None:
         from pipeline.stages import ingest as ingest_stage
 
         summary = ingest_stage(SETTINGS)
-        # A watcher's event carries the trigger's payload under "payload".
-        sentinels = [
+        # The sentinels this ingest recorded (and removed): those announced by the events that started it,
+        # and any other that was there, whose event went to no run or to this one.
+        announced = [
             (event.extra or {}).get("payload", {}).get("sentinel")
             for events in (triggering_asset_events or {}).values()
             for event in events
@@ -62,7 +66,7 @@ def socialrank_ingest_events() -> None:
             outlet_events,
             INGESTED_DATASETS,
             summary["rows_by_dataset"],
-            {"sentinels": sentinels, "by_status": summary["by_status"]},
+            {"sentinels": summary["sentinels"], "announced": announced, "by_status": summary["by_status"]},
         )
         return summary
 

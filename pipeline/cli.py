@@ -1,6 +1,7 @@
 """``socialrank``: every stage from the command line, no Airflow needed.
 
-Exit codes: 0 success, 1 the data failed (gate failed, nothing to publish), 2 bad usage or configuration.
+Exit codes: 0 success, 1 the data failed (gate failed, nothing to publish, a stale build), 2 bad usage
+or configuration, 3 the environment failed (a full disk, a lock held too long, a source that failed).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from pipeline import stages, warehouse
+from pipeline import locks, stages, warehouse
 from pipeline.cli_support import date_argument, default_run_date
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
@@ -43,13 +45,14 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _latest_build(settings: Settings) -> Path:
-    builds = sorted(
-        (settings.data.warehouse_dir / "builds").glob("warehouse-*.duckdb"), key=lambda p: p.stat().st_mtime
-    )
-    if not builds:
-        raise UsageError("no unpublished build found; run 'socialrank build' first")
-    return builds[-1]
+def _current_build(settings: Settings) -> Path:
+    current = warehouse.current_build(settings)
+    if current is None:
+        raise UsageError(
+            "no unpublished build of the current run: run 'socialrank build' first (builds left by "
+            "earlier or killed runs are never checked or published by default)"
+        )
+    return current
 
 
 def _large_demo_data(landing: Path, args: argparse.Namespace) -> int:
@@ -107,6 +110,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     with warehouse.writer_lock(settings):
         built = stages.build(settings, args.date or default_run_date(settings), args.full)
+        warehouse.mark_current_build(settings, Path(built["build_path"]))
     if args.json:
         _print_json(built)
     else:
@@ -115,9 +119,9 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    build_path = args.build or _latest_build(settings)
     try:
-        summary = stages.check(settings, build_path)
+        with warehouse.writer_lock(settings):
+            summary = stages.check(settings, args.build or _current_build(settings))
     except GateFailed as failure:
         if args.json:
             _print_json(failure.summary)
@@ -129,11 +133,11 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
-    build_path = args.build or _latest_build(settings)
-    gate_result = stages.gate_result_path(build_path)
-    if not gate_result.exists():
-        raise UsageError(f"{build_path} has not passed the gate: run 'socialrank check' first")
     with warehouse.writer_lock(settings):
+        build_path = args.build or _current_build(settings)
+        gate_result = stages.gate_result_path(build_path)
+        if not gate_result.exists():
+            raise UsageError(f"{build_path} has not passed the gate: run 'socialrank check' first")
         published = stages.publish_build(settings, build_path, json.loads(gate_result.read_text("utf-8")))
     log.info("published %s as %s", build_path.name, published["warehouse"])
     return EXIT_OK
@@ -154,6 +158,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except GateFailed as failure:
         log.error("%s; the previous warehouse stays published", failure)
         return EXIT_DATA
+    except stages.SourcesFailed as failed:
+        if args.json:
+            _print_json(failed.result)
+        print_status(settings)
+        log.error("%s", failed)
+        return EXIT_ENVIRONMENT
     if args.json:
         _print_json(result)
     print_status(settings)
@@ -313,15 +323,50 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         log.error("%s", exc)
         return EXIT_USAGE
-    except warehouse.BuildError as exc:
-        log.error("build failed: %s", exc)
-        return EXIT_DATA
-    except (OSError, LakeWriteError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
-        # A full disk, a lost mount: nothing published was touched; the rerun picks up from here.
-        log.error("%s failed: %s", args.command, exc)
-        return EXIT_ENVIRONMENT
+    except Exception as exc:
+        return _failure_exit(args.command, exc)
     log.info("%s finished in %.1fs", args.command, time.perf_counter() - started)
     return code
+
+
+def _environment_failure(exc: BaseException) -> bool:
+    """A full disk, a lost mount, memory, a lock held too long: anywhere in the exception's causes.
+    DuckDB reports a failed write as a FatalException (in a checkpoint) or, on commit, as another
+    error saying it could not write the file."""
+    while True:
+        if isinstance(
+            exc,
+            OSError
+            | LakeWriteError
+            | locks.LockTimeout
+            | duckdb.IOException
+            | duckdb.OutOfMemoryException
+            | duckdb.FatalException,
+        ):
+            return True
+        if isinstance(exc, duckdb.Error) and "Could not write file" in str(exc):
+            return True
+        if exc.__cause__ is None:
+            return False
+        exc = exc.__cause__
+
+
+def _failure_exit(command: str, exc: Exception) -> int:
+    """The exit code and one ERROR line for a failure; never a traceback on the terminal."""
+    if isinstance(exc, warehouse.NotPublishable):
+        log.error("not published: %s", exc)
+        return EXIT_DATA
+    if _environment_failure(exc):
+        # Nothing published was touched; the rerun picks up from here.
+        log.error("%s failed: %s", command, exc)
+        return EXIT_ENVIRONMENT
+    if isinstance(exc, warehouse.BuildError):
+        log.error("build failed: %s", exc)
+        return EXIT_DATA
+    log.error("%s failed unexpectedly: %s: %s (a bug: please report it with this log)", command,
+              type(exc).__name__, exc)  # fmt: skip
+    log.debug("%s", "".join(traceback.format_exception(exc)))
+    return EXIT_DATA
 
 
 if __name__ == "__main__":

@@ -128,6 +128,9 @@ class Settings:
     # DuckDB's memory for a build or a gate (it spills to disk beyond it); its default, 80% of the
     # machine, lets one build take what analysts and Airflow need.
     warehouse_memory_limit: str = "5GB"
+    # How long a run waits for the ingest or the warehouse writer lock another run holds: a full
+    # build + gate + publish at scale takes minutes, so an hour means "that run is stuck".
+    lock_wait_seconds: float = 3600.0
     config_file: Path | None = None
     crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
     search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
@@ -212,6 +215,11 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
             f"got {landing_days!r}"
         )
     ingest = _ingest_limits(raw.get("ingest", {}), path)
+    lock_wait = raw.get("locks", {}).get("wait_seconds", Settings.lock_wait_seconds)
+    if not isinstance(lock_wait, int | float) or isinstance(lock_wait, bool) or lock_wait < 0:
+        raise ConfigError(
+            f"{path}: [locks] wait_seconds must be a number of seconds (0 or more), got {lock_wait!r}"
+        )
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
         search_console = search_console_settings(raw.get("search_console", {}))
@@ -225,6 +233,7 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         history_start=str(site.get("history_start", "2006-03-21")),
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
         warehouse_memory_limit=memory_limit,
+        lock_wait_seconds=float(lock_wait),
         config_file=path if path.exists() else None,
         impact=ImpactSettings(
             engagement_threshold=threshold, window_weeks=window_weeks, anticipation_weeks=anticipation

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 SITE_NAME = "socialrank"
 DATASOURCE_NAME = "warehouse_build"
 PROJECT_LOCK = ".gate.lock"
+GX_LOG = "gate-great-expectations.log"
 _TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
 MAX_POSITION = 100
 CHANGED_ROWS = "changed_rows"
@@ -227,8 +229,45 @@ def _project_lock(project: Path) -> Iterator[None]:
 
 def run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     """Validate every suite against ``build_path``; return a summary, or raise :class:`GateFailed`."""
-    with _project_lock(settings.data.gx_project):
+    with _project_lock(settings.data.gx_project), _library_log_in_file(settings):
         return _run_gate(settings, build_path)
+
+
+@contextmanager
+def _library_log_in_file(settings: Settings) -> Iterator[None]:
+    """Great Expectations logs hundreds of INFO lines a gate (its decorators, each expectation): they
+    go to a file under ``runs/`` whose path is logged, so the run's log holds socialrank's own lines."""
+    settings.data.run_log.mkdir(parents=True, exist_ok=True)
+    path = settings.data.run_log / GX_LOG
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    saved: list[tuple[logging.Logger, int, bool]] = []
+
+    def divert(library: logging.Logger) -> None:
+        saved.append((library, library.level, library.propagate))
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
+        library.propagate = False
+
+    divert(logging.getLogger("great_expectations"))
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations  # noqa: F401  (heavy; its import logs too)
+
+    # The few modules that name their logger after their file path.
+    for name in list(logging.root.manager.loggerDict):
+        if "/great_expectations/" in name:
+            divert(logging.getLogger(name))
+    log.info("gate: Great Expectations' own log in %s", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="great_expectations")
+            yield
+    finally:
+        for library, level, propagate in saved:
+            library.removeHandler(handler)
+            library.setLevel(level)
+            library.propagate = propagate
+        handler.close()
 
 
 def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:

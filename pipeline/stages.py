@@ -9,11 +9,12 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline import gate, report, warehouse
+from pipeline import gate, locks, report, sentinels, warehouse
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
@@ -22,22 +23,33 @@ log = logging.getLogger(__name__)
 
 
 def partition_date(
-    data_interval_start: dt.datetime | None, run_date: str | None, timezone: ZoneInfo
+    logical_date: dt.datetime | None,
+    data_interval_start: dt.datetime | None,
+    run_date: str | None,
+    timezone: ZoneInfo,
 ) -> dt.date:
     """The one date partition a run processes, derived the same way for every kind of run.
 
-    A ``run_date`` param (manual runs) wins; otherwise it is the day, in the site's time zone, on which
-    the run's data interval starts: the nightly run after day D and a backfill of day D both get D.
+    A ``run_date`` param wins; otherwise it is the day of the run's logical date in the site's time
+    zone: the nightly run for day D (logical date D, run after D ends), a backfill of D and a manual
+    run triggered with logical date D all process D. A manual run without a logical date processes
+    the day its inferred data interval starts: the last complete day, as the nightly run would.
     """
     if run_date:
         return dt.date.fromisoformat(run_date)
-    if data_interval_start is None:
-        raise ValueError("a run needs either a run_date or a data interval")
-    return data_interval_start.astimezone(timezone).date()
+    moment = logical_date or data_interval_start
+    if moment is None:
+        raise ValueError("a run needs a run_date, a logical date or a data interval")
+    return moment.astimezone(timezone).date()
 
 
 def ingest(settings: Settings) -> dict[str, Any]:
-    result = run_ingest(settings)
+    """Ingest what landed; one ingest at a time per data root (CLI runs, nightly and event-driven DAGs)."""
+    with locks.held(settings.data.root / ".ingest.lock", "ingest", settings.lock_wait_seconds):
+        # Sentinels there before the sweep announce deliveries that had landed: this ingest records them.
+        announced = sentinels.present(settings.data.landing)
+        result = run_ingest(settings)
+        consumed = sentinels.consume(settings.data.landing, announced)
     summary = result.as_dict()
     records = summary["records"]
     rows_by_dataset = {dataset.name: records.get(kind, 0) for kind, dataset in RECORD_DATASETS.items()}
@@ -48,6 +60,7 @@ def ingest(settings: Settings) -> dict[str, Any]:
     return {
         **{key: summary[key] for key in ("deliveries", "by_status", "records")},
         "rows_by_dataset": rows_by_dataset,
+        "sentinels": consumed,
     }
 
 
@@ -106,6 +119,7 @@ def build(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str
         "version": result.version,
         "mode": result.mode,
         "base_version": result.base_version,
+        "started_from": result.started_from,
         "run_date": result.run_date.isoformat(),
         "as_of": result.as_of.isoformat(),
         "row_counts": result.row_counts,
@@ -119,7 +133,9 @@ def gate_result_path(build_path: Path) -> Path:
 
 
 def check(settings: Settings, build_path: Path) -> dict[str, Any]:
-    """Run the gate; on failure record why next to the data and raise :class:`pipeline.gate.GateFailed`."""
+    """Run the gate; on failure record why next to the data and raise :class:`pipeline.gate.GateFailed`
+    (:class:`pipeline.warehouse.NotPublishable` for a half-written build)."""
+    warehouse.finished_build(build_path)
     try:
         summary = gate.run_gate(settings, build_path)
     except gate.GateFailed as failure:
@@ -135,7 +151,7 @@ def publish_build(settings: Settings, build_path: Path, gate_summary: dict[str, 
     """Publish a build that passed the gate; its version and dates come from its own ``meta.build_info``."""
     if not gate_summary.get("success"):
         raise gate.GateFailed(gate_summary)
-    result = warehouse.read_build(build_path)
+    result = warehouse.finished_build(build_path)
     target = warehouse.publish(settings, result, gate_summary)
     gate_result_path(build_path).unlink(missing_ok=True)
     return {"warehouse": str(target), "version": result.version, "as_of": result.as_of.isoformat()}
@@ -165,22 +181,57 @@ def record_failure(
     return path
 
 
-def run_all(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
-    """Every stage in order, without Airflow: Search Console, ingest, crawl, build, gate, publish, report."""
-    search_console = fetch_search_console(settings, run_date)
-    ingested = ingest(settings)
-    crawled = crawl(settings, run_date)
+class SourcesFailed(Exception):
+    """The run finished, but sources it fetches from failed (each recorded): exit 3."""
+
+    def __init__(self, result: dict[str, Any], stages: list[str]) -> None:
+        super().__init__(
+            f"{' and '.join(stages)} failed (failure notes under runs/); the rest of the run completed "
+            "and the warehouse was published without their new data"
+        )
+        self.result = result
+        self.stages = stages
+
+
+def build_check_publish(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
+    """Build, gate and publish one partition as one unit under the warehouse writer lock, so no other
+    run builds or publishes in between: the build starts from the version it then replaces."""
     with warehouse.writer_lock(settings):
         built = build(settings, run_date, full)
         checked = check(settings, Path(built["build_path"]))
         published = publish_build(settings, Path(built["build_path"]), checked)
+    return {"build": built, "gate": checked, "publish": published}
+
+
+def fetch_stage(settings: Settings, stage: str, fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a stage that fetches from outside (Search Console, the crawler); a source that fails (an
+    HTTP 403, an unreachable API) is a failed stage, recorded, and the run goes on without its data."""
+    from pipeline.crawl.http import FetchFailed
+    from pipeline.crawl.search_console import SearchConsoleError
+
+    try:
+        return fetch()
+    except (SearchConsoleError, FetchFailed) as exc:
+        note = record_failure(settings, stage, str(exc))
+        return {"failed": True, "error": str(exc), "failure_note": str(note)}
+
+
+def run_all(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
+    """Every stage in order, without Airflow: Search Console, ingest, crawl, then build, gate and publish
+    as one unit, report. Raises :class:`SourcesFailed` after the rest when a fetching stage failed."""
+    search_console = fetch_stage(settings, "search_console", lambda: fetch_search_console(settings, run_date))
+    ingested = ingest(settings)
+    crawled = fetch_stage(settings, "crawl", lambda: crawl(settings, run_date))
+    unit = build_check_publish(settings, run_date, full)
     reported = write_report(settings)
-    return {
+    result = {
         "search_console": search_console,
         "ingest": ingested,
         "crawl": crawled,
-        "build": built,
-        "gate": checked,
-        "publish": published,
+        **unit,
         "report": reported,
     }
+    failed = [stage for stage in ("search_console", "crawl") if result[stage].get("failed")]
+    if failed:
+        raise SourcesFailed(result, failed)
+    return result

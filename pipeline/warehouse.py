@@ -12,13 +12,17 @@ full build (``socialrank build --full``, or whenever the base cannot be trusted:
 settings, a delivery purged from the lake) builds every model from the lake into an empty file.
 
 Publishing is an atomic rename of the gated build file over ``warehouse.duckdb``: an analyst's
-read-only connection keeps reading the version it opened, and new connections see the new one.
+read-only connection keeps reading the version it opened, and new connections see the new one. It
+is a compare-and-swap: a build records the version published when it began (``started_from``), and
+publish, under the writer lock, refuses a build when another version has been published since, so
+the published warehouse never goes back. Builds left by earlier runs (failed, killed, half-written)
+are removed when the next build starts; ``socialrank check`` and ``publish`` act on the build the
+last ``socialrank build`` made (``builds/current.json``), never on a leftover.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import graphlib
 import hashlib
 import json
@@ -36,7 +40,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from pipeline import impact, lake
+from pipeline import impact, lake, locks
 from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.ingest import ingested_delivery_ids
@@ -49,15 +53,19 @@ LAYERS = ("staging", "core", "mart", "meta")
 _REFERENCE = re.compile(r"\b(staging|core|mart|meta)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
 PUBLISHED_MANIFEST = "published.json"
+CURRENT_BUILD = "current.json"
 # Lake datasets whose files are named after their delivery (staging views take delivery_id from the name).
 DELIVERED_DATASETS = frozenset(
     {dataset.name for dataset in RECORD_DATASETS.values()} | {QUARANTINED_RECORDS.name}
 )
-BUILDS_KEPT = 3
 
 
 class BuildError(RuntimeError):
     """A model failed to build; names the SQL file."""
+
+
+class NotPublishable(Exception):
+    """A build that must not be checked or published: half-written, or stale (exit 1)."""
 
 
 def project_dir() -> Path:
@@ -108,6 +116,8 @@ class BuildResult:
     seconds: float = 0.0
     mode: str = "full"
     base_version: str | None = None
+    started_from: str | None = None
+    """The version published when the build began (None: nothing was)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,9 @@ def read_build(path: Path) -> BuildResult:
     """A finished build's identity, from its ``meta.build_info`` row."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        row = con.execute("SELECT version, run_date, as_of FROM meta.build_info").fetchone()
+        info = con.execute("SELECT * FROM meta.build_info")
+        columns = [column[0] for column in info.description or ()]
+        values = info.fetchone()
         tables = con.execute(
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('core', 'mart')"
@@ -147,9 +159,37 @@ def read_build(path: Path) -> BuildResult:
         counts = {name: _count(con, name) for (name,) in tables}
     finally:
         con.close()
-    if row is None:
+    if values is None:
         raise BuildError(f"{path}: meta.build_info is empty; not a finished build")
-    return BuildResult(path, row[0], row[1], row[2], counts)
+    row = dict(zip(columns, values, strict=True))
+    return BuildResult(
+        path,
+        row["version"],
+        row["run_date"],
+        row["as_of"],
+        counts,
+        mode=row["mode"],
+        base_version=row["base_version"],
+        started_from=row.get("started_from"),
+    )
+
+
+def finished_build(path: Path) -> BuildResult:
+    """A build that may be gated or published: whole, with its build info; else :class:`NotPublishable`."""
+    if not path.is_file():
+        raise NotPublishable(f"{path}: no such build")
+    try:
+        return read_build(path)
+    except (BuildError, duckdb.Error) as exc:
+        raise NotPublishable(
+            f"{path} is not a finished build ({exc}); a half-written build of a failed or killed run "
+            "is removed by the next 'socialrank build' or 'socialrank run'"
+        ) from exc
+
+
+def published_version(settings: Settings) -> str | None:
+    """The version of the published file itself (``published.json`` may lag it); None if none is."""
+    return read_build(settings.warehouse).version if settings.warehouse.exists() else None
 
 
 def incremental_base(settings: Settings, as_of: dt.date) -> tuple[IncrementalBase | None, str]:
@@ -220,18 +260,44 @@ def repair_manifest(settings: Settings) -> None:
 
 @contextmanager
 def writer_lock(settings: Settings) -> Iterator[None]:
-    """One warehouse writer at a time, also outside Airflow's pool (CLI runs)."""
-    settings.data.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.data.warehouse_dir / ".writer.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """One warehouse writer unit (build, gate, publish) at a time, in every process of the data root."""
+    with locks.held(
+        settings.data.warehouse_dir / ".writer.lock", "warehouse writer", settings.lock_wait_seconds
+    ):
+        yield
 
 
 def _builds_dir(settings: Settings) -> Path:
     return settings.data.warehouse_dir / "builds"
+
+
+def remove_leftover_builds(settings: Settings) -> None:
+    """Delete what earlier runs left in ``builds/`` (failed, killed or half-written builds, their
+    gate results, the current-build pointer): only the build starting now may be published."""
+    builds = _builds_dir(settings)
+    if not builds.is_dir():
+        return
+    for path in sorted(builds.iterdir()):
+        if path.is_file():
+            path.unlink()
+            log.info("removed %s, left by an earlier run (never published)", path)
+
+
+def mark_current_build(settings: Settings, build_path: Path) -> None:
+    """Name the build ``socialrank check`` and ``publish`` act on when given no ``--build``."""
+    pointer = _builds_dir(settings) / CURRENT_BUILD
+    staged = pointer.with_name(pointer.name + ".inprogress")
+    staged.write_text(json.dumps({"build": build_path.name}) + "\n", encoding="utf-8")
+    staged.replace(pointer)
+
+
+def current_build(settings: Settings) -> Path | None:
+    """The build the last ``socialrank build`` made, if it is still there (not yet published)."""
+    pointer = _builds_dir(settings) / CURRENT_BUILD
+    if not pointer.exists():
+        return None
+    path = _builds_dir(settings) / str(json.loads(pointer.read_text(encoding="utf-8"))["build"])
+    return path if path.exists() else None
 
 
 def build(
@@ -243,6 +309,8 @@ def build(
     now = now or dt.datetime.now(dt.UTC)
     lake.ensure_datasets(settings.data.lake)
     repair_manifest(settings)
+    remove_leftover_builds(settings)
+    started_from = published_version(settings)
     as_of = effective_as_of(settings, run_date)
     version = f"{run_date.isoformat()}T{now.strftime('%H%M%S%f')}"
     builds = _builds_dir(settings)
@@ -251,7 +319,7 @@ def build(
     path.unlink(missing_ok=True)
     models = load_models(project_dir() / "sql")
     base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
-    result = BuildResult(path, version, run_date, as_of)
+    result = BuildResult(path, version, run_date, as_of, started_from=started_from)
     if base is not None:
         result.mode, result.base_version = "incremental", base.version
         log.info("build %s: incremental from %s (as of %s), as of %s -> %s", version, base.version,
@@ -296,6 +364,7 @@ def build(
             result.row_counts.update(impact.write_correlations(con))
         with _timed("build info"):
             _write_build_info(con, settings, result, now, base)
+        fault_point("build.checkpoint", path.parent)
         with _timed("checkpoint"):
             con.execute("CHECKPOINT")
     except BaseException:
@@ -370,7 +439,7 @@ def _write_build_info(
         counted = con.sql(query).fetchone()
         lake_rows.append({"dataset": dataset.name, "row_count": rows + (int(counted[0]) if counted else 0)})
     con.execute(
-        "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.version,
             result.run_date,
@@ -382,15 +451,25 @@ def _write_build_info(
             result.mode,
             result.base_version,
             build_fingerprint(settings),
+            result.started_from,
         ],
     )
 
 
 def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[str, Any]) -> Path:
-    """Swap a gated build into ``warehouse.duckdb``; the replaced version is kept as ``previous``."""
+    """Swap a gated build into ``warehouse.duckdb`` if the published version is still the one it
+    started from (callers hold :func:`writer_lock`); the replaced version is kept as ``previous``."""
     target = settings.warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
     repair_manifest(settings)
+    published = published_version(settings)
+    if build_result.started_from != published:
+        raise NotPublishable(
+            f"{build_result.path.name} is stale: it was built from published version "
+            f"{build_result.started_from or '(none)'}, but version {published} has been published since; "
+            "publishing it would take the warehouse back. Build again from the published version "
+            "('socialrank run', or 'socialrank build' then 'check' and 'publish')"
+        )
     previous = target.with_name("warehouse.previous.duckdb")
     if target.exists():
         staged_previous = previous.with_name(previous.name + ".inprogress")
@@ -402,7 +481,8 @@ def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[st
     fault_point("publish.swapped")
     _write_manifest(settings, build_result, gate_summary)
     lake.fsync_directory(target.parent)
-    _prune_builds(settings)
+    if current_build(settings) is None:
+        (_builds_dir(settings) / CURRENT_BUILD).unlink(missing_ok=True)
     fault_point("publish.done")
     log.info("published %s (as of %s) at %s", build_result.version, build_result.as_of, target)
     return target
@@ -421,13 +501,6 @@ def _write_manifest(settings: Settings, build_result: BuildResult, gate_summary:
     staged = manifest_path.with_name(manifest_path.name + ".inprogress")
     staged.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     staged.replace(manifest_path)
-
-
-def _prune_builds(settings: Settings) -> None:
-    """Keep the last few unpublished (failed) builds for inspection."""
-    leftovers = sorted(_builds_dir(settings).glob("warehouse-*.duckdb"), key=lambda p: p.stat().st_mtime)
-    for path in leftovers[:-BUILDS_KEPT]:
-        _remove_build(path)
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -16,6 +16,7 @@ from pipeline.config import DataRoot, Settings
 from pipeline.delivery import Delivery
 from pipeline.schemas import LakeDataset
 from pipeline.sources.base import ParseContext, Record, Rejected
+from pipeline.warehouse import BuildResult
 from tests.http_servers import LoopbackServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -55,6 +56,15 @@ def published_demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_demo_landing(settings.data.landing)
     stages.run_all(settings, DEMO_RUN_DATE)
     return root
+
+
+def keep_build(built: BuildResult) -> BuildResult:
+    """Move a build out of ``builds/``, as an operator keeps a copy: the next build removes leftovers."""
+    kept = built.path.parent.parent / "kept" / built.path.name
+    kept.parent.mkdir(exist_ok=True)
+    built.path.replace(kept)
+    built.path = kept
+    return built
 
 
 @pytest.fixture

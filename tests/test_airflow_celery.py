@@ -45,7 +45,7 @@ def test_nightly_dag_succeeds_on_celery_workers(tmp_path: Path) -> None:
             assert state == "success"
             tasks = cluster.task_instances(NIGHTLY, run["dag_run_id"])
             ran = {t["task_id"]: t for t in tasks if t["state"] == "success"}
-            assert {"ingest", "build", "gate", "publish", "report"} <= ran.keys()
+            assert {"ingest", "build_gate_publish", "report", "sources_succeeded"} <= ran.keys()
             assert all(t["queue"] == "default" and t["hostname"] for t in ran.values())
             worker_logs = [(cluster.logs / f"worker-{n}.log").read_text() for n in range(2)]
             assert all("ready" in log.lower() for log in worker_logs)

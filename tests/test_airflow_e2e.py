@@ -61,7 +61,7 @@ def _dags_test(env: dict[str, str], dag_id: str, *extra: str) -> str:
 def test_nightly_dag_runs_every_stage_and_publishes(airflow_env: dict[str, str]) -> None:
     output = _dags_test(airflow_env, "socialrank_nightly", "--conf", json.dumps({"run_date": "2026-11-01"}))
     assert "state=success" in output
-    for task_id in ("partition", "ingest", "build", "gate", "publish", "report"):
+    for task_id in ("partition", "ingest", "build_gate_publish", "report", "sources_succeeded"):
         assert f"[DAG TEST] end task task_id={task_id}" in output
     data = Path(airflow_env["SOCIALRANK_HOME"])
     manifest = json.loads((data / "warehouse" / "published.json").read_text())

@@ -7,6 +7,7 @@ Metadata is on the local PostgreSQL: Airflow 3.3 refuses concurrent backfill cre
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -156,6 +157,135 @@ def test_a_sentinel_runs_the_ingest_dag_and_its_asset_event_carries_row_counts(
     assert extra["sentinels"] == ["rankings/tracker/late.csv.ready"]
 
 
+def test_a_burst_of_sentinels_is_recorded_once_each(cluster: AirflowCluster) -> None:
+    """Three deliveries land with their sentinels at once. The event-driven DAG (max_active_runs=1) may take
+    several events in one run, or run once per event: either way every sentinel is recorded by exactly one
+    ingest, every delivery is ingested and no sentinel or marker is left behind."""
+    cluster.unpause(INGEST_EVENTS)
+    before_runs = {run["dag_run_id"] for run in cluster.dag_runs(INGEST_EVENTS)}
+    before_events = {event["id"] for event in _ledger_events(cluster)}
+    folder = cluster.data_root / "landing" / "rankings" / "burst"
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"burst-{number}.csv" for number in range(3)]
+    for number, name in enumerate(names):
+        row = f"2026-10-31,burst {number},https://example.com/burst/{number},{number + 2}"
+        (folder / name).write_text(f"date,keyword,url,position\n{row}\n")
+    for name in names:
+        (folder / f"{name}.ready").write_text("")
+    deadline = time.monotonic() + 600
+    while True:
+        runs = [run for run in cluster.dag_runs(INGEST_EVENTS) if run["dag_run_id"] not in before_runs]
+        left = sorted(path.name for path in folder.iterdir() if path.name not in names)
+        if runs and not left and all(run["state"] in ("success", "failed") for run in runs):
+            break
+        assert time.monotonic() < deadline, (left, [(run["dag_run_id"], run["state"]) for run in runs])
+        time.sleep(3)
+    time.sleep(10)  # a late event would start one more run: let it show
+    runs = [run for run in cluster.dag_runs(INGEST_EVENTS) if run["dag_run_id"] not in before_runs]
+    assert all(run["state"] == "success" for run in runs), runs
+    events = [event for event in _ledger_events(cluster) if event["id"] not in before_events]
+    recorded = sorted(sentinel for event in events for sentinel in event["extra"]["sentinels"])
+    assert recorded == [f"rankings/burst/{name}.ready" for name in names]
+    assert sum(event["extra"]["rows"] for event in events) == 3  # three ledger entries, one per delivery
+    print(f"a burst of 3 sentinels: {len(runs)} ingest runs, {len(events)} ledger events")
+
+
+def _ledger_events(cluster: AirflowCluster) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = cluster.api(
+        "GET", "/assets/events", params={"source_dag_id": INGEST_EVENTS, "limit": 100}
+    )["asset_events"]
+    return [event for event in events if event["uri"] == "socialrank://lake/ingest_ledger"]
+
+
+def _land_rankings(cluster: AirflowCluster, keyword: str) -> None:
+    delivery = cluster.data_root / "landing" / "rankings" / "tracker" / f"{keyword.replace(' ', '-')}.csv"
+    delivery.parent.mkdir(parents=True, exist_ok=True)
+    delivery.write_text(f"date,keyword,url,position\n2026-10-20,{keyword},https://example.com/overlap,7\n")
+
+
+def _queries_published(cluster: AirflowCluster, keywords: list[str]) -> set[str]:
+    con = duckdb.connect(str(cluster.data_root / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT query FROM core.rankings_daily WHERE query IN (SELECT unnest(?))", [keywords]
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(query) for (query,) in rows}
+
+
+def test_an_overlapping_backfill_and_manual_runs_keep_every_delivery(cluster: AirflowCluster) -> None:
+    """A backfill's runs ignore the DAG's max_active_runs (three at once here) and overlap the manual runs;
+    deliveries land while they start. (Airflow 3.3 refuses a second backfill of a DAG while one runs: HTTP
+    409.) Build -> gate -> publish is one unit under the writer lock, so every run succeeds, each publish
+    starts from the version before it (never going back), every delivery ends up published, and a manual
+    run with logical date D processes D like a backfill of D."""
+    before = {event["id"] for event in _warehouse_events(cluster)}
+    published_before = _published(cluster)["version"]
+    keywords = ["overlap first", "overlap second", "overlap third"]
+    started = time.monotonic()
+    _land_rankings(cluster, keywords[0])
+    cluster.api(
+        "POST",
+        "/backfills",
+        json={
+            "dag_id": NIGHTLY,
+            "from_date": "2026-10-20T00:00:00Z",
+            "to_date": "2026-10-22T12:00:00Z",
+            "reprocess_behavior": "none",
+            "max_active_runs": 3,
+            "run_backwards": False,
+            "dag_run_conf": {},
+        },
+    )
+    _land_rankings(cluster, keywords[1])
+    manual_ids = []
+    for logical_date in ("2026-10-18T19:00:00Z", "2026-10-19T19:00:00Z"):
+        manual = cluster.api(
+            "POST", f"/dags/{NIGHTLY}/dagRuns", json={"logical_date": logical_date, "conf": {}}
+        )
+        manual_ids.append(manual["dag_run_id"])
+        _land_rankings(cluster, keywords[2])
+    deadline = time.monotonic() + 1500
+    while True:
+        runs = [
+            run
+            for run in cluster.dag_runs(NIGHTLY)
+            if run["dag_run_id"] in manual_ids
+            or (run["run_type"] == "backfill" and "2026-10-20" <= run["logical_date"][:10] <= "2026-10-22")
+        ]
+        if len(runs) == 5 and all(run["state"] in ("success", "failed") for run in runs):
+            break
+        assert time.monotonic() < deadline, [(run["dag_run_id"], run["state"]) for run in runs]
+        time.sleep(5)
+    seconds = time.monotonic() - started
+    assert all(run["state"] == "success" for run in runs), runs
+    # A manual run's partition is the day of its logical date in the site's zone (12:00 in Los Angeles).
+    for run_id, day in zip(manual_ids, ("2026-10-18", "2026-10-19"), strict=True):
+        partition = cluster.api(
+            "GET", f"/dags/{NIGHTLY}/dagRuns/{run_id}/taskInstances/partition/xcomEntries/return_value"
+        )["value"]
+        assert str(partition).strip('"') == day
+
+    events = sorted(
+        (event for event in _warehouse_events(cluster) if event["id"] not in before), key=lambda e: e["id"]
+    )
+    assert len(events) == 5
+    assert events[0]["extra"]["started_from"] == published_before
+    for previous, event in itertools.pairwise(events):
+        assert event["extra"]["started_from"] == previous["extra"]["version"], "a publish went backwards"
+    assert _published(cluster)["version"] == events[-1]["extra"]["version"]
+    assert _queries_published(cluster, keywords) == set(keywords)
+    print(f"a backfill of three runs and two manual runs, overlapping, finished in {seconds:.0f}s")
+
+
+def _warehouse_events(cluster: AirflowCluster) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = cluster.api(
+        "GET", "/assets/events", params={"source_dag_id": NIGHTLY, "limit": 100}
+    )["asset_events"]
+    return [event for event in events if event["uri"] == "socialrank://warehouse/published"]
+
+
 def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: Path) -> None:
     """Drive the Airflow UI in headless Chromium (Debian's package, through Playwright) like an operator."""
     from playwright.sync_api import sync_playwright
@@ -211,6 +341,7 @@ def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: 
 def test_a_failing_gate_fails_the_run_once_and_keeps_the_published_warehouse(cluster: AirflowCluster) -> None:
     """Last in this module: the bad delivery stays in the lake, so every later build would fail too."""
     before = _published(cluster)
+    notes_before = set((cluster.data_root / "runs").glob("failure-*"))
     bad = cluster.data_root / "landing" / "rankings" / "tracker" / "broken-positions.csv"
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text("date,keyword,url,position\n2026-10-30,shoes,https://example.com/s,150\n")
@@ -225,8 +356,9 @@ def test_a_failing_gate_fails_the_run_once_and_keeps_the_published_warehouse(clu
         time.sleep(3)
     assert state == "failed"
     tasks = {t["task_id"]: t for t in cluster.task_instances(NIGHTLY, run["dag_run_id"])}
-    assert tasks["gate"]["state"] == "failed" and tasks["gate"]["try_number"] == 1
-    assert tasks["publish"]["state"] == "upstream_failed"
+    unit = tasks["build_gate_publish"]
+    assert unit["state"] == "failed" and unit["try_number"] == 1
+    assert tasks["report"]["state"] == "upstream_failed"
     assert _published(cluster)["version"] == before["version"]
-    notes = list((cluster.data_root / "runs").glob("failure-*"))
-    assert any("gate" in note.name for note in notes)
+    notes = sorted(set((cluster.data_root / "runs").glob("failure-*")) - notes_before)
+    assert len(notes) == 1 and notes[0].name.endswith("-gate.json"), notes  # one note per failure

@@ -36,6 +36,12 @@ def test_every_airflow_service_shares_the_production_settings(compose: dict[str,
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "${AIRFLOW_JWT_SECRET:?set AIRFLOW_JWT_SECRET in .env}"
+    assert env["AIRFLOW__API_AUTH__JWT_ISSUER"]
+    # `${VAR:?message}`: compose refuses to start without a Fernet key (connection secrets encrypted).
+    assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${AIRFLOW_FERNET_KEY:?")
+    # Users log in: nobody is an admin by virtue of reaching the UI.
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "false"
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].endswith("/execution/")
     assert env["SOCIALRANK_HOME"] == "/opt/socialrank/data"
 
@@ -50,3 +56,19 @@ def test_image_installs_the_project_with_the_constraints_file() -> None:
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
     assert "--constraint constraints.txt" in dockerfile
     assert "apache/airflow:3.3.2-python3.12" in dockerfile
+
+
+def test_init_job_imports_pools_and_connections_and_the_ui_listens_on_loopback(
+    compose: dict[str, Any],
+) -> None:
+    script = compose["services"]["airflow-init"]["command"][-1]
+    assert "set -e" in script
+    assert "airflow pools import /opt/socialrank/airflow/pools.json" in script
+    assert "airflow connections import --overwrite /opt/socialrank/airflow/connections.json" in script
+    assert compose["services"]["airflow-apiserver"]["ports"] == ["${AIRFLOW_BIND:-127.0.0.1}:8080:8080"]
+
+
+def test_make_airflow_binds_loopback_unless_told_otherwise() -> None:
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "AIRFLOW_HOST ?= 127.0.0.1" in makefile
+    assert "AIRFLOW__API__HOST=$(AIRFLOW_HOST)" in makefile

@@ -26,7 +26,7 @@ from pipeline.crawl.crawler import Crawler
 from pipeline.crawl.settings import CrawlerSettings
 from pipeline.schemas import BACKLINKS, SOCIAL_LINKS
 from pipeline.warehouse import load_models, project_dir
-from tests.conftest import PROJECT_DIR, write_delivery_rows
+from tests.conftest import PROJECT_DIR, keep_build, write_delivery_rows
 from tests.http_servers import LoopbackServer, Reply, fast_crawler_settings, loopback_names
 from tests.pipeline_runs import differing, table_checksums
 
@@ -223,7 +223,7 @@ def test_an_incremental_build_after_a_crawl_equals_a_full_build(
     stages.publish_build(settings, before_crawl.path, {"success": True})
     Crawler(settings, loopback_names(*HOSTS)).run(RUN_DATE)
 
-    incremental = warehouse.build(settings, run_date)
+    incremental = keep_build(warehouse.build(settings, run_date))
     full = warehouse.build(settings, run_date, full=True)
     assert incremental.mode == "incremental"
     owned, blog = canonicalize(site["owned_page"]), canonicalize(site["blog"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,23 @@ def test_crawl_and_fetch_gsc_are_skipped_when_not_configured(
     assert json.loads(capsys.readouterr().out)["skipped"] is True
     assert run(["fetch-gsc", "--date", "2026-11-01", "--backfill", "--json"]) == EXIT_OK
     assert "no properties configured" in json.loads(capsys.readouterr().out)["reason"]
+
+
+def test_fetch_of_a_server_that_never_answers_ends_within_its_budget(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server that accepts connections and never answers: robots.txt, retries and waits together
+    stay within ``fetch_budget`` (before it, four tries of a 15 s read timeout took 67 s)."""
+    monkeypatch.setenv("SOCIALRANK_ALLOW_NETWORKS", "127.0.0.0/8")
+    (home.parent / "socialrank.toml").write_text("[crawler]\nper_host_delay = 0.0\nfetch_budget = 2.0\n")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshakes; nothing ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+        started = time.monotonic()
+        code = run(["fetch", url, "--json"])
+        elapsed = time.monotonic() - started
+    assert code == EXIT_FAILED
+    result = json.loads(capsys.readouterr().out)
+    assert "within the 2s budget" in result["error"], result
+    assert elapsed < 2.5, f"took {elapsed:.1f}s with a 2 s budget"

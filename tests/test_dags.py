@@ -34,8 +34,8 @@ def test_tags_docs_and_retries(dagbag) -> None:
         assert "socialrank" in dag.tags
         assert dag.doc_md and len(dag.doc_md) > 100
         for task in dag.tasks:
-            if task.task_id == "gate":
-                assert task.retries == 0, "a failed gate is a data problem: retrying cannot fix it"
+            if task.task_id == "sources_succeeded":
+                assert task.retries == 0, "it only reads the states of the run's fetchers"
             else:
                 assert task.retries >= 2, f"{dag.dag_id}.{task.task_id} retries {task.retries}"
             assert task.on_failure_callback, f"{dag.dag_id}.{task.task_id} has no failure callback"
@@ -45,22 +45,24 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     dag = dagbag.dags["socialrank_nightly"]
     order = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert order == {
-        "partition": ["build", "crawl", "fetch_search_console", "ingest"],
+        "partition": ["build_gate_publish", "crawl", "fetch_search_console", "ingest"],
         "fetch_search_console": ["ingest"],
-        "ingest": ["build", "crawl"],
-        "crawl": ["build"],
-        "build": ["gate", "publish"],
-        "gate": ["publish"],
-        "publish": ["report"],
+        "ingest": ["build_gate_publish", "crawl"],
+        "crawl": ["build_gate_publish"],
+        # Build, gate and publish are one task: one unit under the writer lock, whatever the run type.
+        "build_gate_publish": ["report", "sources_succeeded"],
         "report": [],
+        "sources_succeeded": [],
     }
     pools = {task.task_id: task.pool for task in dag.tasks}
-    assert pools["build"] == pools["publish"] == "socialrank_warehouse_writer"
+    assert pools["build_gate_publish"] == "socialrank_warehouse_writer"
     assert pools["ingest"] == "socialrank_lake_writer"
     assert pools["crawl"] == pools["fetch_search_console"] == "socialrank_crawler"
-    # A skipped fetcher (source not configured) must not skip what follows it.
+    # A skipped or failed fetcher (a source not configured, or refusing) must not stop what follows it.
     rules = {task.task_id: task.trigger_rule for task in dag.tasks}
-    assert rules["ingest"] == rules["build"] == "none_failed"
+    assert rules["ingest"] == rules["crawl"] == rules["build_gate_publish"] == "all_done"
+    assert rules["sources_succeeded"] == "all_done" and rules["report"] == "all_success"
+    assert "03:30 America/Los_Angeles" in (dag.description or "")
     assert "run_date" in dag.params
     declared = json.loads((PROJECT_DIR / "airflow" / "pools.json").read_text())
     assert set(declared) == {pool for pool in pools.values() if pool != "default_pool"}
@@ -107,4 +109,26 @@ def test_every_lake_dataset_has_an_asset_and_the_tasks_that_write_it_declare_it(
     outlets = {task.task_id: {asset.uri for asset in task.outlets} for task in nightly.tasks}
     assert outlets["ingest"] == {f"socialrank://lake/{name}" for name in INGESTED_DATASETS}
     assert outlets["crawl"] == {f"socialrank://lake/{name}" for name in CRAWLED_DATASETS}
-    assert outlets["publish"] == {"socialrank://warehouse/published"}
+    assert outlets["build_gate_publish"] == {"socialrank://warehouse/published"}
+
+
+def test_a_manual_run_a_nightly_run_and_a_backfill_of_a_day_process_that_day() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pipeline.stages import partition_date
+
+    site = ZoneInfo("America/Los_Angeles")
+    day = dt.date(2026, 10, 30)
+    cron_start = dt.datetime(2026, 10, 30, 3, 30, tzinfo=site)
+    # The nightly run for D and a backfill of D: logical date D 03:30, data interval D 03:30 .. D+1 03:30.
+    assert partition_date(cron_start, cron_start, None, site) == day
+    # A manual run with logical date D (any time that day): its inferred interval starts the day before.
+    for hour in (0, 12, 23):
+        logical = dt.datetime(2026, 10, 30, hour, tzinfo=site)
+        assert partition_date(logical, cron_start - dt.timedelta(days=1), None, site) == day
+    # Airflow's UTC logical dates are read in the site's zone.
+    assert partition_date(dt.datetime(2026, 10, 31, 6, tzinfo=dt.UTC), None, None, site) == day
+    # A manual run without a logical date: the last complete interval, like the nightly run.
+    assert partition_date(None, cron_start, None, site) == day
+    assert partition_date(None, None, "2026-10-30", site) == day

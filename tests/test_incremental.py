@@ -24,6 +24,7 @@ from tests.conftest import (
     DEMO_RUN_DATE,
     PROJECT_DIR,
     demo_world_settings,
+    keep_build,
     write_zip,
     x_manifest,
     x_tweet,
@@ -241,7 +242,7 @@ def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytes
     today_page, late_page, engaged_pages, linked_earlier = _land_next_day(settings)
     run_ingest(settings)
     with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
-        incremental = warehouse.build(settings, NEXT_DAY)
+        incremental = keep_build(warehouse.build(settings, NEXT_DAY))
     # The late post gave a page its first link: the estimator's inputs changed, it ran again.
     assert "estimates are kept" not in caplog.text
     full = warehouse.build(settings, NEXT_DAY, full=True)
@@ -405,7 +406,7 @@ def test_a_night_that_completes_no_week_keeps_the_estimates(
     )
     run_ingest(settings)
     with caplog.at_level(logging.INFO, logger="pipeline.impact.mart"):
-        incremental = warehouse.build(settings, NEXT_DAY)
+        incremental = keep_build(warehouse.build(settings, NEXT_DAY))
     assert "estimates are kept" in caplog.text
     con = duckdb.connect(str(incremental.path), read_only=True)
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.faults import FILLER
 from tests.pipeline_runs import (
     EXTRA_KEYWORD,
     RUN_DATE,
@@ -203,6 +204,29 @@ def test_a_really_full_disk_under_the_build(
     assert NO_SPACE in failed.stderr, f"the run does not say the disk is full:\n{failed.tail()}"
     _assert_published_unchanged(world, published.after)
     assert not leftovers, f"the failed build left {leftovers} on the full disk"
+
+    run_ok(world)
+    assert not differing(snapshot(world).checksums, with_new_deliveries.after.checksums)
+    _assert_reported_as_an_error(failed)
+
+
+def test_a_full_disk_during_the_builds_checkpoint_exits_3(
+    published: Reference, with_new_deliveries: Reference, tmp_path: Path
+) -> None:
+    """The builds folder on a small file system that fills up just before the build's CHECKPOINT:
+    DuckDB's own write fails (a FatalException). The run exits 3 (environment) with one ERROR line
+    and no traceback; nothing published changes; a rerun with room finishes the job."""
+    world = copy_world(published.world, tmp_path)
+    _land_new_deliveries(world)
+    with _small_disk(world.builds, "64m"):
+        failed = run_pipeline(world, fault="build.checkpoint:fill")
+        leftovers = sorted(path.name for path in world.builds.iterdir() if path.name != FILLER)
+        (world.builds / FILLER).unlink()
+    assert failed.returncode == 3, f"exit {failed.returncode}:\n{failed.tail()}"
+    assert "Traceback" not in failed.stderr, failed.tail(40)
+    assert NO_SPACE in failed.stderr and "checkpoint" in failed.stderr, failed.tail()
+    _assert_published_unchanged(world, published.after)
+    assert not leftovers, f"the failed build left {leftovers}"
 
     run_ok(world)
     assert not differing(snapshot(world).checksums, with_new_deliveries.after.checksums)

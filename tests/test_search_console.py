@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from pipeline.crawl.search_console import SearchConsoleError, credentials_from_c
 from pipeline.crawl.settings import CrawlerSettings, SearchConsoleSettings
 from pipeline.ingest import run_ingest
 from tests.http_servers import Hit, LoopbackServer, Reply
+from tests.pipeline_runs import cli_command, cli_env, new_world
 
 SITE = "sc-domain:example.com"
 QUERY_PATH = "/webmasters/v3/sites/sc-domain%3Aexample.com/searchAnalytics/query"
@@ -240,6 +242,48 @@ def test_an_api_refusal_fails_the_stage_naming_the_property(
     ):
         stages.fetch_search_console(settings, DAY)
     assert not (settings.data.landing / "rankings").exists()
+
+
+def test_a_403_during_socialrank_run_fails_that_stage_and_the_rest_completes(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    """A failing source is a failed stage, not a failed run: the refusal is recorded (a failure note,
+    an ERROR line, the stage's summary) while ingest, build, gate, publish and report go on, and the
+    run exits 3 (environment) without a traceback."""
+    error = {"error": {"code": 403, "message": "User does not have sufficient permission for site"}}
+    loopback.route("127.0.0.1", QUERY_PATH, Reply(403, json.dumps(error), "application/json"))
+    world = new_world(tmp_path)
+    with world.config.open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[search_console]\nproperties = ["{SITE}"]\nmax_retries = 0\n'
+            f'api_base = "http://127.0.0.1:{loopback.port}/webmasters/v3"\n'
+            '[crawler]\nallow_networks = ["127.0.0.0/8"]\n'
+        )
+    done = subprocess.run(
+        cli_command(world, "run", "--date", DAY.isoformat(), "--json"),
+        cwd=world.root,
+        env={**cli_env(world), "SOCIALRANK_GSC_ACCESS_TOKEN": "env-token"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert loopback.hits_for("127.0.0.1", QUERY_PATH), "Search Console was never asked"
+    summary, _ = json.JSONDecoder().raw_decode(done.stdout.lstrip())
+    assert summary["search_console"]["failed"] is True
+    assert "HTTP 403: User does not have sufficient permission" in summary["search_console"]["error"]
+    notes = sorted((world.home / "runs").glob("failure-*-search_console.json"))
+    assert len(notes) == 1 and json.loads(notes[0].read_text())["stage"] == "search_console"
+    assert summary["search_console"]["failure_note"] == str(notes[0])
+    # The rest of the run completed: the sample deliveries are published and the report written.
+    assert summary["ingest"]["by_status"] == {"ingested": 5}
+    assert summary["publish"]["version"] == json.loads(world.manifest.read_text())["version"]
+    assert Path(summary["report"]["report"]).exists()
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert any("search_console failed" in line and "HTTP 403" in line for line in errors), errors
+    assert any("the rest of the run completed" in line for line in errors), errors
 
 
 def test_airflow_connection_extras_and_unsafe_credential_types(tmp_path: Path) -> None:

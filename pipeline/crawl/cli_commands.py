@@ -37,6 +37,7 @@ def fetch_one(settings: Settings, url: str) -> FetchResult:
             max_redirects=crawler.max_redirects,
             max_links=crawler.max_links_per_page,
             politeness=politeness,
+            budget=crawler.fetch_budget,
         )
         return fetcher.fetch(url, extract_links=True)
     finally:

@@ -140,8 +140,10 @@ class PageFetcher:
         max_redirects: int = 10,
         max_links: int = 1000,
         politeness: HostPoliteness | None = None,
+        budget: float | None = None,
     ) -> None:
         self.client = client
+        self.budget = budget
         self.robots = robots
         self.token = token
         self.max_redirects = max_redirects
@@ -149,6 +151,11 @@ class PageFetcher:
         self.politeness = politeness
 
     def fetch(self, url: str, extract_links: LinkPolicy = False) -> FetchResult:
+        """Fetch ``url`` and follow its chain, all within the fetcher's time budget if it has one."""
+        with self.client.time_budget(self.budget):
+            return self._fetch(url, extract_links)
+
+    def _fetch(self, url: str, extract_links: LinkPolicy) -> FetchResult:
         walk = _Walk(url, dt.datetime.now(dt.UTC), time.monotonic())
         visited: set[str] = set()
         current = url

@@ -5,7 +5,9 @@
 - The address guard (:mod:`pipeline.crawl.addresses`) sits in urllib3's connection class: the host is
   resolved, every address checked, and only a checked address connected to, for every request, redirect
   hop, retry and OAuth token refresh alike.
-- Connect and read timeouts, plus a total time bound per response; bodies are streamed and cut at a
+- Connect and read timeouts, plus a total time bound per response, plus an optional time budget
+  (:meth:`HttpClient.time_budget`) that bounds every request of one task together (a crawled URL: its
+  robots.txt, redirect hops, retries and waits); bodies are streamed and cut at a
   byte cap (decoded bytes: a gzip bomb stops at the cap too); a caller can decline the body from the
   status and headers (the crawler reads HTML only).
 - Retries with exponential backoff and jitter on connection errors, 429 and 5xx; ``Retry-After`` is
@@ -23,9 +25,10 @@ import logging
 import random
 import socket
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -264,6 +267,7 @@ class HttpClient:
         self.cache = cache
         self._sleep = sleep
         self._jitter = jitter
+        self._budget = threading.local()
 
     @classmethod
     def for_crawler(
@@ -292,6 +296,35 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+    @contextmanager
+    def time_budget(self, seconds: float | None) -> Iterator[None]:
+        """Bound every request this thread makes inside to ``seconds`` in all, tries, waits and reads
+        included; a request that would run past it fails as a ``timeout``. ``None``: no budget."""
+        outer: tuple[float, float] | None = getattr(self._budget, "limit", None)
+        if seconds is not None:
+            deadline = time.monotonic() + seconds
+            self._budget.limit = (deadline, seconds) if outer is None or deadline < outer[0] else outer
+        try:
+            yield
+        finally:
+            self._budget.limit = outer
+
+    def _budget_left(self) -> tuple[float, float] | None:
+        """(seconds left, the whole budget) of this thread's budget, if it has one."""
+        limit: tuple[float, float] | None = getattr(self._budget, "limit", None)
+        return None if limit is None else (limit[0] - time.monotonic(), limit[1])
+
+    def _over_budget(self, after: float, attempts: int) -> FetchFailed | None:
+        """The failure to raise when ``after`` more seconds would run past the budget."""
+        budget = self._budget_left()
+        if budget is None or budget[0] > after:
+            return None
+        return FetchFailed(
+            "timeout",
+            f"timeout: no complete answer within the {budget[1]:g}s budget ({attempts} tries)",
+            attempts,
+        )
 
     def _slot(self, host: str) -> AbstractContextManager[None]:
         return self.politeness.slot(host) if self.politeness is not None else nullcontext()
@@ -326,6 +359,9 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            exhausted = self._over_budget(0.0, attempt - 1)
+            if exhausted is not None:
+                raise exhausted
             try:
                 with self._slot(host):
                     outcome = self._attempt(
@@ -337,10 +373,14 @@ class HttpClient:
                 kind, retryable = _classify(exc)
                 if retryable and attempt <= self.max_retries:
                     wait = self.backoff(attempt)
+                    exhausted = self._over_budget(wait, attempt)
+                    if exhausted is not None:
+                        raise exhausted from exc
                     log.debug("%s %s: %s (%s); retry %d in %.2fs", method, url, kind, exc, attempt, wait)
                     self._wait(host, wait)
                     continue
-                raise FetchFailed(kind, f"{kind}: {exc}", attempt) from exc
+                exhausted = self._over_budget(0.0, attempt) if kind == "timeout" else None
+                raise (exhausted or FetchFailed(kind, f"{kind}: {exc}", attempt)) from exc
             if isinstance(outcome, float):
                 self._wait(host, outcome)
                 continue
@@ -368,12 +408,20 @@ class HttpClient:
     ) -> tuple[int, dict[str, str], bytes, bool, bool] | float:
         """One try: the response as (status, headers, body, body read, truncated), or seconds to wait."""
         deadline = time.monotonic() + self.total_timeout
+        timeout = self.timeout
+        budget = self._budget_left()
+        if budget is not None:
+            left = budget[0]
+            if left <= 0:  # spent waiting for the host's politeness slot
+                raise requests.exceptions.ConnectTimeout(f"{url}: the time budget is spent")
+            deadline = min(deadline, time.monotonic() + left)
+            timeout = (min(timeout[0], left), min(timeout[1], left))
         response = self.session.request(
             method,
             url,
             headers=dict(headers),
             json=json_body,
-            timeout=self.timeout,
+            timeout=timeout,
             allow_redirects=False,
             stream=True,
         )
@@ -382,17 +430,12 @@ class HttpClient:
             response_headers = {name.lower(): value for name, value in response.headers.items()}
             if (status == 429 or status >= 500) and attempt <= self.max_retries:
                 wait = self._status_wait(response_headers.get("retry-after"), attempt)
-                if wait is not None:
+                if wait is not None and self._over_budget(wait, attempt) is None:
                     self._discard(response, response_headers)
                     log.debug("%s %s: status %d; retry %d in %.2fs", method, url, status, attempt, wait)
                     return wait
-                log.info(
-                    "%s %s: status %d with Retry-After beyond %.0fs: not retried",
-                    method,
-                    url,
-                    status,
-                    self.max_retry_after,
-                )
+                log.info("%s %s: status %d: not retried (a wait beyond %.0fs or the time budget)",
+                         method, url, status, self.max_retry_after)  # fmt: skip
             wanted = read_body(status, response_headers) if callable(read_body) else read_body
             if not wanted:
                 self._discard(response, response_headers)
@@ -424,7 +467,7 @@ class HttpClient:
         for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
             if time.monotonic() > deadline:
                 raise requests.exceptions.ReadTimeout(
-                    f"{url}: body not complete within {self.total_timeout:.0f}s (total timeout)"
+                    f"{url}: body not complete in time (total timeout {self.total_timeout:.0f}s, or budget)"
                 )
             if size + len(chunk) > max_bytes:
                 chunks.append(chunk[: max_bytes - size])

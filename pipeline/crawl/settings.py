@@ -33,6 +33,8 @@ class CrawlerSettings:
     read_timeout: float = 15.0
     # Bounds one response as a whole, also against servers that drip bytes just under the read timeout.
     total_timeout: float = 60.0
+    # Bounds `socialrank fetch` of one URL as a whole: its robots.txt, redirect hops, retries and waits.
+    fetch_budget: float = 30.0
     max_bytes: int = 2_000_000
     max_redirects: int = 10
     max_retries: int = 3

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.config import load_settings
 
@@ -51,8 +52,18 @@ def record_lake_events(
         outlet_events[LAKE_ASSETS[name]].extra = {"rows": rows.get(name, 0), **extra}
 
 
+def failed_tasks(ti: Any, dag_run: Any, task_ids: tuple[str, ...]) -> list[str]:
+    """Which of ``task_ids`` failed in this run (asked of the API server: tasks have no database)."""
+    states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id], task_ids=list(task_ids))
+    return sorted(task_id for task_id, state in states.get(dag_run.run_id, {}).items() if state == "failed")
+
+
+class FailureRecorded(AirflowFailException):
+    """A failure not worth retrying whose note under ``runs/`` is already written (a failed gate)."""
+
+
 def on_task_failure(context: Any) -> None:
-    """Leave a clear note in the task log and under the data root's ``runs/`` folder."""
+    """Leave a clear note in the task log and, unless one was written already, under ``runs/``."""
     from pipeline.stages import record_failure
 
     task_instance = context.get("ti") or context.get("task_instance")
@@ -62,4 +73,6 @@ def on_task_failure(context: Any) -> None:
     exception = context.get("exception")
     message = f"{dag_id}.{task_id} (run {run_id}) failed: {type(exception).__name__}: {exception}"
     log.error("%s", message)
+    if isinstance(exception, FailureRecorded):
+        return
     record_failure(load_settings(), task_id, message, {"dag_id": dag_id, "run_id": run_id})

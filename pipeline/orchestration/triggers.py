@@ -9,14 +9,16 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-SENTINEL_PATTERN = "*.ready"
+from pipeline.sentinels import announce_next
 
 
 class ReadySentinelTrigger(BaseEventTrigger):
-    """Fires once per sentinel file found below ``landing_dir``, consuming it (deleting it) so it fires once.
+    """Fires once per sentinel file found below ``landing_dir`` (``landing/<anything>.ready``).
 
-    The sentinel ``landing/<anything>.ready`` announces that a delivery finished landing; ingestion
-    itself sweeps the whole landing zone, so the sentinel's name is only reported, not trusted.
+    It never deletes a sentinel: it marks it announced (:func:`pipeline.sentinels.announce_next`, a
+    rename the ingest's sweep skips) and fires its event. The ingest that sweeps the landing zone after
+    it records and removes the marker, so a sentinel whose event is lost or merged into another run's is
+    still recorded by an ingest. File-system calls run in a worker thread, off the triggerer's event loop.
     """
 
     def __init__(self, landing_dir: str, poke_interval: float = 5.0) -> None:
@@ -33,12 +35,9 @@ class ReadySentinelTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         landing = Path(self.landing_dir)
         while True:
-            for sentinel in sorted(landing.rglob(SENTINEL_PATTERN)) if landing.exists() else []:
-                try:
-                    sentinel.unlink()
-                except FileNotFoundError:
-                    continue
+            sentinel = await asyncio.to_thread(announce_next, landing)
+            if sentinel is not None:
                 self.log.info("delivery announced by %s", sentinel)
-                yield TriggerEvent({"sentinel": str(sentinel.relative_to(landing))})  # type: ignore[no-untyped-call]
+                yield TriggerEvent({"sentinel": sentinel})  # type: ignore[no-untyped-call]
                 return
             await asyncio.sleep(self.poke_interval)

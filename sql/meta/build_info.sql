@@ -9,5 +9,6 @@ CREATE OR REPLACE TABLE meta.build_info (
     lake_rows STRUCT(dataset VARCHAR, row_count BIGINT)[] NOT NULL,
     mode VARCHAR NOT NULL,  -- full or incremental
     base_version VARCHAR,  -- the published build an incremental build started from
-    fingerprint VARCHAR NOT NULL  -- of the SQL and settings: an incremental build needs the same
+    fingerprint VARCHAR NOT NULL,  -- of the SQL and settings: an incremental build needs the same
+    started_from VARCHAR  -- the version published when the build began (NULL: none); publish compares it
 );
