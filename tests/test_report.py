@@ -153,6 +153,19 @@ def test_answers_say_what_the_interval_allows(
         assert text in answer.text, (text, answer.text)
 
 
+def test_a_robust_early_effect_is_quoted_when_the_later_window_is_inconclusive() -> None:
+    later = _row(-4.7, -5.4, -4.0, (-12.2, 2.6))
+    early = _row(-4.4, -4.9, -3.9, (-7.1, -1.8))
+    answer = wording.headline_answer("x", later, early)
+    assert answer.verdict == "up"
+    assert (
+        "inconclusive" in answer.text
+        and "Over the first four weeks, though, pages moved 4.4 places up" in answer.text
+    )
+    assert "between 1.8 and 7.1 places up" in answer.text
+    assert wording.headline_answer("x", later, _row(-0.4, -0.9, 0.1, (-3.0, 2.0))).verdict == "none"
+
+
 @given(
     estimate=st.floats(-20, 20),
     spread=st.floats(0.01, 5),

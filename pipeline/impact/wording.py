@@ -14,6 +14,7 @@ from typing import Any
 # The headline design: first link, never-linked controls, average position 4-8 weeks after the link.
 HEADLINE = {"outcome": "position", "treatment": "first_link", "control_group": "never_treated"}
 HEADLINE_HORIZON = "weeks_4_8"
+EARLY_HORIZON = "weeks_0_3"
 PLATFORM_LABELS = {
     "x": "X",
     "linkedin": "LinkedIn",
@@ -74,8 +75,10 @@ def places_range(low: float, high: float) -> str:
     return f"between {abs(low):.1f} places up and {high:.1f} places down"
 
 
-def headline_answer(platform: str, row: dict[str, Any] | None) -> Answer:
-    """The headline estimate of one platform (position, first link, never-linked controls, weeks 4-8)."""
+def headline_answer(platform: str, row: dict[str, Any] | None, early: dict[str, Any] | None = None) -> Answer:
+    """The headline estimate of one platform (position, first link, never-linked controls, weeks 4-8);
+    ``early``, the same design's weeks 0-3 row, is quoted when it holds robustly and weeks 4-8 does not
+    (the allowed drift adds up week by week, so a later window needs a larger effect)."""
     name = label(platform)
     if row is None or row["estimate"] is None:
         reason = row["note"] if row else "no estimate"
@@ -101,6 +104,12 @@ def headline_answer(platform: str, row: dict[str, Any] | None) -> Answer:
             f"(pre-trend test over {row['pretrend_weeks']} weeks, p {p_value(row['pretrend_p_value'])})."
         )
     verdict = {"improves": "up", "worsens": "down"}.get(finding, "none")
+    if verdict == "none" and early is not None and early["finding"] in ("improves", "worsens"):
+        text += (
+            f" Over the first four weeks, though, pages moved {places(early['estimate'])}, and that holds "
+            f"even allowing for drift ({places_range(early['robust_ci_low'], early['robust_ci_high'])})."
+        )
+        verdict = {"improves": "up", "worsens": "down"}[early["finding"]]
     return Answer(platform, name, verdict, text)
 
 
@@ -121,4 +130,7 @@ def headline_answers(estimates: list[dict[str, Any]]) -> list[Answer]:
     named = sorted({row["platform"] for row in estimates if row["platform"] != "any"})
     platforms = named + (["any"] if any(row["platform"] == "any" for row in estimates) else [])
     by_platform = {row["platform"]: row for row in headline_rows(estimates)}
-    return [headline_answer(platform, by_platform.get(platform)) for platform in platforms]
+    early = {row["platform"]: row for row in headline_rows(estimates, EARLY_HORIZON)}
+    return [
+        headline_answer(platform, by_platform.get(platform), early.get(platform)) for platform in platforms
+    ]
