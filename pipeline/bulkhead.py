@@ -131,10 +131,13 @@ class IsolatedParse:
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         context = multiprocessing.get_context("fork")
         self._connection, worker_end = context.Pipe()
-        self._process = context.Process(
-            target=_worker_main, args=(job, limits, worker_end, self._stderr.fileno()), name="parse-worker"
-        )
-        self._process.start()
+        with _children_allowed():
+            self._process = context.Process(
+                target=_worker_main,
+                args=(job, limits, worker_end, self._stderr.fileno()),
+                name="parse-worker",
+            )
+            self._process.start()
         worker_end.close()
         self._deadline = time.monotonic() + limits.wall_seconds
         # Also set by the worker itself: whichever runs first, a kill reaches the whole group.
@@ -227,6 +230,23 @@ class IsolatedParse:
                 f"{limits.memory_mb} MiB, CPU {limits.cpu_seconds} s, wall {limits.wall_seconds} s)"
             )
         return f"{where}: the parser worker exited with code {code} before it finished"
+
+
+@contextlib.contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let a daemonic process start the worker. Celery's prefork workers are daemonic, and Airflow's
+    Celery tasks inherit the flag, so multiprocessing would refuse ("daemonic processes are not allowed
+    to have children"), and a worker created under the flag would refuse its own block workers. This
+    process reaps and kills its worker itself, and the worker dies with it (``PR_SET_PDEATHSIG``), which
+    is what the refusal protects against; the flag is lifted while the worker is created."""
+    config: dict[str, object] = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    daemonic = bool(config.get("daemon"))
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemonic:
+            config["daemon"] = True
 
 
 def _worker_main(job: ParseJob, limits: IngestLimits, sender: Connection, stderr_fd: int) -> None:

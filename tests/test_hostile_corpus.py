@@ -7,6 +7,7 @@ it broke.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import stat
 import subprocess
@@ -513,3 +514,27 @@ def test_1e400_in_a_search_console_response_is_one_rejected_row(settings: Settin
         "page-0000.json row 1: unusable row: ValueError: not a count: inf",
         "page-0000.json row 2: unusable row: ValueError: not a position: inf",
     ]
+
+
+def _ingest_in_a_daemonic_process(settings: Settings, results: multiprocessing.Queue[object]) -> None:
+    try:
+        outcome = ingest_beside_good(settings)
+        results.put({path: result.status for path, result in outcome.items()})
+    except BaseException as failure:  # the parent asserts on what happened here
+        results.put(repr(failure))
+
+
+def test_the_bulkhead_works_where_the_ingest_runs_in_a_daemonic_process(settings: Settings) -> None:
+    """Airflow's Celery workers run tasks in daemonic processes, where multiprocessing refuses to start
+    children: the ingest there still parses each delivery in its worker."""
+    far = settings.data.landing / "analytics" / "linkedin" / "far.xlsx"
+    far.parent.mkdir(parents=True, exist_ok=True)
+    far_corner_xlsx(far)
+    context = multiprocessing.get_context("fork")
+    results: multiprocessing.Queue[object] = context.Queue()
+    process = context.Process(target=_ingest_in_a_daemonic_process, args=(settings, results), daemon=True)
+    process.start()
+    outcome = results.get(timeout=120)
+    process.join(timeout=30)
+    assert isinstance(outcome, dict), outcome
+    assert outcome == {"analytics/linkedin/far.xlsx": "quarantined"}, outcome  # and the CSV beside it kept
