@@ -213,15 +213,19 @@ class AirflowCluster:
 
     def backfill(self, body: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
         """Create a backfill and wait until Airflow marks it completed."""
-        created = self.api("POST", "/backfills", json=body)
+        created: dict[str, Any] = self.api("POST", "/backfills", json=body)
+        return self.wait_for_backfill(created["id"], timeout)
+
+    def wait_for_backfill(self, backfill_id: int, timeout: float = 900) -> dict[str, Any]:
+        """Wait until Airflow marks the backfill completed (a DAG takes no new backfill before that)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
-            current: dict[str, Any] = self.api("GET", f"/backfills/{created['id']}")
+            current: dict[str, Any] = self.api("GET", f"/backfills/{backfill_id}")
             if current["completed_at"]:
                 return current
             time.sleep(3)
-        raise TimeoutError(f"backfill {created['id']} did not complete within {timeout}s")
+        raise TimeoutError(f"backfill {backfill_id} did not complete within {timeout}s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")[

@@ -225,7 +225,7 @@ def test_an_overlapping_backfill_and_manual_runs_keep_every_delivery(cluster: Ai
     keywords = ["overlap first", "overlap second", "overlap third"]
     started = time.monotonic()
     _land_rankings(cluster, keywords[0])
-    cluster.api(
+    backfill = cluster.api(
         "POST",
         "/backfills",
         json={
@@ -259,6 +259,8 @@ def test_an_overlapping_backfill_and_manual_runs_keep_every_delivery(cluster: Ai
         assert time.monotonic() < deadline, [(run["dag_run_id"], run["state"]) for run in runs]
         time.sleep(5)
     seconds = time.monotonic() - started
+    # The DAG takes no other backfill (the UI test's) until Airflow has marked this one completed.
+    cluster.wait_for_backfill(backfill["id"])
     assert all(run["state"] == "success" for run in runs), runs
     # A manual run's partition is the day of its logical date in the site's zone (12:00 in Los Angeles).
     for run_id, day in zip(manual_ids, ("2026-10-18", "2026-10-19"), strict=True):
