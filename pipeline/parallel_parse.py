@@ -12,6 +12,7 @@ the ingesting process itself, whose lake-writer thread may hold locks at the mom
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -44,6 +45,22 @@ IN_FLIGHT_PER_WORKER = 2
 # Arrow's first compute call imports pandas when it is installed (about a second): once, in the fork
 # server, rather than in every worker.
 _PRELOADED = ["pipeline.parallel_parse", "pipeline.sources", "pandas"]
+
+
+def _forget_inherited_fork_server() -> None:
+    """A process forked from one that had started a fork server inherits that server's handle, which it
+    cannot use: the server is not its child (checking on it fails with ECHILD, "No child processes"). The
+    handle is dropped in the child, which starts its own server when it needs one."""
+    state = vars(forkserver._forkserver)  # the module's one server, behind ensure_running and contexts
+    if state.get("_forkserver_alive_fd") is not None:
+        with contextlib.suppress(OSError):
+            os.close(state["_forkserver_alive_fd"])
+    state.update(
+        _forkserver_address=None, _forkserver_alive_fd=None, _forkserver_pid=None, _inherited_fds=None
+    )
+
+
+os.register_at_fork(after_in_child=_forget_inherited_fork_server)
 
 
 def worker_count() -> int:

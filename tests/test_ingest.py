@@ -220,3 +220,23 @@ def test_parallel_parse_writes_what_an_inline_parse_writes(
     assert _lake_contents(settings) == _lake_contents(inline_settings)
     chunk_files = sorted(p.name for p in (settings.data.lake / "social_posts").glob("*/*.parquet"))
     assert len(chunk_files) == 5  # 2998 posts in chunks of 700, one month
+
+
+def test_a_parallel_parse_in_a_process_that_had_started_a_fork_server(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse worker is forked from the ingesting process; a fork server that process had started
+    before (another delivery's, a test's) is not the worker's child, so the worker starts its own instead
+    of failing with "No child processes"."""
+    from multiprocessing import forkserver
+
+    from pipeline import parallel_parse
+
+    parallel_parse.start_worker_server()
+    forkserver.ensure_running()
+    monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
+    _big_archive(settings.data.landing / "social" / "x" / "archive.zip", 3000, False, False)
+    (result,) = run_ingest(settings).results
+    assert result.status == "ingested", result
+    assert result.counts["post"] == 2998

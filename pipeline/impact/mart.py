@@ -357,7 +357,12 @@ def _estimate_design(
         return _note_rows(design, note, result.panel.treated_clusters, control_pages, anticipation), []
     for message in result.warnings:
         log.debug("impact: %s: estimator: %s", design, message)
-    return _horizon_rows(design, result, control_pages), _event_rows(design, result)
+    rows = _horizon_rows(design, result, control_pages)
+    if all(row["estimate"] is None for row in rows):
+        # No comparison had any spread (an outcome every page has at one value, say no referring domains).
+        note = "the outcome does not vary between pages or weeks: nothing to estimate"
+        return _note_rows(design, note, treated_pages, control_pages, anticipation), []
+    return rows, _event_rows(design, result)
 
 
 def _horizon_rows(design: Design, result: StaggeredDid, control_pages: int) -> list[dict[str, Any]]:
