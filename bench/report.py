@@ -1,6 +1,6 @@
 """The benchmark report: every figure of ``make bench`` in one JSON file and one Markdown table.
 
-Reads what the benchmarks wrote (``bench/results/{ingest,crawl,dags,build}.json``), writes
+Reads what the benchmarks wrote (``bench/results/{ingest,ingest_csv,crawl,dags,build}.json``), writes
 ``bench/results/report.json`` and ``bench/results/report.md`` (the table the README shows), and prints
 the table. A benchmark that has not been run is listed as missing, not left out.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SOURCES = ("ingest", "crawl", "dags", "build")
+SOURCES = ("ingest", "ingest_csv", "crawl", "dags", "build")
 Row = tuple[str, str, str, bool | None]
 
 
@@ -48,11 +48,24 @@ def ingest_rows(data: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [
         (
             f"ingest of an X archive, {posts}",
-            f"{ours['seconds']:.1f} s vs DuckDB `read_json` -> Parquet {duckdb['seconds']:.1f} s: "
+            f"{ours['seconds']:.1f} s vs DuckDB `read_json` (columns declared, insertion order not kept) "
+            f"-> Parquet {duckdb['seconds']:.1f} s, whole processes: "
             f"{checks['vs_duckdb']['ratio']:.2f}x{_run_by_run(checks['vs_duckdb'])}",
             ">= 0.6x DuckDB",
             checks["vs_duckdb"]["met"],
         ),
+    ]
+    if "vs_duckdb_inferred" in checks:
+        rows.append(
+            (
+                "ingest vs DuckDB `read_json` with the schema inferred (the earlier baseline)",
+                f"DuckDB {figures['duckdb_inferred']['seconds']:.1f} s: "
+                f"{checks['vs_duckdb_inferred']['ratio']:.2f}x",
+                "(reported)",
+                None,
+            )
+        )
+    rows += [
         ("ingest, peak memory", _gb(ours["peak_rss_bytes"]), "< 1.5 GB", checks["peak_memory_gb"]["met"]),
     ]
     if "vs_pandas" in checks:
@@ -67,6 +80,20 @@ def ingest_rows(data: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
+def ingest_csv_rows(data: dict[str, Any]) -> list[Row]:
+    figures, check = data["contenders"], data["checks"]["vs_duckdb"]
+    ours, duckdb = figures["socialrank"], figures["duckdb"]
+    return [
+        (
+            f"ingest of a rank-tracker CSV, {data['rows']:,} rows ({data['csv_bytes'] / 1e6:,.0f} MB)",
+            f"{ours['seconds']:.1f} s vs DuckDB `read_csv` -> date-partitioned Parquet "
+            f"{duckdb['seconds']:.1f} s, whole processes: {check['ratio']:.2f}x{_run_by_run(check)}",
+            ">= 0.5x DuckDB",
+            check["met"],
+        )
+    ]
 
 
 def crawl_rows(data: dict[str, Any]) -> list[Row]:
@@ -151,7 +178,13 @@ def build_rows(data: dict[str, Any]) -> list[Row]:
     ]
 
 
-RENDERERS = {"ingest": ingest_rows, "crawl": crawl_rows, "dags": dags_rows, "build": build_rows}
+RENDERERS = {
+    "ingest": ingest_rows,
+    "ingest_csv": ingest_csv_rows,
+    "crawl": crawl_rows,
+    "dags": dags_rows,
+    "build": build_rows,
+}
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ from pipeline.schemas import RECORD_DATASETS
 from pipeline.sources import detect_format
 from pipeline.sources.base import (
     SKIPPED,
+    ColumnBatch,
     Extracted,
     MalformedInput,
     ParallelSection,
@@ -354,7 +355,7 @@ def _parse(job: ParseJob, go: Go, sender: Connection) -> None:
                     f"the archive holds {copies} entries of this name: the last one was read",
                 )
             )
-        parts: Iterator[Extracted | ParallelSection] = (
+        parts: Iterator[Extracted | ParallelSection | ColumnBatch] = (
             source_format.parse_sections(delivery, go.context)
             if isinstance(source_format, SectionedFormat)
             else source_format.parse(delivery, go.context)
@@ -370,6 +371,10 @@ def _parse(job: ParseJob, go: Go, sender: Connection) -> None:
                     )
                     for output in outputs:
                         sender.send(output)
+                elif isinstance(part, ColumnBatch):
+                    batches.flush()  # records found before the batch stay before it
+                    rows = part.columns.rows
+                    sender.send(BlockOutput(columns={part.kind: part.columns}, counts=Counter({part.kind: rows})))
                 elif isinstance(part, Rejected):
                     batches.reject(part)
                 elif isinstance(part, Skipped):

@@ -169,7 +169,7 @@ class _RecordSink:
             self._write_chunk(kind, CHUNK_ROWS)
 
     def _write_chunk(self, kind: str, rows: int) -> None:
-        waiting = pa.concat_tables(self.tables[kind])
+        waiting = pa.concat_tables(lake.conform(RECORD_DATASETS[kind], self.tables[kind]))
         chunk, rest = waiting.slice(0, rows), waiting.slice(rows)
         self.tables[kind] = [rest] if rest.num_rows else []
         self.waiting[kind] -= rows

@@ -53,7 +53,15 @@ def _write_all_synced(
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
             temporaries.append(temporary)
-            pq.write_table(table, temporary, compression="zstd", use_dictionary=dictionary_columns)
+            pq.write_table(
+                table,
+                temporary,
+                compression="zstd",
+                use_dictionary=dictionary_columns,
+                # Text kept as Arrow dictionaries is written as it is; without the Arrow schema in the
+                # file, readers see the plain text type the dataset's schema has.
+                store_schema=not any(pa.types.is_dictionary(field.type) for field in table.schema),
+            )
         with ThreadPoolExecutor(max_workers=min(PARALLEL_FSYNCS, len(temporaries))) as pool:
             list(pool.map(_fsync_file, temporaries))
         for temporary, (_, path) in zip(temporaries, files, strict=True):
@@ -145,19 +153,34 @@ class RowBuffer:
 
 def columns_to_table(dataset: LakeDataset, rows: int, values: Mapping[str, Any]) -> pa.Table:
     """A table of ``dataset``'s schema from column values: Arrow arrays of ``rows`` values, or one
-    value every row has; columns not given are NULL."""
+    value every row has; columns not given are NULL. A dictionary array of the field's type stays one
+    (written as it is: see :func:`conform`)."""
     arrays = []
+    fields = []
     for field in dataset.schema:
         value = values.get(field.name)
         if isinstance(value, pa.Array | pa.ChunkedArray):
             if len(value) != rows:
                 raise ValueError(f"{dataset.name}.{field.name}: {len(value)} values for {rows} rows")
+            if pa.types.is_dictionary(value.type) and value.type.value_type == field.type:
+                arrays.append(value)
+                fields.append(field.with_type(value.type))
+                continue
             arrays.append(value if value.type == field.type else value.cast(field.type))
         elif value is None:
             arrays.append(pa.nulls(rows, field.type))
         else:
             arrays.append(pa.repeat(pa.scalar(value, field.type), rows))
-    return pa.Table.from_arrays(arrays, schema=dataset.schema)
+        fields.append(field)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def conform(dataset: LakeDataset, tables: Sequence[pa.Table]) -> list[pa.Table]:
+    """Tables of one dataset that can be concatenated: as they are when their schemas agree (text kept
+    as dictionaries in all of them, say), else each with the dataset's own schema."""
+    if len({table.schema for table in tables}) <= 1:
+        return list(tables)
+    return [table.cast(dataset.schema) for table in tables]
 
 
 def rows_to_table(dataset: LakeDataset, rows: Iterable[Mapping[str, Any]]) -> pa.Table:

@@ -95,11 +95,11 @@ def shared_subtree_car(did: str, levels: int) -> bytes:
     return bytes(out)
 
 
-def rank_csv(rows: int) -> bytes:
+def rank_csv(rows: int, keyword: str = "kw", encoding: str = "utf-8") -> bytes:
     """A valid rank-tracker CSV of ``rows`` rows (big enough to take seconds to parse when needed)."""
     lines = ["date,keyword,url,position"]
     lines.extend(
-        f"2026-01-{1 + n % 28:02d},kw{n % 997},https://example.com/p{n % 300},{1 + n % 50}"
+        f"2026-01-{1 + n % 28:02d},{keyword}{n % 997},https://example.com/p{n % 300},{1 + n % 50}"
         for n in range(rows)
     )
-    return ("\n".join(lines) + "\n").encode()
+    return ("\n".join(lines) + "\n").encode(encoding)

@@ -99,7 +99,8 @@ def test_shared_subtree_car_reads_each_record_once(settings: Settings) -> None:
 
 
 def test_a_parser_over_its_cpu_limit_quarantines_its_delivery_only(settings: Settings) -> None:
-    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000))
+    # Windows-1252 text is read row by row (UTF-8 in columns, in well under a second).
+    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000, keyword="café", encoding="cp1252"))
     limited = replace(settings, ingest=IngestLimits(cpu_seconds=1))
     (huge,) = ingest_beside_good(limited).values()
     assert huge.status == "quarantined"
@@ -111,7 +112,7 @@ def test_a_parser_over_its_cpu_limit_quarantines_its_delivery_only(settings: Set
 
 
 def test_a_parser_over_its_wall_time_limit_quarantines_its_delivery_only(settings: Settings) -> None:
-    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000))
+    land(settings, "rankings/tracker/huge.csv", rank_csv(400_000, keyword="café", encoding="cp1252"))
     limited = replace(settings, ingest=IngestLimits(wall_seconds=1))
     results = ingest_beside_good(limited)
     huge = results["rankings/tracker/huge.csv"]

@@ -51,24 +51,24 @@ def test_each_partition_gets_its_rows_in_their_order(tmp_path: Path, months: lis
     assert list(written) == sorted(written)
 
 
-def test_daily_partitions(tmp_path: Path) -> None:
+def test_rankings_are_partitioned_by_month_in_their_order(tmp_path: Path) -> None:
     rows = [
         {
             "source": "rank_tracker",
-            "ranking_date": dt.date(2026, 1, day),
+            "ranking_date": day,
             "query": "k",
             "url": "https://example.com/",
             "canonical_url": "https://example.com/",
-            "position": float(day),
+            "position": float(day.day),
             "delivery_id": "d",
         }
-        for day in (2, 1, 2, 3)
+        for day in (dt.date(2026, 2, 2), dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 1, 3))
     ]
     lake.write_partitioned(tmp_path, RANKINGS, rows, "delivery-0000")
     folders = sorted(path.parent.name for path in (tmp_path / RANKINGS.name).glob("*/*.parquet"))
-    assert folders == ["ranking_date=2026-01-01", "ranking_date=2026-01-02", "ranking_date=2026-01-03"]
-    day_two = pq.read_table(tmp_path / RANKINGS.name / "ranking_date=2026-01-02" / "delivery-0000.parquet")
-    assert day_two.column("position").to_pylist() == [2.0, 2.0]
+    assert folders == ["ranking_date_month=2026-01", "ranking_date_month=2026-02"]
+    february = pq.read_table(tmp_path / RANKINGS.name / "ranking_date_month=2026-02" / "delivery-0000.parquet")
+    assert february.column("position").to_pylist() == [2.0, 1.0]
 
 
 @pytest.mark.parametrize("dataset", ALL_DATASETS, ids=lambda dataset: dataset.name)

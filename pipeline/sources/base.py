@@ -108,6 +108,25 @@ class Columns:
 
 
 @dataclass(frozen=True)
+class ColumnBatch:
+    """Records of one kind decoded together as columns (a block of a big CSV): they travel to the lake
+    as they are, never as one object per row."""
+
+    kind: RecordKind
+    columns: Columns
+
+    def records(self) -> Iterator[Record]:
+        """The same records one by one (for callers that count or show records)."""
+        from pipeline.lake import columns_to_table
+        from pipeline.schemas import RECORD_DATASETS
+
+        table = columns_to_table(RECORD_DATASETS[self.kind], self.columns.rows, self.columns.values)
+        stamped = [name for name in ("delivery_id", "source_file") if name in table.column_names]
+        for row in table.drop_columns(stamped).to_pylist():
+            yield Record(self.kind, row)
+
+
+@dataclass(frozen=True)
 class ParseContext:
     """Everything a parser needs besides the bytes."""
 
@@ -157,17 +176,20 @@ class ParallelSection:
 
 @runtime_checkable
 class SectionedFormat(SourceFormat, Protocol):
-    """A format whose bulk can be parsed in parallel: ``parse`` is ``parse_sections`` run inline."""
+    """A format whose bulk can be parsed in parallel or in columns: ``parse`` is ``parse_sections`` run
+    inline, one record at a time."""
 
     def parse_sections(
         self, delivery: Delivery, context: ParseContext
-    ) -> Iterator[Extracted | ParallelSection]: ...
+    ) -> Iterator[Extracted | ParallelSection | ColumnBatch]: ...
 
 
-def parse_inline(parts: Iterator[Extracted | ParallelSection]) -> Iterator[Extracted]:
+def parse_inline(parts: Iterator[Extracted | ParallelSection | ColumnBatch]) -> Iterator[Extracted]:
     for part in parts:
         if isinstance(part, ParallelSection):
             yield from part.parse_inline()
+        elif isinstance(part, ColumnBatch):
+            yield from part.records()
         else:
             yield part
 

@@ -11,12 +11,25 @@ Named tracker formats map their headers onto this contract through :data:`HEADER
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected
-from pipeline.sources.textfiles import csv_dict_rows, header_of
+from pipeline.sources.base import (
+    ColumnBatch,
+    Columns,
+    Extracted,
+    ParseContext,
+    Record,
+    Rejected,
+    parse_inline,
+)
+from pipeline.sources.csv_columns import BLOCK_BYTES, StringBlock, csv_blocks
+from pipeline.sources.textfiles import header_of
 
 SOURCE = "rank_tracker"
 REQUIRED = ("date", "keyword", "url", "position")
@@ -40,20 +53,49 @@ def normalise_header(header: list[str]) -> list[str]:
 
 
 INT64_MAX = 2**63 - 1
+# Distinct cell values remembered per column while a member is read in columns; cleared when full.
+MEMO_LIMIT = 1_000_000
 
 
 def _optional_int(value: str | None) -> int | None:
     text = (value or "").strip().replace(",", "")
     if not text:
         return None
-    number = int(float(text))
-    if not 0 <= number <= INT64_MAX:
+    number = float(text)
+    if not 0 <= number <= INT64_MAX:  # also NaN and infinity
         raise ValueError(f"{text} is not a count")
-    return number
+    return int(number)
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _is_ranked(position: str) -> bool:
+    return position.strip().lower() not in NOT_RANKED
+
+
+def _position(text: str) -> float | None:
+    """The position, ``None`` when not ranked; ``ValueError`` when unreadable."""
+    return float(text.strip().replace(",", ".")) if _is_ranked(text) else None
+
+
+def _valid_position(text: str) -> float | None:
+    """:func:`_position`, and ``ValueError`` for a position outside 1..MAX_POSITION too."""
+    position = _position(text)
+    if position is not None and not 1.0 <= position <= MAX_POSITION:
+        raise ValueError(f"position {position} outside 1..{MAX_POSITION:.0f}")
+    return position
 
 
 class RankTrackerCsv:
     name = "rank_tracker_csv"
+
+    def __init__(self, block_bytes: int = BLOCK_BYTES) -> None:
+        self.block_bytes = block_bytes  # the size of the blocks read in columns
 
     def _members(self, delivery: Delivery) -> list[str]:
         return [
@@ -64,28 +106,32 @@ class RankTrackerCsv:
         return bool(self._members(delivery))
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
+        yield from parse_inline(self.parse_sections(delivery, context))
+
+    def parse_sections(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted | ColumnBatch]:
         for member in self._members(delivery):
             header = normalise_header(header_of(delivery, member))
-            with csv_dict_rows(delivery, member, header) as rows:
-                for item in rows:
-                    if isinstance(item, Rejected):
-                        yield item
-                        continue
+            columns = _BlockColumns(self, member, context)
+            for item in csv_blocks(delivery, member, header, self.block_bytes):
+                if isinstance(item, StringBlock):
+                    yield from columns.of(item)
+                elif isinstance(item, Rejected):
+                    yield item
+                else:
                     location, row = item
-                    yield self._row(row, member, location, context)
+                    yield self.row(row, member, location, context)
 
-    def _row(self, row: dict[str, str], member: str, location: str, context: ParseContext) -> Extracted:
-        try:
-            day = dt.date.fromisoformat(row["date"].strip()[:10])
-        except ValueError:
+    def row(self, row: dict[str, str], member: str, location: str, context: ParseContext) -> Extracted:
+        day = _day(row["date"])
+        if day is None:
             return Rejected(member, location, f"unparseable date {row['date']!r}")
         keyword = row["keyword"].strip()
-        ranked = row["position"].strip().lower() not in NOT_RANKED
+        ranked = _is_ranked(row["position"])
         canonical = try_canonicalize(row["url"], context.www_policy)
         if not keyword or (canonical is None and (ranked or row["url"].strip())):
             return Rejected(member, location, f"empty keyword or not a web URL ({row['url']!r})")
         try:
-            position = float(row["position"].strip().replace(",", ".")) if ranked else None
+            position = _position(row["position"])
             extras = {name: _optional_int(row.get(name)) for name in OPTIONAL_INTEGERS}
         except ValueError:
             return Rejected(member, location, f"unreadable position or number in {row!r}"[:200])
@@ -108,3 +154,128 @@ class RankTrackerCsv:
                 "search_volume": extras["search_volume"],
             },
         )
+
+
+class _Invalid:
+    """A cell value :meth:`RankTrackerCsv.row` rejects."""
+
+
+INVALID = _Invalid()
+
+
+class _BlockColumns:
+    """A block's rows decoded column by column, each distinct cell value once (a tracker repeats its days,
+    pages, positions and keywords), with exactly the values and rejections of :meth:`RankTrackerCsv.row`:
+    a row some column rejects goes through that method, for its reason."""
+
+    def __init__(self, parser: RankTrackerCsv, member: str, context: ParseContext) -> None:
+        self.parser = parser
+        self.member = member
+        self.context = context
+        self.memos: dict[str, dict[str, object]] = {}
+
+    def of(self, block: StringBlock) -> Iterator[Extracted | ColumnBatch]:
+        table, policy = block.table, self.context.www_policy
+        bad = np.zeros(table.num_rows, dtype=bool)
+        values: dict[str, pa.Array | str | None] = {"source": SOURCE}
+        encoded: dict[str, pa.DictionaryArray] = {}
+
+        def decoded(name: str, column: str, decode: Callable[[str], object], kind: pa.DataType) -> pa.Array:
+            if column not in encoded:
+                encoded[column] = table.column(column).combine_chunks().dictionary_encode()
+            array, invalid = self._decoded(name, encoded[column], decode, kind)
+            np.logical_or(bad, invalid, out=bad)
+            return array
+
+        values["ranking_date"] = decoded("date", "date", _day_or_invalid, pa.date32())
+        values["query"] = decoded("keyword", "keyword", _keyword_or_invalid, pa.string())
+        values["position"] = decoded("position", "position", _position_or_invalid, pa.float64())
+        ranked = decoded("ranked", "position", _is_ranked, pa.bool_())
+        values["url"] = url = decoded("url", "url", lambda url: url.strip() or None, pa.string())
+        canonical = decoded("canonical", "url", lambda url: try_canonicalize(url, policy), pa.string())
+        values["canonical_url"] = canonical
+        # No page to credit: a ranked row, or a URL that is not one of the web's.
+        unusable = pc.and_(pc.is_null(canonical), pc.or_(ranked, pc.is_valid(url)))
+        np.logical_or(bad, unusable.to_numpy(zero_copy_only=False), out=bad)
+        for name in OPTIONAL_INTEGERS:
+            if name in table.column_names:
+                plain = _plain_counts(table.column(name))
+                values[name] = (
+                    plain if plain is not None else decoded(name, name, _count_or_invalid, pa.int64())
+                )
+        for name in OPTIONAL_TEXT:
+            if name in table.column_names:
+                text = table.column(name).combine_chunks()
+                values[name] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+        if bad.any():
+            for row in np.flatnonzero(bad).tolist():
+                yield self.parser.row(block.row(row), self.member, block.location(row), self.context)
+            keep = pa.array(~bad)
+            values = {
+                name: value.filter(keep) if isinstance(value, pa.Array) else value
+                for name, value in values.items()
+            }
+        rows = int((~bad).sum())
+        if rows:
+            yield ColumnBatch("ranking", Columns(rows, values))
+
+    def _decoded(
+        self, name: str, encoded: pa.DictionaryArray, decode: Callable[[str], object], kind: pa.DataType
+    ) -> tuple[pa.Array, np.ndarray]:
+        """``decode`` of every cell, computed once per distinct value; and where it said INVALID."""
+        memo = self.memos.setdefault(name, {})
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
+        decoded = []
+        for value in encoded.dictionary.to_pylist():
+            found = memo.get(value, memo)
+            if found is memo:
+                found = memo[value] = decode(value)
+            decoded.append(found)
+        invalid = np.array([value is INVALID for value in decoded], dtype=bool)
+        cleaned = pa.array([None if value is INVALID else value for value in decoded], type=kind)
+        indices = encoded.indices
+        if pa.types.is_string(kind):
+            # Kept as a dictionary (each distinct text once) to the lake writer: a fraction of the bytes.
+            cleaned = pa.DictionaryArray.from_arrays(indices, cleaned)
+        else:
+            cleaned = cleaned.take(indices)
+        return cleaned, invalid[indices.to_numpy(zero_copy_only=False)]
+
+
+def _plain_counts(column: pa.ChunkedArray) -> pa.Array | None:
+    """A column of counts written as plain digits (or left empty) decoded at once, as :func:`_optional_int`
+    would (exactly: below 2**53, where a float holds every integer); ``None`` for any other column."""
+    cells = column.combine_chunks()
+    try:
+        counts = pc.cast(pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells), pa.int64())
+    except pa.ArrowInvalid:
+        return None
+    low, high = pc.min_max(counts).values()
+    if low.is_valid and not (low.as_py() >= 0 and high.as_py() < 2**53):
+        return None
+    return counts
+
+
+def _day_or_invalid(text: str) -> dt.date | _Invalid:
+    day = _day(text)
+    return INVALID if day is None else day
+
+
+def _keyword_or_invalid(text: str) -> str | _Invalid:
+    return text.strip() or INVALID
+
+
+def _position_or_invalid(text: str) -> float | _Invalid | None:
+    try:
+        return _valid_position(text)
+    except ValueError:
+        return INVALID
+
+
+def _count_or_invalid(text: str) -> int | _Invalid | None:
+    try:
+        return _optional_int(text)
+    except ValueError:
+        return INVALID

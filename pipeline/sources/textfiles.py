@@ -147,10 +147,10 @@ class _Lines:
     """A text's lines as the CSV reader takes them, numbered, with the lines of the row being read
     kept: a row found to be damage is quarantined alone and the lines after its first read again."""
 
-    def __init__(self, text: Iterable[str]) -> None:
+    def __init__(self, text: Iterable[str], first_number: int = 1) -> None:
         self._text = iter(text)
         self._again: deque[tuple[int, str]] = deque()
-        self._read = 0
+        self._read = first_number - 1
         self.row: list[tuple[int, str]] = []
 
     def __iter__(self) -> _Lines:
@@ -189,35 +189,44 @@ def csv_rows(
     """
     delimiter = sniff_delimiter(head_text(delivery, member))
     with open_text(delivery, member) as text:
-        lines = _Lines(text)
-        reader = csv.reader(lines, delimiter=delimiter)
+        yield rows_of_lines(text, member, delimiter, skip_header=skip_header)
 
-        def rows() -> Iterator[tuple[int, list[str]] | Rejected]:
-            width = None
-            if skip_header:
-                width = len(next(reader, []))
-            while True:
-                lines.next_row()
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    if not lines.row:  # nothing read: nothing to resume after
-                        raise MalformedInput(member, "end of file", f"unreadable CSV ({exc})") from exc
-                    yield _damaged(member, lines, f"unreadable CSV ({exc})")
-                    continue
-                if not cells:
-                    continue
-                first = lines.row[0][0]
-                spans = len(lines.row) > 1
-                quotes = sum(line.count('"') for _, line in lines.row)
-                if spans and (quotes % 2 or (width is not None and len(cells) != width)):
-                    yield _damaged(member, lines, "a quote opened on this line is not closed")
-                    continue
-                yield first, cells
 
-        yield rows()
+def rows_of_lines(
+    text: Iterable[str],
+    member: str,
+    delimiter: str,
+    *,
+    skip_header: bool = False,
+    width: int | None = None,
+    first_line: int = 1,
+) -> Iterator[tuple[int, list[str]] | Rejected]:
+    """:func:`csv_rows` over lines of text (kept with their line breaks) numbered from ``first_line``:
+    also a part of a member, whose rows are ``width`` cells wide."""
+    lines = _Lines(text, first_line)
+    reader = csv.reader(lines, delimiter=delimiter)
+    if skip_header:
+        width = len(next(reader, []))
+    while True:
+        lines.next_row()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if not lines.row:  # nothing read: nothing to resume after
+                raise MalformedInput(member, "end of file", f"unreadable CSV ({exc})") from exc
+            yield _damaged(member, lines, f"unreadable CSV ({exc})")
+            continue
+        if not cells:
+            continue
+        first = lines.row[0][0]
+        spans = len(lines.row) > 1
+        quotes = sum(line.count('"') for _, line in lines.row)
+        if spans and (quotes % 2 or (width is not None and len(cells) != width)):
+            yield _damaged(member, lines, "a quote opened on this line is not closed")
+            continue
+        yield first, cells
 
 
 def _damaged(member: str, lines: _Lines, problem: str) -> Rejected:
@@ -234,22 +243,25 @@ def csv_dict_rows(
 ) -> Iterator[Iterator[tuple[str, dict[str, str]] | Rejected]]:
     """(place, header -> cell) for each row after the header; a row of another width comes as Rejected."""
     with csv_rows(delivery, member) as rows:
+        yield dict_rows(rows, member, header)
 
-        def records() -> Iterator[tuple[str, dict[str, str]] | Rejected]:
-            for row in rows:
-                if isinstance(row, Rejected):
-                    yield row
-                    continue
-                line, cells = row
-                location = f"line {line}"
-                if len(cells) != len(header):
-                    yield Rejected(
-                        member,
-                        location,
-                        f"{len(cells)} columns where the header has {len(header)}",
-                        redacted_excerpt(",".join(cells)),
-                    )
-                else:
-                    yield location, dict(zip(header, cells, strict=True))
 
-        yield records()
+def dict_rows(
+    rows: Iterable[tuple[int, list[str]] | Rejected], member: str, header: list[str]
+) -> Iterator[tuple[str, dict[str, str]] | Rejected]:
+    """Rows as (place, header -> cell); a row of another width comes as Rejected."""
+    for row in rows:
+        if isinstance(row, Rejected):
+            yield row
+            continue
+        line, cells = row
+        location = f"line {line}"
+        if len(cells) != len(header):
+            yield Rejected(
+                member,
+                location,
+                f"{len(cells)} columns where the header has {len(header)}",
+                redacted_excerpt(",".join(cells)),
+            )
+        else:
+            yield location, dict(zip(header, cells, strict=True))

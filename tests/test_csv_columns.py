@@ -1,0 +1,203 @@
+"""Reading a rank-tracker CSV in columns gives exactly what reading it row by row gives.
+
+The row reader (``csv_dict_rows`` + ``RankTrackerCsv.row``) is the reference: every record, value for value,
+and every rejection, with its line, reason and excerpt, in order. Files are generated with hostile cells
+(bad dates, blank keywords, URLs that are not, unreadable positions and counts) and hostile line structure
+(blank lines, short rows, CRLF, lone CRs, quoted line breaks, unclosed quotes, NUL bytes, a BOM), read in
+blocks small enough that every file is cut many times.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.delivery import Delivery
+from pipeline.sources.base import ColumnBatch, ParseContext, Record, Rejected
+from pipeline.sources.csv_columns import StringBlock, csv_blocks
+from pipeline.sources.rank_tracker import RankTrackerCsv, normalise_header
+from pipeline.sources.textfiles import csv_dict_rows, header_of
+
+CONTEXT = ParseContext(www_policy="strip", landed_on=dt.date(2026, 3, 1))
+HEADER = ["date", "keyword", "url", "position", "search_volume", "device"]
+
+DATES = ["2026-01-05", "2026-02-28", " 2026-01-06 ", "2026-01-07T10:00:00", "20/11/2026", "", "2026-02-30"]
+KEYWORDS = ["garden tools", " spaced ", "", "with,comma", 'say "hi"', "café", "\x1ctrim\x1f", "  "]
+URLS = [
+    "https://www.example.com/tools?utm_source=tracker",
+    "https://example.com/guide",
+    " https://example.com/guide ",
+    "",
+    "not a url",
+    "http://local host/",
+    "HTTPS://EXAMPLE.COM/A",
+]
+POSITIONS = ["3", "1", "100", "2.5", "", "-", ">100", "n/a", "0", "1001", "1,5", " 7 ", "abc", "nan", "1e2"]
+VOLUMES = ["1200", "", "0", "1,200", "-5", "1e3", "x", "99999999999999999999999", "12.7", "00042"]
+DEVICES = ["desktop", "", "mobile"]
+
+cells = st.tuples(
+    st.sampled_from(DATES),
+    st.sampled_from(KEYWORDS),
+    st.sampled_from(URLS),
+    st.sampled_from(POSITIONS),
+    st.sampled_from(VOLUMES),
+    st.sampled_from(DEVICES),
+)
+# Damage to the line structure, inserted between rows.
+DAMAGE = [
+    "\n",  # a blank line
+    "2026-01-01,short row\n",
+    "2026-01-01,a,https://example.com/,3,1,desktop,extra\n",
+    '2026-01-01,"two\nlines",https://example.com/,3,1,desktop\n',
+    '2026-01-01,"never closed,https://example.com/,3,1,desktop\n',
+    "2026-01-01,nul\x00byte,https://example.com/,3,1,desktop\n",
+    "2026-01-01,lone,https://example.com/,3,1,desktop\r",
+]
+
+
+def _file(rows: list[tuple[str, ...]], damage: list[tuple[int, str]], crlf: bool, bom: bool) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
+    writer.writerow(HEADER)
+    lines = out.getvalue()
+    inserted = dict(damage)
+    for number, row in enumerate(rows):
+        if number in inserted:
+            lines += inserted[number]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n" if crlf else "\n").writerow(row)
+        lines += out.getvalue()
+    return ("\ufeff" if bom else "").encode() + lines.encode()
+
+
+def _by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    """The reference: the row reader alone."""
+    delivery = Delivery(path)
+    member = delivery.members()[0]
+    header = normalise_header(header_of(delivery, member))
+    parser = RankTrackerCsv()
+    records, rejected = [], []
+    with csv_dict_rows(delivery, member, header) as rows:
+        for item in rows:
+            found = item if isinstance(item, Rejected) else parser.row(item[1], member, item[0], CONTEXT)
+            if isinstance(found, Rejected):
+                rejected.append(found)
+            else:
+                assert isinstance(found, Record)
+                records.append(found.row)
+    delivery.close()
+    return records, rejected
+
+
+def _in_columns(path: Path, block_bytes: int) -> tuple[list[dict[str, Any]], list[Rejected], int]:
+    """What the format gives, read in blocks of ``block_bytes``; and how many rows came in columns."""
+    delivery = Delivery(path)
+    records, rejected, in_columns = [], [], 0
+    for part in RankTrackerCsv(block_bytes).parse_sections(delivery, CONTEXT):
+        if isinstance(part, ColumnBatch):
+            in_columns += part.columns.rows
+            records.extend(record.row for record in part.records())
+        elif isinstance(part, Rejected):
+            rejected.append(part)
+        else:
+            assert isinstance(part, Record)
+            records.append(part.row)
+    delivery.close()
+    return records, rejected, in_columns
+
+
+def _assert_same(path: Path, block_bytes: int) -> int:
+    expected_records, expected_rejected = _by_rows(path)
+    records, rejected, in_columns = _in_columns(path, block_bytes)
+    assert records == expected_records
+    assert rejected == expected_rejected
+    return in_columns
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(cells, min_size=1, max_size=40),
+    damage=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(DAMAGE)), max_size=3),
+    crlf=st.booleans(),
+    bom=st.booleans(),
+    block_bytes=st.sampled_from([64, 200, 1024, 1 << 20]),
+)
+def test_columns_and_rows_agree(
+    tmp_path: Path,
+    rows: list[tuple[str, ...]],
+    damage: list[tuple[int, str]],
+    crlf: bool,
+    bom: bool,
+    block_bytes: int,
+) -> None:
+    path = tmp_path / "positions.csv"
+    path.write_bytes(_file(rows, damage, crlf, bom))
+    _assert_same(path, block_bytes)
+
+
+def test_a_clean_export_is_read_in_columns_and_a_bad_row_alone_by_rows(tmp_path: Path) -> None:
+    rows = [
+        ("2026-01-01", f"kw {n}", f"https://example.com/p{n % 7}", str(1 + n % 50), "10", "")
+        for n in range(500)
+    ]
+    rows[250] = ("2026-13-01", "bad date", "https://example.com/", "3", "10", "")
+    path = tmp_path / "positions.csv"
+    path.write_bytes(_file(rows, [], crlf=False, bom=False))
+    assert _assert_same(path, 4096) == 499
+    _, rejected, _ = _in_columns(path, 4096)
+    assert [(item.location, item.reason) for item in rejected] == [
+        ("line 252", "unparseable date '2026-13-01'")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("damage", "fewest", "most"),
+    [
+        # A blank line or a short row: that block is read by rows, the ones after it in columns again.
+        ("\n", 300, 399),
+        ("2026-01-01,short row\n", 300, 399),
+        # A quote left open: the rest of the member is read by rows (only they can tell where it ends).
+        ('2026-01-01,"never closed,https://example.com/,3,1,\n', 50, 100),
+    ],
+)
+def test_damage_sends_only_what_it_touches_to_the_row_reader(
+    tmp_path: Path, damage: str, fewest: int, most: int
+) -> None:
+    """Row 100 of 400 damaged, blocks of about 45 rows: how many rows were still read in columns."""
+    rows = [("2026-01-01", f"kw {n}", "https://example.com/p", "3", "10", "") for n in range(400)]
+    path = tmp_path / "positions.csv"
+    path.write_bytes(_file(rows, [(100, damage)], crlf=False, bom=False))
+    assert fewest <= _assert_same(path, 2048) <= most
+
+
+def test_text_in_another_encoding_is_read_by_rows(tmp_path: Path) -> None:
+    path = tmp_path / "positions.csv"
+    path.write_bytes("date,keyword,url,position\n2026-01-01,café,https://example.com/,3\n".encode("cp1252"))
+    records, rejected, in_columns = _in_columns(path, 1 << 20)
+    assert in_columns == 0 and rejected == []
+    assert [row["query"] for row in records] == ["café"]
+
+
+def test_blocks_number_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "positions.csv"
+    path.write_bytes(
+        b"date,keyword,url,position\n" + b"".join(b"2026-01-01,k%d,https://e.com/,1\n" % n for n in range(50))
+    )
+    delivery = Delivery(path)
+    blocks = [
+        item
+        for item in csv_blocks(delivery, delivery.members()[0], ["date", "keyword", "url", "position"], 256)
+    ]
+    delivery.close()
+    assert all(isinstance(block, StringBlock) for block in blocks) and len(blocks) > 3
+    firsts = [block.first_line for block in blocks if isinstance(block, StringBlock)]
+    sizes = [block.table.num_rows for block in blocks if isinstance(block, StringBlock)]
+    assert firsts == [2 + sum(sizes[:n]) for n in range(len(sizes))] and sum(sizes) == 50
