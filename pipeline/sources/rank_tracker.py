@@ -78,7 +78,7 @@ class RankTrackerCsv:
         try:
             day = dt.date.fromisoformat(row["date"].strip()[:10])
         except ValueError:
-            return Rejected(member, location, f"unparseable date {row['date']!r}")
+            return Rejected(member, location, f"unparseable date {row['date']!r} (expected YYYY-MM-DD)")
         keyword = row["keyword"].strip()
         ranked = row["position"].strip().lower() not in NOT_RANKED
         canonical = try_canonicalize(row["url"], context.www_policy)
