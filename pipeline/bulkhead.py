@@ -63,6 +63,7 @@ from pipeline.sources.base import (
     SectionedFormat,
     Skipped,
 )
+from pipeline.sources.diagnosis import why_unrecognised
 
 # Records travel in tables of this many rows: big enough that pickling costs little per row.
 BATCH_ROWS = 50_000
@@ -78,6 +79,8 @@ class ParseJob:
     path: Path
     relative: str  # the delivery's path below the landing zone, as reasons name it
     workers: int  # block workers for a parallel section; 1 parses it in the worker itself
+    # Only say which format the delivery is (a file outside the delivery folders): no Go is awaited.
+    detect_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,9 @@ Message = FormatFound | RecordBatch | BlockOutput | RejectedBatch | Failed | Fin
 
 class IsolatedParse:
     """One delivery parsed in a worker process: started at once (a big delivery's block workers get
-    ready while the ingesting process hashes the content), told to go with :meth:`start`; iterate
-    :meth:`messages` inside ``with``. Leaving the ``with`` ends the worker, whatever it was doing."""
+    ready while the ingesting process hashes the content), told to go with :meth:`start` (a
+    ``detect_only`` job is not); iterate :meth:`messages` inside ``with``. Leaving the ``with`` ends the
+    worker, whatever it was doing."""
 
     def __init__(self, job: ParseJob, limits: IngestLimits) -> None:
         self.job = job
@@ -260,10 +264,12 @@ def _worker_main(job: ParseJob, limits: IngestLimits, sender: Connection, stderr
     _apply_limits(limits)
     if job.workers > 1:
         start_worker_server()  # while the ingesting process hashes the delivery
-    try:
-        go: Go = sender.recv()
-    except EOFError:
-        return  # not needed (a duplicate, an unreadable delivery)
+    go: Go | None = None
+    if not job.detect_only:
+        try:
+            go = sender.recv()
+        except EOFError:
+            return  # not needed (a duplicate, an unreadable delivery)
     try:
         try:
             _parse(job, go, sender)
@@ -336,13 +342,17 @@ class _Batches:
             self.rejected = []
 
 
-def _parse(job: ParseJob, go: Go, sender: Connection) -> None:
+def _parse(job: ParseJob, go: Go | None, sender: Connection) -> None:
+    """Detect the delivery's format and parse it; with no ``go`` (``detect_only``), detect only."""
     delivery = Delivery(job.path)
     try:
         source_format = detect_format(delivery)
         if source_format is None:
-            raise UnreadableDelivery(f"{job.relative}: not a known export format")
+            raise UnreadableDelivery(f"{job.relative}: {why_unrecognised(delivery)}")
         sender.send(FormatFound(source_format.name))
+        if go is None:
+            sender.send(Finished())
+            return
         batches = _Batches(sender, go.stamp)
         for link in delivery.links:
             batches.reject(Rejected(link, "whole file", "a symbolic link: never followed"))
@@ -374,7 +384,9 @@ def _parse(job: ParseJob, go: Go, sender: Connection) -> None:
                 elif isinstance(part, ColumnBatch):
                     batches.flush()  # records found before the batch stay before it
                     rows = part.columns.rows
-                    sender.send(BlockOutput(columns={part.kind: part.columns}, counts=Counter({part.kind: rows})))
+                    sender.send(
+                        BlockOutput(columns={part.kind: part.columns}, counts=Counter({part.kind: rows}))
+                    )
                 elif isinstance(part, Rejected):
                     batches.reject(part)
                 elif isinstance(part, Skipped):

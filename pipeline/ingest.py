@@ -1,5 +1,10 @@
 """Ingest: sweep the landing zone, detect each delivery's format, write its records to the lake.
 
+Deliveries are the files and folders at ``landing/<family>/<source>/<delivery>``. A file above that
+level (directly in ``landing/``, or in a family folder) is not ingested: it is reported by path with
+the folder its format lands in (docs/decisions.md). An empty delivery is reported and not ledgered,
+so that it is named again until it is replaced.
+
 Order of writes, for crash safety: the delivery's data files (named after its content hash, so a
 rerun replaces rather than adds), then its quarantined records, then its ledger entry last. A
 delivery with a ledger entry is never ingested again; one without is (re)ingested whole.
@@ -14,7 +19,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +40,19 @@ from pipeline.faults import fault_point
 from pipeline.parallel_parse import BlockOutput, RowStamp, worker_count
 from pipeline.progress import progress_bar
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
+from pipeline.sources import registration_of
 from pipeline.sources.base import (
     ParseContext,
     Rejected,
     mask_personal_data,
 )
+from pipeline.sources.diagnosis import empty_reason
 
 log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".ready", ".inprogress", ".part", ".tmp", ".crdownload")
+# landing/<family>/<source>/<delivery>
+DELIVERY_DEPTH = 3
 PRIMARY_KINDS = ("post", "backlink", "ranking")
 CHUNK_ROWS = 250_000
 # Below this a delivery parses inline: starting worker processes costs more than it saves.
@@ -71,9 +80,20 @@ class DeliveryResult:
         return sum(self.counts[kind] for kind in PRIMARY_KINDS)
 
 
+@dataclass(frozen=True)
+class Misplaced:
+    """A file in the landing zone above the delivery level: not ingested, reported."""
+
+    landing_path: str
+    format: str | None
+    move_to: str | None  # "<family>/<source>" of its format, when its format is known
+    message: str
+
+
 @dataclass
 class IngestReport:
     results: list[DeliveryResult] = field(default_factory=list)
+    misplaced: list[Misplaced] = field(default_factory=list)
 
     def by_status(self, status: str) -> list[DeliveryResult]:
         return [r for r in self.results if r.status == status]
@@ -103,14 +123,20 @@ class IngestReport:
                 }
                 for r in self.results
             ],
+            "misplaced": [asdict(misplaced) for misplaced in self.misplaced],
         }
+
+
+def _ignored(path: Path) -> bool:
+    """Hidden names (sentinel markers, the large world's record) and files still being written."""
+    return path.name.startswith(".") or path.name.endswith(IGNORED_SUFFIXES)
 
 
 def discover_deliveries(landing: Path) -> list[Path]:
     """Deliveries are the files and folders at ``landing/<family>/<source>/<delivery>``."""
     found = []
-    for path in sorted(landing.glob("*/*/*")):
-        if path.name.startswith(".") or path.name.endswith(IGNORED_SUFFIXES):
+    for path in sorted(landing.glob("/".join("*" * DELIVERY_DEPTH))):
+        if _ignored(path):
             continue
         # A link to nothing is kept: it is reported unreadable and retried, not silently passed over.
         if path.is_file() or path.is_dir() or path.is_symlink():
@@ -118,6 +144,38 @@ def discover_deliveries(landing: Path) -> list[Path]:
         else:
             log.warning("%s: neither a file nor a folder (a pipe, a socket?): not read", path)
     return found
+
+
+def is_misplaced(landing: Path, path: Path) -> bool:
+    """Whether ``path`` is a file in the landing zone above the delivery level (directly in ``landing/``
+    or in a family folder), which the ingest does not read. Folders there are family and source
+    folders, whatever their names."""
+    where, zone = path.parent.resolve() / path.name, landing.resolve()  # the file itself not followed
+    if not where.is_relative_to(zone):
+        return False
+    parts = where.relative_to(zone).parts
+    return (
+        0 < len(parts) < DELIVERY_DEPTH
+        and not any(part.startswith(".") for part in parts)
+        and not _ignored(path)
+        and not path.is_dir()
+    )
+
+
+def misplaced_files(landing: Path) -> list[Path]:
+    candidates = [path for depth in range(1, DELIVERY_DEPTH) for path in landing.glob("/".join("*" * depth))]
+    return sorted(path for path in candidates if is_misplaced(landing, path))
+
+
+def misplaced_message(relative: str, format_name: str | None, reason: str | None) -> str:
+    """What to do with a file at ``landing/<relative>`` that is above the delivery level: move it to
+    its format's folder, or (``format_name`` unknown) why it reads as no export."""
+    short = " (one level short)" if len(Path(relative).parts) == DELIVERY_DEPTH - 1 else ""
+    where = f"landing/{relative} is not in a source folder{short}"
+    if format_name is None:
+        return f"{where}: {reason}; deliveries go in landing/<family>/<source>/"
+    registration = registration_of(format_name)
+    return f"{where}: it reads as {registration.label}; move it to landing/{registration.folder}/"
 
 
 def ingested_delivery_ids(lake_root: Path) -> set[str]:
@@ -327,11 +385,16 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
         delivery = Delivery(path)
         try:
             delivery_id = delivery.content_hash()
+            # A zip is opened by the parse worker only (the bulkhead), which finds it empty itself.
+            empty = None if delivery.kind == "zip" else empty_reason(delivery)
         except UnreadableDelivery as exc:
             # An I/O fault may pass: no ledger entry, so the next run tries again.
             return DeliveryResult(relative, None, "unreadable", message=str(exc))
         finally:
             delivery.close()
+        if empty is not None:
+            # Not ledgered: every empty file has the same hash, and this one is named again until replaced.
+            return DeliveryResult(relative, None, "empty", message=empty)
         if delivery_id in known:
             return DeliveryResult(
                 relative, delivery_id, "duplicate", message="already ingested (same content hash)"
@@ -356,6 +419,26 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
     _write_ledger(settings, result, size, now)
     fault_point("ingest.ledger_written")
     return result
+
+
+def describe_misplaced(settings: Settings, path: Path) -> Misplaced:
+    """A misplaced file with its format, detected in a parse worker as a delivery's is, and where it goes."""
+    relative = path.relative_to(settings.data.landing).as_posix()
+    if path.is_symlink() or not path.is_file():
+        what = "a symbolic link, never followed" if path.is_symlink() else "neither a file nor a folder"
+        return Misplaced(relative, None, None, misplaced_message(relative, None, what))
+    format_name: str | None = None
+    reason: str | None = None
+    with IsolatedParse(ParseJob(path, relative, 1, detect_only=True), settings.ingest) as worker:
+        for message in worker.messages():
+            if isinstance(message, FormatFound):
+                format_name = message.name
+            elif isinstance(message, Failed):
+                if message.detail:
+                    log.debug("detecting the format of %s failed:\n%s", relative, message.detail)
+                reason = mask_personal_data(message.reason).removeprefix(f"{relative}: ")
+    move_to = registration_of(format_name).folder if format_name else None
+    return Misplaced(relative, format_name, move_to, misplaced_message(relative, format_name, reason))
 
 
 def run_ingest(settings: Settings, now: dt.datetime | None = None) -> IngestReport:
@@ -383,13 +466,20 @@ def run_ingest(settings: Settings, now: dt.datetime | None = None) -> IngestRepo
             report.results.append(result)
             _log_result(result, time.perf_counter() - started)
             advance()
+    for path in misplaced_files(settings.data.landing):
+        misplaced = describe_misplaced(settings, path)
+        report.misplaced.append(misplaced)
+        log.warning("not ingested: %s", misplaced.message)
     totals = report.totals()
     log.info(
-        "ingest done: %d ingested, %d duplicates, %d quarantined files, %d unreadable; records %s",
+        "ingest done: %d ingested, %d duplicates, %d quarantined files, %d unreadable, %d empty, "
+        "%d misplaced files not ingested; records %s",
         len(report.by_status("ingested")),
         len(report.by_status("duplicate")),
         len(report.by_status("quarantined")),
         len(report.by_status("unreadable")),
+        len(report.by_status("empty")),
+        len(report.misplaced),
         ", ".join(f"{kind} {count}" for kind, count in sorted(totals.items())) or "none",
     )
     return report
@@ -411,5 +501,7 @@ def _log_result(result: DeliveryResult, seconds: float) -> None:
             log.warning("  quarantined record: %s", reason)
     elif result.status == "duplicate":
         log.info("%s: skipped, %s", result.landing_path, result.message)
+    elif result.status == "empty":
+        log.warning("%s: %s", result.landing_path, result.message)
     else:
         log.warning("%s: %s: %s", result.landing_path, result.status, result.message)

@@ -2,7 +2,9 @@
 
 The file, zip or folder is read exactly as the ingest reads it (format detection, the format's parser,
 damaged members ending with their place), but nothing is written: records are only counted, so an
-archive of a million posts is inspected in bounded memory.
+archive of a million posts is inspected in bounded memory. An export no format recognises gets the
+ingest's words for why (empty; the nearest format and its missing columns), and a file in the landing
+zone that the ingest would not read where it lies (above ``landing/<family>/<source>/``) is said to be.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pipeline.canonical import is_owned
 from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
-from pipeline.sources import FORMATS, detect_format
+from pipeline.ingest import is_misplaced, misplaced_message
+from pipeline.sources import detect_format
 from pipeline.sources.base import MalformedInput, ParseContext, Rejected, Skipped
+from pipeline.sources.diagnosis import why_unrecognised
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,8 @@ EXIT_READ, EXIT_NOT_READ, EXIT_USAGE = 0, 1, 2
 def inspect_path(settings: Settings, path: Path) -> dict[str, Any]:
     """Counts of what each kind of record the export yields, its quarantined records and their first reasons.
 
-    ``format`` is ``None`` and ``error`` says why when the export cannot be read or is no known format.
+    ``format`` is ``None`` and ``error`` says why when the export cannot be read or is no known format;
+    ``misplaced`` says where to move a file that lies in the landing zone where the ingest does not read it.
     """
     started = time.perf_counter()
     result: dict[str, Any] = {
@@ -54,26 +59,33 @@ def inspect_path(settings: Settings, path: Path) -> dict[str, Any]:
         "skipped": 0,
         "reasons": [],
         "error": None,
+        "misplaced": None,
     }
     if not path.exists():
         result["error"] = f"{path}: no such file or folder"
         return result
     delivery = Delivery(path)
+    reason = None
     try:
         result["kind"] = delivery.kind
         source_format = detect_format(delivery)
         if source_format is None:
-            known = ", ".join(source_format.name for source_format in FORMATS)
-            result["error"] = f"{path.name}: not a known export format (known: {known})"
-            return result
-        result["format"] = source_format.name
-        landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
-        _count(result, source_format.parse(delivery, ParseContext(settings.www_policy, landed_on)), settings)
+            reason = why_unrecognised(delivery)
+            result["error"] = f"{path.name}: {reason}"
+        else:
+            result["format"] = source_format.name
+            landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
+            context = ParseContext(settings.www_policy, landed_on)
+            _count(result, source_format.parse(delivery, context), settings)
     except UnreadableDelivery as exc:
         result["format"] = None
-        result["error"] = str(exc)
+        result["error"] = reason = str(exc)
     finally:
         delivery.close()
+    landing = settings.data.landing
+    if is_misplaced(landing, path):
+        relative = (path.parent.resolve() / path.name).relative_to(landing.resolve()).as_posix()
+        result["misplaced"] = misplaced_message(relative, result["format"], reason)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -109,8 +121,9 @@ def _count(result: dict[str, Any], items: Any, settings: Settings) -> None:
 
 def render(result: dict[str, Any]) -> str:
     """The result for a person: one summary line, then the quarantine's first reasons."""
+    misplaced = [f"  not ingested where it lies: {result['misplaced']}"] if result["misplaced"] else []
     if result["error"]:
-        return f"{result['path']}: {result['error']}"
+        return "\n".join([f"{result['path']}: {result['error']}", *misplaced])
     lines = [
         f"{result['path']} ({result['kind']}): {result['format']}",
         f"  posts {result['posts']}"
@@ -132,7 +145,7 @@ def render(result: dict[str, Any]) -> str:
     lines.extend(f"    {reason}" for reason in result["reasons"])
     if result["quarantined"] > len(result["reasons"]):
         lines.append(f"    ... and {result['quarantined'] - len(result['reasons'])} more")
-    return "\n".join(lines)
+    return "\n".join([*lines, *misplaced])
 
 
 def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:

@@ -58,7 +58,7 @@ def ingest(settings: Settings) -> dict[str, Any]:
         count for status, count in summary["by_status"].items() if status in ("ingested", "quarantined")
     )
     return {
-        **{key: summary[key] for key in ("deliveries", "by_status", "records")},
+        **{key: summary[key] for key in ("deliveries", "by_status", "records", "misplaced")},
         "rows_by_dataset": rows_by_dataset,
         "sentinels": consumed,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ DAMAGE = [
 ]
 
 
-def _file(rows: list[tuple[str, ...]], damage: list[tuple[int, str]], crlf: bool, bom: bool) -> bytes:
+def _file(rows: Sequence[tuple[str, ...]], damage: list[tuple[int, str]], crlf: bool, bom: bool) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
     writer.writerow(HEADER)
@@ -84,7 +85,8 @@ def _by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
     member = delivery.members()[0]
     header = normalise_header(header_of(delivery, member))
     parser = RankTrackerCsv()
-    records, rejected = [], []
+    records: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
     with csv_dict_rows(delivery, member, header) as rows:
         for item in rows:
             found = item if isinstance(item, Rejected) else parser.row(item[1], member, item[0], CONTEXT)
@@ -100,7 +102,9 @@ def _by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
 def _in_columns(path: Path, block_bytes: int) -> tuple[list[dict[str, Any]], list[Rejected], int]:
     """What the format gives, read in blocks of ``block_bytes``; and how many rows came in columns."""
     delivery = Delivery(path)
-    records, rejected, in_columns = [], [], 0
+    records: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
+    in_columns = 0
     for part in RankTrackerCsv(block_bytes).parse_sections(delivery, CONTEXT):
         if isinstance(part, ColumnBatch):
             in_columns += part.columns.rows
@@ -154,7 +158,7 @@ def test_a_clean_export_is_read_in_columns_and_a_bad_row_alone_by_rows(tmp_path:
     assert _assert_same(path, 4096) == 499
     _, rejected, _ = _in_columns(path, 4096)
     assert [(item.location, item.reason) for item in rejected] == [
-        ("line 252", "unparseable date '2026-13-01'")
+        ("line 252", "unparseable date '2026-13-01' (expected YYYY-MM-DD)")
     ]
 
 

@@ -67,7 +67,9 @@ def test_rankings_are_partitioned_by_month_in_their_order(tmp_path: Path) -> Non
     lake.write_partitioned(tmp_path, RANKINGS, rows, "delivery-0000")
     folders = sorted(path.parent.name for path in (tmp_path / RANKINGS.name).glob("*/*.parquet"))
     assert folders == ["ranking_date_month=2026-01", "ranking_date_month=2026-02"]
-    february = pq.read_table(tmp_path / RANKINGS.name / "ranking_date_month=2026-02" / "delivery-0000.parquet")
+    february = pq.read_table(
+        tmp_path / RANKINGS.name / "ranking_date_month=2026-02" / "delivery-0000.parquet"
+    )
     assert february.column("position").to_pylist() == [2.0, 1.0]
 
 

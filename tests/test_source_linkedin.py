@@ -74,7 +74,7 @@ def test_shares_posts_and_links(tmp_path: Path, context: ParseContext) -> None:
     ]
     # The first share spans lines 2-3: places are physical lines of the file.
     assert [(item.location, item.reason) for item in rejected] == [
-        ("line 5", "unparseable Date 'not a date'")
+        ("line 5", "unparseable Date 'not a date' (expected YYYY-MM-DD HH:MM:SS)")
     ]
 
 

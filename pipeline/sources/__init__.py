@@ -8,13 +8,15 @@ tracker before Search Console's performance tables, whose first column can be ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipeline.delivery import Delivery
 from pipeline.sources.ahrefs import AhrefsBacklinks
 from pipeline.sources.analytics_linkedin import LinkedInPageAnalytics
 from pipeline.sources.analytics_meta import MetaBusinessPosts
 from pipeline.sources.analytics_x import XPostAnalytics
 from pipeline.sources.analytics_youtube import YouTubeStudioTable
-from pipeline.sources.base import SourceFormat
+from pipeline.sources.base import HeaderLayout, SourceFormat, TableFormat
 from pipeline.sources.bluesky import BlueskyRepository
 from pipeline.sources.facebook import FacebookPosts
 from pipeline.sources.instagram import InstagramExport
@@ -33,31 +35,54 @@ from pipeline.sources.tiktok import TikTokExport
 from pipeline.sources.x import XArchive
 from pipeline.sources.youtube import YouTubeTakeout
 
-FORMATS: tuple[SourceFormat, ...] = (
-    XArchive(),
-    FacebookPosts(),
-    InstagramExport(),
-    MastodonOutbox(),
-    BlueskyRepository(),
-    TikTokExport(),
-    YouTubeTakeout(),
-    LinkedInShares(),
-    RedditExport(),
-    XPostAnalytics(),
-    MetaBusinessPosts(),
-    LinkedInPageAnalytics(),
-    YouTubeStudioTable(),
-    AhrefsBacklinks(),
-    MajesticBacklinks(),
-    SemrushBacklinks(),
-    MozLinks(),
-    ScreamingFrogLinks(),
-    SearchConsoleLinks(),
-    SemrushPositions(),
-    RankTrackerCsv(),
-    SearchConsolePerformance(),
-    SearchConsoleApiResponses(),
+
+@dataclass(frozen=True)
+class Registration:
+    """A format, what a person calls its exports and where they land (SPEC section 4)."""
+
+    source_format: SourceFormat
+    label: str  # with its article, as a sentence names it: "a rank-tracker CSV"
+    folder: str  # "<family>/<source>" below landing/
+
+    @property
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        found = self.source_format
+        return found.header_layouts() if isinstance(found, TableFormat) else ()
+
+
+REGISTRATIONS: tuple[Registration, ...] = (
+    Registration(XArchive(), "an X archive", "social/x"),
+    Registration(FacebookPosts(), "a Facebook export", "social/facebook"),
+    Registration(InstagramExport(), "an Instagram export", "social/instagram"),
+    Registration(MastodonOutbox(), "a Mastodon outbox", "social/mastodon"),
+    Registration(BlueskyRepository(), "a Bluesky repository (CAR file)", "social/bluesky"),
+    Registration(TikTokExport(), "a TikTok export", "social/tiktok"),
+    Registration(YouTubeTakeout(), "a YouTube Takeout export", "social/youtube"),
+    Registration(LinkedInShares(), "a LinkedIn Shares export", "social/linkedin"),
+    Registration(RedditExport(), "a Reddit export", "social/reddit"),
+    Registration(XPostAnalytics(), "an X post analytics export", "analytics/x"),
+    Registration(MetaBusinessPosts(), "a Meta Business Suite posts export", "analytics/meta"),
+    Registration(LinkedInPageAnalytics(), "a LinkedIn page analytics export", "analytics/linkedin"),
+    Registration(YouTubeStudioTable(), "a YouTube Studio table", "analytics/youtube"),
+    Registration(AhrefsBacklinks(), "an Ahrefs backlinks export", "backlinks/ahrefs"),
+    Registration(MajesticBacklinks(), "a Majestic backlinks export", "backlinks/majestic"),
+    Registration(SemrushBacklinks(), "a Semrush backlinks export", "backlinks/semrush"),
+    Registration(MozLinks(), "a Moz links export", "backlinks/moz"),
+    Registration(ScreamingFrogLinks(), "a Screaming Frog links export", "backlinks/screaming_frog"),
+    Registration(SearchConsoleLinks(), "a Search Console Links export", "backlinks/search_console"),
+    Registration(SemrushPositions(), "a Semrush positions export", "rankings/semrush"),
+    Registration(RankTrackerCsv(), "a rank-tracker CSV", "rankings/rank_tracker"),
+    Registration(
+        SearchConsolePerformance(), "a Search Console Performance export", "rankings/search_console"
+    ),
+    Registration(SearchConsoleApiResponses(), "a Search Console API response", "rankings/search_console_api"),
 )
+FORMATS: tuple[SourceFormat, ...] = tuple(registration.source_format for registration in REGISTRATIONS)
+_BY_NAME = {registration.source_format.name: registration for registration in REGISTRATIONS}
+
+
+def registration_of(format_name: str) -> Registration:
+    return _BY_NAME[format_name]
 
 
 def detect_format(delivery: Delivery) -> SourceFormat | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from pipeline.canonical import host_of, registrable_domain, try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, redacted_excerpt
+from pipeline.sources.base import Extracted, HeaderLayout, ParseContext, Record, Rejected, redacted_excerpt
 from pipeline.sources.textfiles import csv_rows, header_of
 
 TOOL = "ahrefs"
@@ -33,7 +33,10 @@ def parse_day(value: str | None) -> dt.date | None:
     text = (value or "").strip()
     if not text:
         return None
-    return dt.date.fromisoformat(text[:10])
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise ValueError(f"not a date: {text[:40]!r} (expected YYYY-MM-DD)") from exc
 
 
 def parse_float(value: str | None) -> float | None:
@@ -53,6 +56,9 @@ class AhrefsBacklinks:
 
     def detect(self, delivery: Delivery) -> bool:
         return bool(self._members(delivery))
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (HeaderLayout(((SOURCE_COLUMN,), (TARGET_COLUMN,)), str.lower),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in self._members(delivery):

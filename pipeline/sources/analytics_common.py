@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, redacted_excerpt
+from pipeline.sources.base import Extracted, HeaderLayout, ParseContext, Record, Rejected, redacted_excerpt
 from pipeline.sources.tabular import (
     AliasTable,
     Table,
@@ -35,6 +35,9 @@ class EngagementExport:
 
     def detect(self, delivery: Delivery) -> bool:
         return has_table(delivery, self.table)
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (self.table.layout(),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for found in table_rows(delivery, self.table):

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from pipeline.canonical import host_of, registrable_domain, try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, Skipped, redacted_excerpt
+from pipeline.sources.base import (
+    Extracted,
+    HeaderLayout,
+    ParseContext,
+    Record,
+    Rejected,
+    Skipped,
+    redacted_excerpt,
+)
 from pipeline.sources.tabular import (
     AliasTable,
     Cell,
@@ -110,6 +118,9 @@ class BacklinkExport:
 
     def detect(self, delivery: Delivery) -> bool:
         return has_table(delivery, self.table)
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (self.table.layout(),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for found in table_rows(delivery, self.table):

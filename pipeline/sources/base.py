@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -142,6 +142,24 @@ class SourceFormat(Protocol):
     def detect(self, delivery: Delivery) -> bool: ...
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]: ...
+
+
+@dataclass(frozen=True)
+class HeaderLayout:
+    """A table header a format recognises: each required column with the names it goes by (the first
+    is the one a message names), and how the format compares a header cell with them."""
+
+    columns: tuple[tuple[str, ...], ...]
+    normalise: Callable[[str], str]
+    table: str | None = None  # which of the format's tables, when it has several ("posts.csv")
+
+
+@runtime_checkable
+class TableFormat(SourceFormat, Protocol):
+    """A format recognised by a table's header. Optional: its layouts let a table that no format
+    recognises be told which format it nearly is and which columns it lacks."""
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]: ...
 
 
 class BlockParser(Protocol):

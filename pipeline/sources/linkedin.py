@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     Extracted,
+    HeaderLayout,
     ParseContext,
     Record,
     Rejected,
@@ -48,8 +49,12 @@ def unwrap_commentary(raw: str) -> str:
     return unicodedata.normalize("NFKC", "\n".join(unwrapped)).strip()
 
 
+def _column_name(name: str) -> str:
+    return "".join(name.split()).casefold()
+
+
 def _column_names(header: list[str]) -> list[str]:
-    return ["".join(name.split()).casefold() for name in header]
+    return [_column_name(name) for name in header]
 
 
 class LinkedInShares:
@@ -67,6 +72,9 @@ class LinkedInShares:
 
     def detect(self, delivery: Delivery) -> bool:
         return any(self._is_shares(delivery, m) for m in self._members(delivery))
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (HeaderLayout(tuple((name,) for name in REQUIRED_COLUMNS), _column_name),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in self._members(delivery):
@@ -98,7 +106,8 @@ class LinkedInShares:
         try:
             posted_at = dt.datetime.strptime(row["date"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
         except ValueError:
-            yield Rejected(member, location, f"unparseable Date {row['date']!r}")
+            layout = "YYYY-MM-DD HH:MM:SS"
+            yield Rejected(member, location, f"unparseable Date {row['date']!r} (expected {layout})")
             return
         text = unwrap_commentary(row.get("sharecommentary", ""))
         share_link = row.get("sharelink", "").strip()

@@ -23,6 +23,7 @@ from pipeline.sources.base import (
     ColumnBatch,
     Columns,
     Extracted,
+    HeaderLayout,
     ParseContext,
     Record,
     Rejected,
@@ -105,6 +106,14 @@ class RankTrackerCsv:
     def detect(self, delivery: Delivery) -> bool:
         return bool(self._members(delivery))
 
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        """The contract's required columns, each with the names trackers give it."""
+        columns = tuple(
+            (name, *(alias for alias, target in HEADER_ALIASES.items() if target == name))
+            for name in REQUIRED
+        )
+        return (HeaderLayout(columns, lambda cell: cell.strip().lower()),)
+
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         yield from parse_inline(self.parse_sections(delivery, context))
 
@@ -124,7 +133,7 @@ class RankTrackerCsv:
     def row(self, row: dict[str, str], member: str, location: str, context: ParseContext) -> Extracted:
         day = _day(row["date"])
         if day is None:
-            return Rejected(member, location, f"unparseable date {row['date']!r}")
+            return Rejected(member, location, f"unparseable date {row['date']!r} (expected YYYY-MM-DD)")
         keyword = row["keyword"].strip()
         ranked = _is_ranked(row["position"])
         canonical = try_canonicalize(row["url"], context.www_policy)

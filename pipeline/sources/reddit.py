@@ -12,7 +12,15 @@ from collections.abc import Iterator
 
 from pipeline.canonical import host_of, try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected, post_links, post_record
+from pipeline.sources.base import (
+    Extracted,
+    HeaderLayout,
+    ParseContext,
+    Record,
+    Rejected,
+    post_links,
+    post_record,
+)
 from pipeline.sources.textfiles import csv_dict_rows, header_of
 
 PLATFORM = "reddit"
@@ -64,6 +72,12 @@ class RedditExport:
     def detect(self, delivery: Delivery) -> bool:
         return any(self._kind(delivery, m) for m in self._candidates(delivery))
 
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return tuple(
+            HeaderLayout(tuple((name,) for name in columns), str.strip, table)
+            for columns, table in ((POST_COLUMNS, "posts.csv"), (COMMENT_COLUMNS, "comments.csv"))
+        )
+
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in self._candidates(delivery):
             kind = self._kind(delivery, member)
@@ -80,7 +94,10 @@ class RedditExport:
                     try:
                         posted_at = _parse_date(row["date"])
                     except ValueError:
-                        yield Rejected(member, location, f"unparseable date {row['date']!r}")
+                        expected = "YYYY-MM-DD HH:MM:SS UTC"
+                        yield Rejected(
+                            member, location, f"unparseable date {row['date']!r} (expected {expected})"
+                        )
                         continue
                     if not row["id"].strip():
                         yield Rejected(member, location, "empty id")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected
+from pipeline.sources.base import Extracted, HeaderLayout, ParseContext, Record, Rejected
 from pipeline.sources.tabular import (
     Cell,
     Table,
@@ -157,6 +157,12 @@ class SearchConsolePerformance:
 
     def detect(self, delivery: Delivery) -> bool:
         return has_table(delivery, PERFORMANCE, self._tables(delivery))
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        """A dimension first, then the metrics a ranking needs (of the current period, in comparison mode)."""
+        dimensions = tuple(name for names in DIMENSIONS.values() for name in names)
+        metrics = tuple(METRICS[metric] for metric in ("clicks", "impressions", "position"))
+        return (HeaderLayout((dimensions, *metrics), normalise_name),)
 
     def _filters(self, delivery: Delivery, members: list[str], context: ParseContext) -> _Filters:
         filters = _Filters()

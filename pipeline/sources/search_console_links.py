@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from pipeline.delivery import Delivery
 from pipeline.sources.backlinks_common import LinkRow, backlink_record
-from pipeline.sources.base import Extracted, ParseContext, Rejected
+from pipeline.sources.base import Extracted, HeaderLayout, ParseContext, Rejected
 from pipeline.sources.tabular import (
     AliasTable,
     has_table,
@@ -81,6 +81,13 @@ class SearchConsoleLinks:
 
     def detect(self, delivery: Delivery) -> bool:
         return has_table(delivery, LATEST_LINKS) or any(has_table(delivery, table) for table, _ in AGGREGATES)
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (
+            LATEST_LINKS.layout("Latest links"),
+            TOP_LINKING_SITES.layout("Top linking sites"),
+            TOP_LINKED_PAGES.layout("Top linked pages"),
+        )
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in delivery.members():

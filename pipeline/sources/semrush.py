@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.backlinks_common import BacklinkExport, LinkRow, parse_flag, parse_lost, rating
-from pipeline.sources.base import Extracted, ParseContext, Record, Rejected
+from pipeline.sources.base import Extracted, HeaderLayout, ParseContext, Record, Rejected
 from pipeline.sources.tabular import (
     AliasTable,
     Table,
@@ -84,6 +84,9 @@ class SemrushPositions:
 
     def detect(self, delivery: Delivery) -> bool:
         return has_table(delivery, SEMRUSH_POSITIONS)
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (SEMRUSH_POSITIONS.layout(),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for found in table_rows(delivery, SEMRUSH_POSITIONS):

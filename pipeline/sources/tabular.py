@@ -20,7 +20,7 @@ from dateutil import parser as date_parser
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.delivery import Delivery, LimitExceeded, UnreadableDelivery
-from pipeline.sources.base import MalformedInput, Rejected
+from pipeline.sources.base import HeaderLayout, MalformedInput, Rejected
 from pipeline.sources.textfiles import csv_rows
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
@@ -58,10 +58,15 @@ class AliasTable:
     """The names each field goes by across versions and languages; ``required`` fields identify the export."""
 
     def __init__(self, aliases: Mapping[str, Sequence[str]], required: Sequence[str]) -> None:
+        self.spellings = {field: tuple(names) for field, names in aliases.items()}
         self.aliases = {
             field: tuple(normalise_name(name) for name in names) for field, names in aliases.items()
         }
         self.required = tuple(required)
+
+    def layout(self, table: str | None = None) -> HeaderLayout:
+        """The required fields as a :class:`HeaderLayout`, each with its names as exports spell them."""
+        return HeaderLayout(tuple(self.spellings[field] for field in self.required), normalise_name, table)
 
     def match(self, header: Sequence[Cell]) -> dict[str, int] | None:
         """Column position of each known field (the first alias present wins), or ``None`` when a required
@@ -169,6 +174,16 @@ def tables(delivery: Delivery, member: str, table: HeaderMatcher) -> Iterator[Ta
                 break
 
 
+def leading_rows(delivery: Delivery, member: str) -> Iterator[tuple[str | None, list[Cell]]]:
+    """(sheet, cells) of the rows a header is looked for in: the first rows of each sheet."""
+    for sheet, rows in _sheets(delivery, member):
+        for searched, row in enumerate(rows):
+            if searched == MAX_HEADER_SEARCH_ROWS:
+                break
+            if not isinstance(row, Rejected):
+                yield sheet, row[1]
+
+
 def _table_rows(rows: SheetRows) -> Iterator[TableRow | Rejected]:
     for row in rows:
         yield row if isinstance(row, Rejected) else TableRow(*row)
@@ -263,12 +278,19 @@ def _moment(value: Cell, day_first: bool) -> dt.datetime | None:
     if text.lower() in MISSING:
         return None
     if not _HAS_YEAR.search(text):
-        raise ValueError(f"not a date: {text[:40]!r}")
+        raise _not_a_date(text, day_first)
     try:
         moment: dt.datetime = date_parser.parse(text, dayfirst=day_first)
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"not a date: {text[:40]!r}") from exc
+        raise _not_a_date(text, day_first) from exc
     return moment
+
+
+def _not_a_date(text: str, day_first: bool) -> ValueError:
+    ambiguous = "20/11/2026" if day_first else "11/20/2026"
+    return ValueError(
+        f"not a date: {text[:40]!r} (expected a date with its year: 2026-11-20, {ambiguous}, Nov 20 2026)"
+    )
 
 
 def parse_datetime(value: Cell, *, day_first: bool = False) -> dt.datetime | None:

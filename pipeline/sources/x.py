@@ -32,6 +32,7 @@ from pipeline.sources.base import (
     MAX_TEXT_CHARS,
     Columns,
     Extracted,
+    HeaderLayout,
     MalformedInput,
     ParallelSection,
     ParseContext,
@@ -213,6 +214,9 @@ class XArchive:
         # Only the archive's own tweets.csv is opened: other members of a personal export stay unread.
         named = member.rsplit("/", 1)[-1].lower() == CSV_NAME or delivery.kind == "file"
         return named and set(header_of(delivery, member)) >= CSV_COLUMNS
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (HeaderLayout(tuple((name,) for name in sorted(CSV_COLUMNS)), str.strip, CSV_NAME),)
 
     def _manifest(self, delivery: Delivery) -> tuple[str, dict[str, Any]]:
         """The folder the archive's paths are relative to, and the manifest (empty without one)."""
@@ -535,7 +539,12 @@ class _TweetReader:
                 try:
                     posted_at = dt.datetime.strptime(row["timestamp"].strip(), "%Y-%m-%d %H:%M:%S %z")
                 except ValueError:
-                    yield Rejected(member, location, f"unparseable timestamp {row['timestamp'][:40]!r}")
+                    expected = "YYYY-MM-DD HH:MM:SS +0000"
+                    yield Rejected(
+                        member,
+                        location,
+                        f"unparseable timestamp {row['timestamp'][:40]!r} (expected {expected})",
+                    )
                     continue
                 urls = [
                     url.strip() for url in _URL_LIST_SPLIT.split(row.get("expanded_urls", "")) if url.strip()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     Extracted,
+    HeaderLayout,
     ParseContext,
     Record,
     Rejected,
@@ -49,6 +50,9 @@ class YouTubeTakeout:
 
     def detect(self, delivery: Delivery) -> bool:
         return any(next(tables(delivery, m, VIDEOS), None) is not None for m in self._members(delivery))
+
+    def header_layouts(self) -> tuple[HeaderLayout, ...]:
+        return (VIDEOS.layout("videos.csv"),)
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         for member in self._members(delivery):
