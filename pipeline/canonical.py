@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-import tldextract
 from w3lib.url import canonicalize_url
+
+if TYPE_CHECKING:
+    import tldextract
 
 TRACKING_PARAMETERS = frozenset(
     {
@@ -43,8 +46,6 @@ TRACKING_PARAMETERS = frozenset(
 TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Offline: the public-suffix snapshot bundled with tldextract, never a download at run time.
-_domain_extractor = tldextract.TLDExtract(suffix_list_urls=())
 # A scheme is letters then ":"; "example.com:8080/x" has a port there, not a scheme.
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
 # A canonical URL's host when it is plain (no port, no IPv6 brackets): no parsing needed to read it.
@@ -178,10 +179,19 @@ def host_of(canonical_url: str) -> str:
     return urlsplit(canonical_url).hostname or ""
 
 
+@cache
+def _domain_extractor() -> tldextract.TLDExtract:
+    """Offline: the public-suffix snapshot bundled with tldextract, never a download at run time. Made on
+    first use: tldextract imports requests, half a second of every command's start otherwise."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=())
+
+
 @lru_cache(maxsize=100_000)
 def registrable_domain(host: str) -> str:
     """``blog.example.co.uk`` -> ``example.co.uk`` (public suffix list); the host itself if unknown."""
-    extracted = _domain_extractor(host)
+    extracted = _domain_extractor()(host)
     return extracted.top_domain_under_public_suffix or host
 
 

@@ -1,15 +1,16 @@
 """Big CSV members read in columns: blocks of whole lines parsed by Arrow's multi-threaded CSV reader.
 
 The row reader (:func:`pipeline.sources.textfiles.csv_rows`) is exact about damage but reads about a
-hundred thousand rows a second. Here a UTF-8 member is cut into blocks of whole lines and a block is
-parsed in columns when its bytes make each line exactly one row, so that Arrow's cells are the cells
-the row reader would read and row ``i`` of the block is line ``first_line + i``: no quote left open at
-a line's end (an even number of quote characters on every line), no blank line, no line break but
-``\\n`` and ``\\r\\n``, no NUL byte, no field over the row reader's limit, every line as wide as the
-header. A block that is not plain is read by the row reader on its own; from a line that leaves a
-quote open, or a lone ``\\r``, the rest of the member is, since only it can tell how far the quote
-reaches. Members in other encodings are read by the row reader whole. Tests compare both readers on
-generated and hostile files.
+hundred thousand rows a second. Here a UTF-8 member is cut into blocks of whole lines, and a block is
+taken in columns when Arrow reads exactly one row per line (Arrow never makes more rows than lines and
+skips blank ones, so as many rows as lines means no quoted line break, no blank line, no row of another
+width) and it holds no NUL byte and no field over the row reader's limit: then Arrow's cells are the
+cells the row reader would read, and row ``i`` of the block is line ``first_line + i``. A block that is
+not plain is read by the row reader alone when it holds no quote character (each of its lines is a row
+of its own); when it does, or holds a lone ``\r`` (a line break to the row reader), the rest of the
+member is read by the row reader, since only it can tell how far an open quote reaches. Members in
+other encodings are read by the row reader whole. ``tests/test_csv_columns.py`` compares both readers
+on hostile files cut into tiny blocks.
 """
 
 from __future__ import annotations
