@@ -73,6 +73,7 @@ bench: bench-ingest bench-crawl bench-dags bench-build
 bench-ingest: install
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_ingest_csv.py
+	$(BIN)/python bench/bench_build.py --ingest-only
 
 bench-crawl: install
 	$(BIN)/python bench/bench_crawl.py

@@ -14,7 +14,8 @@ figures). Then, each stage in its own fresh process so its peak memory (``ru_max
 Targets at the large world (2 cores, 24 GB): full build+gate+publish under 10 minutes and under
 8 GB; the gate under 25% of the build's time, memory bounded; the increment under 10% of the full.
 Run: ``.venv/bin/python bench/bench_build.py`` (part of ``make bench``); results:
-``bench/results/build.json``.
+``bench/results/build.json``. ``--ingest-only`` lands and ingests the worlds without building
+(``bench/results/ingest_world.json``; ``make bench-ingest`` runs it for the 4x world).
 """
 
 from __future__ import annotations
@@ -162,6 +163,37 @@ def _clone_for_increment(source: Path, clone: Path) -> Path:
 # --- the run -------------------------------------------------------------------------------------
 
 
+def ingest_worlds(workdir: Path, base_scale: float, only: list[str]) -> None:
+    """Land and ingest the worlds of the sizes in ``only`` (a world's first ingest, into an empty lake, is
+    the one measured and kept), without building: ``bench/results/ingest_world.json``."""
+    import duckdb
+
+    sizes = {}
+    for name in only:
+        scale = base_scale * int(name.rstrip("x"))
+        root = workdir / f"scale-{scale:g}"
+        world = _ensure_landing(root, scale)
+        ingested = _ingest_world(root)
+        print(
+            f"{name} (scale {scale:g}): ingest {ingested['seconds']:.1f} s {ingested['records']}", flush=True
+        )
+        sizes[name] = {"scale": scale, "world": world.counts, "ingest": ingested}
+    report = {
+        "benchmark": "ingest of the large worlds",
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "duckdb": duckdb.__version__,
+        },
+        "sizes": sizes,
+    }
+    path = RESULTS.with_name("ingest_world.json")
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-scale", type=float, default=0.25, help="1x; the run covers 1x, 2x and 4x")
@@ -171,6 +203,11 @@ def main() -> None:
         choices=("1x", "2x", "4x"),
         action="append",
         help="measure only these sizes now (repeatable); the report combines the latest figures of each",
+    )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="only land and ingest the worlds (the sizes --only names, else 4x): results/ingest_world.json",
     )
     parser.add_argument("--child", choices=("ingest", *STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--run-date", type=dt.date.fromisoformat, help=argparse.SUPPRESS)
@@ -187,6 +224,9 @@ def main() -> None:
 
     from pipeline.demo_scale import load_large_world, write_next_day
 
+    if args.ingest_only:
+        ingest_worlds(args.workdir, args.base_scale, args.only or ["4x"])
+        return
     sizes: dict[str, dict[str, Any]] = {}
     for multiple in (1, 2, 4):
         scale = args.base_scale * multiple

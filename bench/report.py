@@ -1,6 +1,7 @@
 """The benchmark report: every figure of ``make bench`` in one JSON file and one Markdown table.
 
-Reads what the benchmarks wrote (``bench/results/{ingest,ingest_csv,crawl,dags,build}.json``), writes
+Reads what the benchmarks wrote (``bench/results/{ingest,ingest_csv,ingest_world,crawl,dags,build}.json``),
+writes
 ``bench/results/report.json`` and ``bench/results/report.md`` (the table the README shows), and prints
 the table. A benchmark that has not been run is listed as missing, not left out.
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SOURCES = ("ingest", "ingest_csv", "crawl", "dags", "build")
+SOURCES = ("ingest", "ingest_csv", "ingest_world", "crawl", "dags", "build")
 Row = tuple[str, str, str, bool | None]
 
 
@@ -94,6 +95,22 @@ def ingest_csv_rows(data: dict[str, Any]) -> list[Row]:
             check["met"],
         )
     ]
+
+
+def ingest_world_rows(data: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, size in data["sizes"].items():
+        world, ingest = size["world"], size["ingest"]
+        rows.append(
+            (
+                f"ingest of the {name} world ({world['posts']:,} posts, {world['backlinks']:,} backlinks, "
+                f"{world['rankings']:,} ranking rows)",
+                f"{ingest['seconds']:.0f} s, peak {_gb(ingest['peak_rss_bytes'])}",
+                "(reported)",
+                None,
+            )
+        )
+    return rows
 
 
 def crawl_rows(data: dict[str, Any]) -> list[Row]:
@@ -181,6 +198,7 @@ def build_rows(data: dict[str, Any]) -> list[Row]:
 RENDERERS = {
     "ingest": ingest_rows,
     "ingest_csv": ingest_csv_rows,
+    "ingest_world": ingest_world_rows,
     "crawl": crawl_rows,
     "dags": dags_rows,
     "build": build_rows,
