@@ -13,14 +13,22 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.config import Settings
 from pipeline.delivery import Delivery
+from pipeline.ingest import run_ingest
+from pipeline.sources import csv_columns
 from pipeline.sources.base import ColumnBatch, ParseContext, Record, Rejected
 from pipeline.sources.csv_columns import StringBlock, csv_blocks
 from pipeline.sources.rank_tracker import RankTrackerCsv, normalise_header
@@ -205,3 +213,22 @@ def test_blocks_number_their_lines(tmp_path: Path) -> None:
     firsts = [block.first_line for block in blocks if isinstance(block, StringBlock)]
     sizes = [block.table.num_rows for block in blocks if isinstance(block, StringBlock)]
     assert firsts == [2 + sum(sizes[:n]) for n in range(len(sizes))] and sum(sizes) == 50
+
+
+def test_an_ingest_writes_rows_read_both_ways_as_plain_text(settings: Settings) -> None:
+    """Blocks read in columns (text as Arrow dictionaries) and a damaged block read by rows (plain text)
+    reach one lake chunk together: every row arrives once, in order, and the files hold plain text."""
+    rows = [("2026-01-01", f"kw {n}", f"https://example.com/p{n % 5}", "3", "10", "") for n in range(3000)]
+    landed = settings.data.landing / "rankings" / "tracker" / "positions.csv"
+    landed.parent.mkdir(parents=True)
+    landed.write_bytes(_file(rows, [(1500, "2026-01-01,short row\n")], crlf=False, bom=False))
+    with patch.object(csv_columns, "BLOCK_BYTES", 8192):
+        (result,) = run_ingest(replace(settings)).results
+    assert (result.status, result.counts["ranking"], result.quarantined) == ("ingested", 3000, 1)
+    files = sorted((settings.data.lake / "rankings").glob("*/*.parquet"))
+    assert all(pq.read_schema(path).field("query").type == pa.string() for path in files)
+    queries = duckdb.execute(
+        "SELECT query FROM read_parquet(?) ORDER BY filename, file_row_number",
+        [[str(path) for path in files]],
+    ).fetchall()
+    assert [query for (query,) in queries] == [f"kw {n}" for n in range(3000)]
