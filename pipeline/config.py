@@ -21,6 +21,7 @@ from pipeline.crawl.settings import (
     crawler_settings,
     search_console_settings,
 )
+from pipeline.hosts import owned_hosts
 
 DEFAULT_CONFIG_NAME = "socialrank.toml"
 
@@ -120,6 +121,8 @@ class IngestLimits:
 @dataclass(frozen=True)
 class Settings:
     data: DataRoot
+    # The owned sites as canonical hosts (normalised on construction: lower case, punycode, ``www.`` by
+    # ``www_policy``), the form the owned-site rule (pipeline.hosts) matches.
     owned_sites: tuple[str, ...]
     timezone: ZoneInfo
     www_policy: str = "strip"
@@ -137,6 +140,9 @@ class Settings:
     impact: ImpactSettings = field(default_factory=ImpactSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     ingest: IngestLimits = field(default_factory=IngestLimits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "owned_sites", owned_hosts(self.owned_sites, self.www_policy))
 
     @property
     def warehouse(self) -> Path:
@@ -227,7 +233,7 @@ def load_settings(config_path: Path | None = None, home: Path | None = None) -> 
         raise ConfigError(f"{path}: {exc}") from exc
     return Settings(
         data=DataRoot(home_value.resolve()),
-        owned_sites=tuple(domain.lower() for domain in owned),
+        owned_sites=owned,
         timezone=timezone,
         www_policy=www_policy,
         history_start=str(site.get("history_start", "2006-03-21")),
