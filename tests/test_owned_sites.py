@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.canonical import canonicalize
-from pipeline.config import DataRoot, Settings
+from pipeline.config import ConfigError, DataRoot, Settings, load_settings
 from pipeline.crawl.crawler import seeds_from_lake
 from pipeline.crawl.settings import CrawlerSettings
 from pipeline.hosts import NotAHostName, is_owned, owned_host, owned_hosts
@@ -146,3 +146,15 @@ def test_configured_sites_are_normalised_as_canonical_hosts_are() -> None:
 def test_a_site_that_is_not_a_domain_name_is_refused_with_what_to_write(site: str, message: str) -> None:
     with pytest.raises(NotAHostName, match=re.escape(message)):
         owned_host(site, "strip")
+
+
+def test_the_configuration_file_names_the_bad_site(tmp_path: Path) -> None:
+    config = tmp_path / "socialrank.toml"
+    config.write_text('[site]\nowned_sites = ["https://www.mysite.io/"]\n')
+    with pytest.raises(ConfigError, match=r"socialrank.toml: \[site\] owned_sites: 'https://www.mysite.io/'"):
+        load_settings(config)
+    config.write_text('[site]\nowned_sites = "mysite.io"\n')
+    with pytest.raises(ConfigError, match=r'must be a list of domain names such as \["mysite.io"\]'):
+        load_settings(config)
+    config.write_text('[site]\nowned_sites = ["www.mysite.io"]\nwww_policy = "keep"\n')
+    assert load_settings(config).owned_sites == ("www.mysite.io",)
