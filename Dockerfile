@@ -12,9 +12,9 @@ COPY --chown=airflow:root sql ./sql
 COPY --chown=airflow:root expectations ./expectations
 COPY --chown=airflow:root dags ./dags
 COPY --chown=airflow:root airflow ./airflow
-COPY --chown=airflow:root socialrank.toml ./socialrank.toml
 RUN pip install --no-cache-dir --constraint constraints.txt --editable .
 
+# SOCIALRANK_CONFIG: your socialrank.toml, mounted there by docker-compose.yml (never baked into the image).
 ENV SOCIALRANK_PROJECT_DIR=/opt/socialrank \
     SOCIALRANK_CONFIG=/opt/socialrank/socialrank.toml \
     SOCIALRANK_HOME=/opt/socialrank/data

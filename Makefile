@@ -10,7 +10,9 @@ INSTALLED := $(VENV)/.installed
 
 export SOCIALRANK_HOME ?= $(CURDIR)/data
 export SOCIALRANK_PROJECT_DIR := $(CURDIR)
-export SOCIALRANK_CONFIG ?= $(CURDIR)/socialrank.toml
+# The sample data's configuration, named explicitly by `make run`. Other targets use yours: the first of
+# $SOCIALRANK_CONFIG, ./socialrank.toml, $SOCIALRANK_HOME/socialrank.toml (`socialrank init` writes one).
+SAMPLE_CONFIG := $(CURDIR)/sample/socialrank.toml
 # Airflow's embedded default: SQLite metadata under the data root, this repository's DAGs.
 export AIRFLOW_HOME ?= $(SOCIALRANK_HOME)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
@@ -48,11 +50,15 @@ airflow: airflow-init
 	@echo "Airflow UI: http://$(AIRFLOW_HOST):$(AIRFLOW_PORT)/ (local mode: every visitor is an admin, no login;"
 	@echo "  listening on $(AIRFLOW_HOST) only). The DAGs start paused: unpause them in the UI or with"
 	@echo "  .venv/bin/airflow dags unpause socialrank_nightly (and socialrank_ingest_events)."
+	@echo "  Configuration: \$$SOCIALRANK_CONFIG, ./socialrank.toml or \$$SOCIALRANK_HOME/socialrank.toml (socialrank init"
+	@echo "  writes one); for the sample data: SOCIALRANK_CONFIG=\$$PWD/sample/socialrank.toml make airflow."
 	AIRFLOW__API__HOST=$(AIRFLOW_HOST) AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True \
 	PATH="$(CURDIR)/$(BIN):$$PATH" airflow/standalone.sh
 
+# The sample data, with the sample's own configuration whatever else is set or lies around.
+run: export SOCIALRANK_CONFIG := $(SAMPLE_CONFIG)
 run: install
 	$(BIN)/socialrank demo-data --if-empty
 	$(MAKE) --no-print-directory airflow-init

@@ -43,6 +43,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from pipeline.config import ImpactSettings  # noqa: E402
+from pipeline.hosts import owned_url_pattern  # noqa: E402
 from pipeline.impact.estimator import PanelError, StaggeredDid, estimate  # noqa: E402
 from pipeline.impact.mart import Design, design_sample, estimate_sample  # noqa: E402
 from pipeline.rank_worlds import WORLD_KINDS, RankWorld, RankWorldSpec, generate  # noqa: E402
@@ -60,7 +61,7 @@ def after(world: RankWorld, anticipation: int) -> StaggeredDid:
     try:
         con.execute("CREATE SCHEMA core; CREATE SCHEMA staging; CREATE SCHEMA mart")
         con.execute("SET VARIABLE as_of = ?", [world.spec.end_date])
-        con.execute("SET VARIABLE owned_sites = ?", [[world.spec.owned_site]])
+        con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern((world.spec.owned_site,))])
         con.execute("SET VARIABLE impact_window_weeks = ?", [settings.window_weeks])
         con.execute((PROJECT / "sql" / "macros.sql").read_text(encoding="utf-8"))
         con.register("world_rankings", world.rankings)

@@ -18,7 +18,7 @@ from pipeline.orchestration.airflow_support import (
 )
 from pipeline.orchestration.triggers import ReadySentinelTrigger
 
-SETTINGS = load_settings()
+SETTINGS = load_settings(require_sites=True)
 
 LANDING_ASSET = Asset(
     name="socialrank_landing",

@@ -24,7 +24,7 @@ from pipeline.orchestration.airflow_support import (
     record_lake_events,
 )
 
-SETTINGS = load_settings()
+SETTINGS = load_settings(require_sites=True)
 FETCHERS = ("fetch_search_console", "crawl")
 
 DOC = """

@@ -4,7 +4,8 @@ Rules, in order: trim; add ``https://`` to scheme-less links; lower-case scheme 
 ``http`` becomes ``https`` (the same page is shared both ways); IDN hosts to punycode; default
 ports dropped; ``www.`` stripped (or kept, by policy); fragment dropped; tracking parameters
 removed; percent-encoding normalised and query arguments sorted (w3lib, Scrapy's canonicaliser);
-an empty path becomes ``/``. Redirects and ``rel=canonical`` found by the crawler are applied on
+an empty path becomes ``/``. Hosts follow :func:`pipeline.hosts.canonical_host`, which the owned-site
+rule shares. Redirects and ``rel=canonical`` found by the crawler are applied on
 top of this in the warehouse, through the crawl tables.
 """
 
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
+
+from pipeline.hosts import NotAHostName, apply_www_policy, canonical_host
 
 if TYPE_CHECKING:
     import tldextract
@@ -66,31 +69,19 @@ class NotAWebUrl(ValueError):
     """The text is not an http(s) URL with a host."""
 
 
-# Labels of letters, digits, hyphens (underscores: some real subdomains have them); no spaces.
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
-
-
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
 
 
 def _host(parts: SplitResult, www_policy: str) -> str:
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise NotAWebUrl("no host")
+    host = parts.hostname or ""
     if ":" in host:
         return host
     try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise NotAWebUrl(f"host {host!r} is not a valid domain name") from exc
-    host = host.lower()
-    if not _HOST_NAME.fullmatch(host):
-        raise NotAWebUrl(f"host {host!r} is not a valid domain name")
-    if www_policy == "strip" and host.startswith("www."):
-        host = host[4:]
-    return host
+        return canonical_host(host, www_policy)
+    except NotAHostName as exc:
+        raise NotAWebUrl(str(exc)) from exc
 
 
 def is_loopback(host: str) -> bool:
@@ -148,9 +139,7 @@ def canonical_by_rules(text: str, www_policy: str) -> str:
 
 
 def _plain_canonical(plain: re.Match[str], www_policy: str) -> str:
-    host = plain["host"]
-    if www_policy == "strip" and host.startswith("www."):
-        host = host[4:]
+    host = apply_www_policy(plain["host"], www_policy)
     arguments = sorted(
         (name, value)
         for name, value in (
@@ -193,13 +182,3 @@ def registrable_domain(host: str) -> str:
     """``blog.example.co.uk`` -> ``example.co.uk`` (public suffix list); the host itself if unknown."""
     extracted = _domain_extractor()(host)
     return extracted.top_domain_under_public_suffix or host
-
-
-def is_owned(canonical_url: str, owned_sites: tuple[str, ...]) -> bool:
-    """Whether the URL is on one of the owned sites (the site itself or a subdomain of it)."""
-    host = host_of(canonical_url)
-    for site in owned_sites:
-        bare = site.removeprefix("www.")
-        if host == bare or host.endswith("." + bare):
-            return True
-    return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -23,9 +24,19 @@ from rich.table import Table
 
 from pipeline import locks, stages, warehouse
 from pipeline.cli_support import date_argument, default_run_date
-from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.config import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_NAME,
+    DEFAULT_TIMEZONE,
+    HOME_ENV,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+from pipeline.config_init import WRITTEN_WWW_POLICY, write_config
 from pipeline.crawl.cli_commands import add_parsers as add_crawl_parsers
 from pipeline.gate import GateFailed
+from pipeline.hosts import owned_host
 from pipeline.impact import wording
 from pipeline.impact_cli import add_estimate_parser
 from pipeline.ingest import LakeWriteError
@@ -64,12 +75,37 @@ def _large_demo_data(landing: Path, args: argparse.Namespace) -> int:
         return EXIT_OK
     world = demo_scale.write_large_world(landing, scale=args.scale_factor, seed=args.seed)
     log.info(
-        "large world in %s: %s; set [site] owned_sites = %s and timezone = %r in socialrank.toml to use it",
+        "large world in %s: %s; its configuration: socialrank init %s --timezone %s",
         landing,
         ", ".join(f"{kind} {count:,}" for kind, count in world.counts.items()),
-        json.dumps(list(world.owned_sites)),
+        " ".join(f"--site {site}" for site in world.owned_sites),
         world.timezone,
     )
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the configuration file; it runs without one (or beside a broken one), unlike every other."""
+    path: Path = args.config or Path.cwd() / DEFAULT_CONFIG_NAME
+    sites: list[str] = args.site or []
+    write_config(path, sites, args.timezone, args.force)
+    log.info(
+        "wrote %s: owned sites %s, time zone %s", path, json.dumps(sites, ensure_ascii=False), args.timezone
+    )
+    for site in sites:
+        host = owned_host(site, WRITTEN_WWW_POLICY)
+        if host != site.strip():
+            log.info("  %s: its pages are the URLs on %s and its subdomains (www_policy = %s)",
+                     site, host, WRITTEN_WWW_POLICY)  # fmt: skip
+    if not sites:
+        log.warning("no --site given: list your sites in owned_sites in %s before 'socialrank run'", path)
+    named = os.environ.get(CONFIG_ENV)
+    if named and Path(named).resolve() != path.resolve():
+        log.warning(
+            "$%s names %s: socialrank reads that file, not %s, until you unset it", CONFIG_ENV, named, path
+        )
+    landing = Path(os.environ.get(HOME_ENV) or "data") / "landing"
+    log.info("next: land your exports in %s/<family>/<source>/ (README.md), then 'socialrank run'", landing)
     return EXIT_OK
 
 
@@ -97,6 +133,13 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     )
     for path in world.files:
         log.info("  %s", path)
+    log.info(
+        "its site is %s: run it with a configuration naming it, as 'make run' does with "
+        "sample/socialrank.toml (or write one: socialrank init --site %s --timezone %s)",
+        world.owned_site,
+        world.owned_site,
+        DEFAULT_TIMEZONE,
+    )
     return EXIT_OK
 
 
@@ -246,19 +289,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        help="socialrank.toml to use (default: $SOCIALRANK_CONFIG or ./socialrank.toml)",
+        help="socialrank.toml to use (default: the first of $SOCIALRANK_CONFIG, ./socialrank.toml, "
+        "$SOCIALRANK_HOME/socialrank.toml); for init, the file to write",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init_text = "write a commented ./socialrank.toml for your own sites (the first step with your data)"
+    init = commands.add_parser("init", help=init_text, description=init_text)
+    init.add_argument(
+        "--site",
+        action="append",
+        metavar="DOMAIN",
+        help="an owned site's domain, e.g. mysite.io (repeat for more; subdomains count as owned too)",
+    )
+    init.add_argument(
+        "--timezone",
+        default=DEFAULT_TIMEZONE,
+        help=f"IANA time zone whose days the warehouse uses (default {DEFAULT_TIMEZONE}, Search Console's)",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing file")
 
     def add(
         name: str, handler: Callable[[Settings, argparse.Namespace], int], text: str
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=handler)
+        # A command needs the owned sites (a configuration) unless it says otherwise.
+        sub.set_defaults(handler=handler, needs_sites=True)
         return sub
 
     demo = add("demo-data", cmd_demo_data, "write the bundled sample landing data (a deterministic world)")
+    demo.set_defaults(needs_sites=False)
     demo.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
     demo.add_argument("--if-empty", action="store_true", help="only when the landing zone holds nothing yet")
     demo.add_argument(
@@ -286,14 +347,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the gate summary as JSON")
     publish = add("publish", cmd_publish, "publish a build that passed the gate (default: the latest)")
     publish.add_argument("--build", type=Path, help="build file to publish")
-    add("report", cmd_report, "write the HTML report from the published warehouse")
+    add("report", cmd_report, "write the HTML report from the published warehouse").set_defaults(
+        needs_sites=False
+    )
     run = add("run", cmd_run, "every stage in order: ingest, build, check, publish, report")
     run.add_argument(
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
     run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
     run.add_argument("--full", action="store_true", help=FULL_HELP)
-    add("status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows")
+    add(
+        "status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows"
+    ).set_defaults(needs_sites=False)
     add_crawl_parsers(add)
     add_inspect_parser(add)
     add_estimate_parser(add)
@@ -317,9 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("great_expectations", "urllib3", "tzlocal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
+    code: int
     try:
-        settings = load_settings(args.config)
-        code: int = args.handler(settings, args)
+        if args.command == "init":
+            code = cmd_init(args)
+        else:
+            settings = load_settings(args.config, require_sites=args.needs_sites)
+            code = args.handler(settings, args)
     except (ConfigError, UsageError) as exc:
         log.error("%s", exc)
         return EXIT_USAGE

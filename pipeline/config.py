@@ -1,15 +1,20 @@
 """Settings: one TOML file (``socialrank.toml``) plus environment variables.
 
-The data root comes from ``SOCIALRANK_HOME`` (default ``./data``); the TOML file from
-``SOCIALRANK_CONFIG`` (default ``./socialrank.toml`` when it exists). Secrets never live here:
-they come from Airflow connections or the environment.
+The file is the first of: the one ``--config`` or ``SOCIALRANK_CONFIG`` names, ``./socialrank.toml``,
+``$SOCIALRANK_HOME/socialrank.toml``; the log names the one used. ``socialrank init`` writes one. Without
+any, commands that need the owned sites stop and say so; nothing falls back to a made-up site. The data
+root comes from ``SOCIALRANK_HOME`` (default ``./data``). Secrets never live here: they come from Airflow
+connections or the environment.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +26,17 @@ from pipeline.crawl.settings import (
     crawler_settings,
     search_console_settings,
 )
+from pipeline.hosts import WWW_POLICIES, NotAHostName, owned_hosts
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_NAME = "socialrank.toml"
+CONFIG_ENV = "SOCIALRANK_CONFIG"
+HOME_ENV = "SOCIALRANK_HOME"
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+INIT_HINT = "socialrank init --site your-site.example"
+# Configuration files this process has named in its log, with how each was found.
+_announced: set[tuple[Path, str]] = set()
 
 
 class ConfigError(ValueError):
@@ -120,6 +134,8 @@ class IngestLimits:
 @dataclass(frozen=True)
 class Settings:
     data: DataRoot
+    # The owned sites as canonical hosts (normalised on construction: lower case, punycode, ``www.`` by
+    # ``www_policy``), the form the owned-site rule (pipeline.hosts) matches.
     owned_sites: tuple[str, ...]
     timezone: ZoneInfo
     www_policy: str = "strip"
@@ -138,18 +154,67 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     ingest: IngestLimits = field(default_factory=IngestLimits)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "owned_sites", owned_hosts(self.owned_sites, self.www_policy))
+
     @property
     def warehouse(self) -> Path:
         return self.warehouse_path or self.data.warehouse_dir / "warehouse.duckdb"
 
 
-def _as_str_tuple(value: Any, key: str) -> tuple[str, ...]:
+def parse_timezone(name: object) -> ZoneInfo:
+    """An IANA time zone by name; ``ValueError`` naming the nearest known zones otherwise."""
+    if not isinstance(name, str):
+        raise ValueError(f"a time zone is a name such as 'Europe/Berlin', got {name!r}")
+    # 'localtime' is this machine's zone file, not a zone DuckDB knows: days need a named zone.
+    if name != "localtime":
+        try:
+            return ZoneInfo(name)
+        except (KeyError, ValueError, OSError):
+            pass
+    nearest = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones() - {"localtime"}), n=3)
+    quoted = [repr(zone) for zone in nearest]
+    hint = f"did you mean {' or '.join(quoted)}?" if quoted else "e.g. 'Europe/Berlin'"
+    raise ValueError(f"unknown time zone {name!r}: use an IANA name ({hint})")
+
+
+def parse_owned_sites(value: object, www_policy: str) -> tuple[str, ...]:
+    """``[site] owned_sites`` as canonical hosts; ``ValueError`` saying what to write otherwise."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{key} must be a list of strings, got {value!r}")
-    return tuple(value)
+        raise ValueError(f'owned_sites must be a list of domain names such as ["mysite.io"], got {value!r}')
+    try:
+        return owned_hosts(value, www_policy)
+    except NotAHostName as exc:
+        raise ValueError(f"owned_sites: {exc}") from exc
 
 
-def _ingest_limits(raw: dict[str, Any], path: Path) -> IngestLimits:
+def find_config(config_path: Path | None = None, home: Path | None = None) -> tuple[Path | None, str]:
+    """The configuration file and how it was found: ``config_path`` (``--config``), ``$SOCIALRANK_CONFIG``,
+    ``./socialrank.toml``, ``$SOCIALRANK_HOME/socialrank.toml`` (``home`` in its place), the first that
+    applies. ``(None, where it looked)`` when there is none; a named file that does not exist is an error."""
+    env_config = os.environ.get(CONFIG_ENV)
+    named = config_path or (Path(env_config) if env_config else None)
+    if named is not None:
+        how = "--config" if config_path else f"${CONFIG_ENV}"
+        if not named.is_file():
+            raise ConfigError(
+                f"configuration file {named} ({how}) does not exist: write it with '{INIT_HINT}'"
+            )
+        return named, how
+    home_text = str(home) if home is not None else os.environ.get(HOME_ENV)
+    candidates = [(Path.cwd() / DEFAULT_CONFIG_NAME, "the current folder")]
+    if home_text:
+        candidates.append((Path(home_text) / DEFAULT_CONFIG_NAME, f"${HOME_ENV}"))
+    for candidate, how in candidates:
+        if candidate.is_file():
+            return candidate, how
+    looked = [f"${CONFIG_ENV} is not set", *(f"no {candidate}" for candidate, _ in candidates)]
+    if not home_text:
+        looked.append(f"${HOME_ENV} is not set")
+    return None, ", ".join(looked)
+
+
+def _ingest_limits(raw: dict[str, Any], where: str) -> IngestLimits:
     values: dict[str, int] = {}
     for key, attribute in (
         ("memory_limit_mb", "memory_mb"),
@@ -158,83 +223,104 @@ def _ingest_limits(raw: dict[str, Any], path: Path) -> IngestLimits:
     ):
         value = raw.get(key, getattr(IngestLimits, attribute))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{path}: [ingest] {key} must be a positive whole number, got {value!r}")
+            raise ConfigError(f"{where}: [ingest] {key} must be a positive whole number, got {value!r}")
         values[attribute] = value
     return IngestLimits(**values)
 
 
-def load_settings(config_path: Path | None = None, home: Path | None = None) -> Settings:
-    """Read settings from the TOML file and the environment; environment wins for the data root."""
-    env_config = os.environ.get("SOCIALRANK_CONFIG")
-    path = config_path or (Path(env_config) if env_config else Path.cwd() / DEFAULT_CONFIG_NAME)
+def load_settings(
+    config_path: Path | None = None, home: Path | None = None, *, require_sites: bool = False
+) -> Settings:
+    """Read settings from the configuration file (:func:`find_config`) and the environment; the
+    environment wins for the data root. With ``require_sites``, no file or no owned sites is a
+    :class:`ConfigError` that says how to write one."""
+    path, how = find_config(config_path, home)
+    where = str(path) if path is not None else "no configuration file"
     raw: dict[str, Any] = {}
-    if path.exists():
+    if path is None:
+        if require_sites:
+            raise ConfigError(
+                f"no configuration found ({how}): write one with '{INIT_HINT}' in the folder you run "
+                f"socialrank from (or set ${CONFIG_ENV} to a socialrank.toml)"
+            )
+    else:
+        if (
+            path.resolve(),
+            how,
+        ) not in _announced:  # once per process: DAG files load settings at every parse
+            _announced.add((path.resolve(), how))
+            log.info("configuration: %s (%s)", path.resolve(), how)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-    elif config_path is not None or env_config:
-        raise ConfigError(f"configuration file {path} does not exist")
+            raise ConfigError(f"{where}: {exc}") from exc
 
     site = raw.get("site", {})
-    home_value = home or Path(os.environ.get("SOCIALRANK_HOME") or raw.get("data", {}).get("home") or "data")
-    tz_name = site.get("timezone", "America/Los_Angeles")
+    home_value = home or Path(os.environ.get(HOME_ENV) or raw.get("data", {}).get("home") or "data")
     try:
-        timezone = ZoneInfo(tz_name)
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"{path}: unknown time zone {tz_name!r} in [site] timezone") from exc
+        timezone = parse_timezone(site.get("timezone", DEFAULT_TIMEZONE))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [site] timezone: {exc}") from exc
     www_policy = site.get("www_policy", "strip")
-    if www_policy not in ("strip", "keep"):
-        raise ConfigError(f"{path}: [site] www_policy must be 'strip' or 'keep', got {www_policy!r}")
-    owned = _as_str_tuple(site.get("owned_sites", ["example.com"]), "[site] owned_sites")
+    if www_policy not in WWW_POLICIES:
+        raise ConfigError(f"{where}: [site] www_policy must be 'strip' or 'keep', got {www_policy!r}")
+    try:
+        owned = parse_owned_sites(site.get("owned_sites", []), www_policy)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [site] {exc}") from exc
+    if require_sites and not owned:
+        raise ConfigError(
+            f'{where} names no owned sites: add owned_sites = ["your-site.example"] under [site] '
+            f"(or write a new file with '{INIT_HINT} --force')"
+        )
     warehouse = raw.get("warehouse", {}).get("path")
     memory_limit = raw.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
     if not isinstance(memory_limit, str) or not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
-        raise ConfigError(f"{path}: [warehouse] memory_limit must look like '4GB', got {memory_limit!r}")
+        raise ConfigError(f"{where}: [warehouse] memory_limit must look like '4GB', got {memory_limit!r}")
     threshold = raw.get("impact", {}).get("engagement_threshold", ImpactSettings.engagement_threshold)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise ConfigError(
-            f"{path}: [impact] engagement_threshold must be a positive integer, got {threshold!r}"
+            f"{where}: [impact] engagement_threshold must be a positive integer, got {threshold!r}"
         )
     window_weeks = raw.get("impact", {}).get("window_weeks", ImpactSettings.window_weeks)
     if not isinstance(window_weeks, int) or isinstance(window_weeks, bool) or window_weeks < 14:
         raise ConfigError(
-            f"{path}: [impact] window_weeks must be a whole number of weeks, at least 14 (an event "
+            f"{where}: [impact] window_weeks must be a whole number of weeks, at least 14 (an event "
             f"window), got {window_weeks!r}"
         )
     anticipation = raw.get("impact", {}).get("anticipation_weeks", ImpactSettings.anticipation_weeks)
     if not isinstance(anticipation, int) or isinstance(anticipation, bool) or not 0 <= anticipation <= 4:
         raise ConfigError(
-            f"{path}: [impact] anticipation_weeks must be a whole number of weeks within 0..4, "
+            f"{where}: [impact] anticipation_weeks must be a whole number of weeks within 0..4, "
             f"got {anticipation!r}"
         )
     landing_days = raw.get("retention", {}).get("landing_days", RetentionSettings.landing_days)
     if not isinstance(landing_days, int) or isinstance(landing_days, bool) or landing_days < 0:
         raise ConfigError(
-            f"{path}: [retention] landing_days must be a whole number of days (0 or more), "
+            f"{where}: [retention] landing_days must be a whole number of days (0 or more), "
             f"got {landing_days!r}"
         )
-    ingest = _ingest_limits(raw.get("ingest", {}), path)
+    ingest = _ingest_limits(raw.get("ingest", {}), where)
     lock_wait = raw.get("locks", {}).get("wait_seconds", Settings.lock_wait_seconds)
     if not isinstance(lock_wait, int | float) or isinstance(lock_wait, bool) or lock_wait < 0:
         raise ConfigError(
-            f"{path}: [locks] wait_seconds must be a number of seconds (0 or more), got {lock_wait!r}"
+            f"{where}: [locks] wait_seconds must be a number of seconds (0 or more), got {lock_wait!r}"
         )
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
         search_console = search_console_settings(raw.get("search_console", {}))
     except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
     return Settings(
         data=DataRoot(home_value.resolve()),
-        owned_sites=tuple(domain.lower() for domain in owned),
+        owned_sites=owned,
         timezone=timezone,
         www_policy=www_policy,
         history_start=str(site.get("history_start", "2006-03-21")),
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
         warehouse_memory_limit=memory_limit,
         lock_wait_seconds=float(lock_wait),
-        config_file=path if path.exists() else None,
+        config_file=path,
         impact=ImpactSettings(
             engagement_threshold=threshold, window_weeks=window_weeks, anticipation_weeks=anticipation
         ),

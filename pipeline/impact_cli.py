@@ -42,6 +42,7 @@ def add_estimate_parser(
         cmd_estimate,
         "Callaway & Sant'Anna staggered difference in differences on a panel file (CSV or Parquet)",
     )
+    parser.set_defaults(needs_sites=False)  # any panel file, no warehouse
     parser.add_argument("--panel", type=Path, required=True, help="panel file, .csv or .parquet")
     parser.add_argument("--unit", required=True, help="column identifying the unit (e.g. a page)")
     parser.add_argument("--time", required=True, help="column with the period, whole numbers")

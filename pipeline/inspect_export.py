@@ -18,10 +18,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.canonical import is_owned
 from pipeline.cli_support import AddCommand
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
+from pipeline.hosts import is_owned
 from pipeline.ingest import is_misplaced, misplaced_message
 from pipeline.sources import detect_format
 from pipeline.sources.base import MalformedInput, ParseContext, Rejected, Skipped

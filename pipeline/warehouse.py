@@ -2,7 +2,7 @@
 
 Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table, view or stored
 macro, each named after what it builds; their order comes from the ``schema.table`` names they mention.
-Run parameters (``as_of``, ``site_timezone``, ``owned_sites``) are DuckDB variables set with bound
+Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are DuckDB variables set with bound
 parameters, so no SQL is ever assembled from data.
 
 Builds are incremental when they can be (dbt's pattern): the new file starts as a copy of the
@@ -43,6 +43,7 @@ import jinja2
 from pipeline import impact, lake, locks
 from pipeline.config import Settings
 from pipeline.faults import fault_point
+from pipeline.hosts import owned_url_pattern
 from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
 from pipeline.schemas import ALL_DATASETS, QUARANTINED_RECORDS, RECORD_DATASETS
@@ -129,6 +130,13 @@ class IncrementalBase:
     as_of: dt.date
     lake_rows: dict[str, int] = field(default_factory=dict)
     """Rows per lake dataset of the deliveries the base build saw."""
+
+
+def define_macros(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The site's variables (its time zone, the owned-site rule) and the helpers of ``sql/macros.sql``."""
+    con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
+    con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern(settings.owned_sites)])
+    con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
 
 
 def build_fingerprint(settings: Settings) -> str:
@@ -344,10 +352,8 @@ def build(
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
         con.execute("SET VARIABLE as_of = ?", [as_of])
         con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
-        con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
-        con.execute("SET VARIABLE owned_sites = ?", [list(settings.owned_sites)])
         con.execute("SET VARIABLE impact_window_weeks = ?", [settings.impact.window_weeks])
-        con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
+        define_macros(con, settings)
         if incremental:
             with _timed("snapshot of the base build"):
                 con.execute(_incremental_step("snapshot"))

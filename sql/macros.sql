@@ -1,15 +1,12 @@
 -- Build-time helpers. Run variables are set by the build with bound parameters:
---   as_of (DATE): last day the warehouse covers; site_timezone (VARCHAR); owned_sites (VARCHAR[]);
+--   as_of (DATE): last day the warehouse covers; site_timezone (VARCHAR); owned_url_pattern (VARCHAR): the
+--   owned-site rule, computed once in Python (pipeline/hosts.py, owned_url_pattern) from the configured sites;
 --   in an incremental build, base_as_of (DATE): the base build's as_of; new_deliveries (VARCHAR[]): the ids of
 --   deliveries the base build had not seen (sql/incremental/snapshot.sql).
 CREATE OR REPLACE TEMP MACRO url_host(u) AS regexp_extract(u, '^https?://\[?([^/:?#\]]+)', 1);
 
--- A URL is owned when its host is an owned site or a subdomain of one. One regular expression for all
--- sites (host, then a delimiter or the end): a per-site lambda over every URL was the build's hot spot.
-SET VARIABLE owned_url_pattern = (
-    SELECT '^https?://\[?([^/:?#\]]*\.)?(' || string_agg(regexp_escape(site), '|') || ')([/:?#\]]|$)'
-    FROM unnest(getvariable('owned_sites')::VARCHAR[]) AS sites(site)
-);
+-- A canonical URL is owned when its host is an owned site or a subdomain of one: one regular expression for
+-- all sites (a per-site lambda over every URL was the build's hot spot), the same Python and the crawler match.
 CREATE OR REPLACE TEMP MACRO is_owned(u) AS coalesce(regexp_matches(u, getvariable('owned_url_pattern')), FALSE);
 
 CREATE OR REPLACE TEMP MACRO site_day(ts) AS CAST(timezone(getvariable('site_timezone'), ts) AS DATE);

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
@@ -58,7 +58,7 @@ class AirflowCluster:
             "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "SOCIALRANK_HOME": str(self.data_root),
             "SOCIALRANK_PROJECT_DIR": str(PROJECT_DIR),
-            "SOCIALRANK_CONFIG": str(PROJECT_DIR / "socialrank.toml"),
+            "SOCIALRANK_CONFIG": str(SAMPLE_CONFIG),
             "GX_ANALYTICS_ENABLED": "False",
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),

@@ -20,6 +20,8 @@ from pipeline.warehouse import BuildResult
 from tests.http_servers import LoopbackServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# The sample data's configuration (`make run` names it): `socialrank init --site example.com`'s output.
+SAMPLE_CONFIG = PROJECT_DIR / "sample" / "socialrank.toml"
 REFERENCE_EXPORTS = PROJECT_DIR.parent / "shared" / "reference-exports"
 DEMO_RUN_DATE = dt.date(2026, 11, 1)
 

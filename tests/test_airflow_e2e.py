@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import write_demo_landing
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 pytestmark = pytest.mark.airflow
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -24,7 +24,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         **os.environ,
         "SOCIALRANK_HOME": str(home / "data"),
         "SOCIALRANK_PROJECT_DIR": str(PROJECT_DIR),
-        "SOCIALRANK_CONFIG": str(PROJECT_DIR / "socialrank.toml"),
+        "SOCIALRANK_CONFIG": str(SAMPLE_CONFIG),
         "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

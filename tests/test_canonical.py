@@ -13,10 +13,10 @@ from pipeline.canonical import (
     canonical_by_rules,
     canonicalize,
     host_of,
-    is_owned,
     registrable_domain,
     try_canonicalize,
 )
+from pipeline.hosts import is_owned
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
+from tests.conftest import SAMPLE_CONFIG
 
 COMMANDS = (
+    "init",
     "demo-data",
     "ingest",
     "build",
@@ -32,8 +35,10 @@ COMMANDS = (
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data root, and the sample data's configuration in the current folder."""
     monkeypatch.setenv("SOCIALRANK_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
+    shutil.copyfile(SAMPLE_CONFIG, tmp_path / "socialrank.toml")
     return tmp_path / "data"
 
 

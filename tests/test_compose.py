@@ -72,3 +72,28 @@ def test_make_airflow_binds_loopback_unless_told_otherwise() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text()
     assert "AIRFLOW_HOST ?= 127.0.0.1" in makefile
     assert "AIRFLOW__API__HOST=$(AIRFLOW_HOST)" in makefile
+
+
+@pytest.mark.parametrize("service", AIRFLOW_SERVICES)
+def test_every_airflow_service_reads_the_users_own_configuration(
+    compose: dict[str, Any], service: str
+) -> None:
+    """The user's socialrank.toml (`socialrank init`) is mounted, never baked in; compose does not start
+    without it (no folder created in its place)."""
+    definition = compose["services"][service]
+    assert definition["environment"]["SOCIALRANK_CONFIG"] == "/opt/socialrank/socialrank.toml"
+    assert {
+        "type": "bind",
+        "source": "./socialrank.toml",
+        "target": "/opt/socialrank/socialrank.toml",
+        "read_only": True,
+        "bind": {"create_host_path": False},
+    } in definition["volumes"]
+    assert "COPY --chown=airflow:root socialrank.toml" not in (PROJECT_DIR / "Dockerfile").read_text()
+
+
+def test_make_run_names_the_sample_configuration_and_nothing_else_does() -> None:
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "SAMPLE_CONFIG := $(CURDIR)/sample/socialrank.toml" in makefile
+    assert "run: export SOCIALRANK_CONFIG := $(SAMPLE_CONFIG)" in makefile
+    assert makefile.count("SOCIALRANK_CONFIG :=") + makefile.count("SOCIALRANK_CONFIG ?=") == 1

@@ -15,6 +15,8 @@ from pipeline.config import Settings, load_settings
 from pipeline.crawl.cli_commands import EXIT_FAILED, EXIT_OK, add_parsers
 from tests.http_servers import LoopbackServer, Reply
 
+SITE = '[site]\nowned_sites = ["example.com"]\n'
+
 
 def run(argv: list[str]) -> int:
     """What ``pipeline.cli`` does with these commands: its ``add`` helper, then the chosen handler."""
@@ -38,7 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALRANK_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     # The default politeness delay (1 s between requests to a host) would only slow the test down.
-    (tmp_path / "socialrank.toml").write_text("[crawler]\nper_host_delay = 0.0\n")
+    (tmp_path / "socialrank.toml").write_text(f"{SITE}[crawler]\nper_host_delay = 0.0\n")
     return tmp_path / "data"
 
 
@@ -96,7 +98,9 @@ def test_fetch_of_a_server_that_never_answers_ends_within_its_budget(
     """A server that accepts connections and never answers: robots.txt, retries and waits together
     stay within ``fetch_budget`` (before it, four tries of a 15 s read timeout took 67 s)."""
     monkeypatch.setenv("SOCIALRANK_ALLOW_NETWORKS", "127.0.0.0/8")
-    (home.parent / "socialrank.toml").write_text("[crawler]\nper_host_delay = 0.0\nfetch_budget = 2.0\n")
+    (home.parent / "socialrank.toml").write_text(
+        f"{SITE}[crawler]\nper_host_delay = 0.0\nfetch_budget = 2.0\n"
+    )
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # the kernel completes the handshakes; nothing ever reads or answers

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 DAGS_DIR = PROJECT_DIR / "dags"
 HEAVY_MODULES = ("duckdb", "pyarrow", "great_expectations", "pandas", "numpy", "sqlalchemy_utils")
@@ -21,6 +21,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOCIALRANK_HOME", str(tmp_path_factory.mktemp("home")))
+        patch.setenv("SOCIALRANK_CONFIG", str(SAMPLE_CONFIG))
         return DagBag(dag_folder=str(DAGS_DIR))
 
 
@@ -76,10 +77,9 @@ def test_event_dag_is_scheduled_by_the_sentinel_watcher(dagbag) -> None:
     assert type(watcher.trigger).__name__ == "ReadySentinelTrigger"
 
 
-@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
-def test_dag_files_import_no_heavy_libraries(dag_file: str, tmp_path: Path) -> None:
-    """Parsing a DAG file must stay cheap: the data libraries load inside tasks, not at parse time."""
-    probe = (
+def _import_probe(dag_file: str) -> str:
+    """A script that imports one DAG file and prints the modules that import loaded."""
+    return (
         "import importlib.util, json, sys\n"
         "import airflow.sdk\n"
         "before = set(sys.modules)\n"
@@ -88,16 +88,43 @@ def test_dag_files_import_no_heavy_libraries(dag_file: str, tmp_path: Path) -> N
         "spec.loader.exec_module(module)\n"
         "print(json.dumps(sorted(set(sys.modules) - before)))\n"
     )
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
+def test_dag_files_import_no_heavy_libraries(dag_file: str, tmp_path: Path) -> None:
+    """Parsing a DAG file must stay cheap: the data libraries load inside tasks, not at parse time."""
     result = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", _import_probe(dag_file)],
         capture_output=True,
         text=True,
         check=True,
-        env={"SOCIALRANK_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        env={
+            "SOCIALRANK_HOME": str(tmp_path),
+            "SOCIALRANK_CONFIG": str(SAMPLE_CONFIG),
+            "PATH": "/usr/bin:/bin",
+        },
     )
     added = json.loads(result.stdout.strip().splitlines()[-1])
     heavy = sorted({name.split(".")[0] for name in added} & set(HEAVY_MODULES))
     assert heavy == [], f"{dag_file} imports {heavy} at parse time"
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
+def test_dag_files_without_a_configuration_fail_to_load_naming_init(dag_file: str, tmp_path: Path) -> None:
+    """No socialrank.toml anywhere: the DAG does not load (an import error in Airflow's UI) and says how
+    to write one, rather than run every night for a made-up site."""
+    result = subprocess.run(
+        [sys.executable, "-c", _import_probe(dag_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={"SOCIALRANK_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0
+    assert "ConfigError: no configuration found" in result.stderr
+    assert "socialrank init --site" in result.stderr
 
 
 def test_every_lake_dataset_has_an_asset_and_the_tasks_that_write_it_declare_it(dagbag) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pipeline.config import IngestLimits, Settings
 from pipeline.delivery import ArchiveLimits, Delivery
 from pipeline.ingest import DeliveryResult, run_ingest
 from tests.conftest import (
+    SAMPLE_CONFIG,
     csv_bytes,
     mastodon_create,
     mastodon_outbox,
@@ -62,6 +64,7 @@ def test_far_corner_xlsx_beside_a_good_csv_via_the_command(tmp_path: Path) -> No
     (home / "landing" / "rankings" / "tracker").mkdir(parents=True)
     (home / "landing" / GOOD).write_bytes(rank_csv(3))
     command = Path(sys.executable).with_name("socialrank")
+    shutil.copyfile(SAMPLE_CONFIG, tmp_path / "socialrank.toml")
     env = {**os.environ, "SOCIALRANK_HOME": str(home)}
     done = subprocess.run(
         [str(command), "ingest", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300

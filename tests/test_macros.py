@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import duckdb
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from pipeline.config import DataRoot, Settings
+from pipeline.warehouse import define_macros
 
 
-def _connection(owned_sites: list[str]) -> duckdb.DuckDBPyConnection:
+def _connection(owned_sites: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    """The macros as a build defines them, for these owned sites."""
     con = duckdb.connect()
-    con.execute("SET VARIABLE site_timezone = 'America/Los_Angeles'")
-    con.execute("SET VARIABLE owned_sites = ?", [owned_sites])
-    con.execute((PROJECT_DIR / "sql" / "macros.sql").read_text(encoding="utf-8"))
+    settings = Settings(
+        data=DataRoot(Path("unused")), owned_sites=owned_sites, timezone=ZoneInfo("America/Los_Angeles")
+    )
+    define_macros(con, settings)
     return con
 
 
@@ -37,10 +43,10 @@ def _connection(owned_sites: list[str]) -> duckdb.DuckDBPyConnection:
     ],
 )
 def test_is_owned_matches_owned_sites_and_their_subdomains(url: str | None, owned: bool) -> None:
-    con = _connection(["example.com", "a.co.uk"])
+    con = _connection(("example.com", "a.co.uk"))
     assert con.execute("SELECT is_owned(?)", [url]).fetchone() == (owned,)
 
 
 def test_with_no_owned_sites_nothing_is_owned() -> None:
-    con = _connection([])
+    con = _connection(())
     assert con.execute("SELECT is_owned('https://example.com/')").fetchone() == (False,)

@@ -31,11 +31,12 @@ from pipeline.purge import (
     read_ledger,
     run_purge,
 )
-from tests.conftest import PROJECT_DIR, x_manifest, x_tweet, x_tweets_js
+from tests.conftest import SAMPLE_CONFIG, x_manifest, x_tweet, x_tweets_js
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 OLD = NOW - dt.timedelta(days=40)
 RECENT = NOW - dt.timedelta(days=5)
+SITE = "[site]\nowned_sites = ['example.com']\n"
 
 
 def ranking_csv(keyword: str, bad_row: bool = False) -> str:
@@ -253,6 +254,7 @@ def test_killed_derived_purge_is_finished_by_the_next_purge(
     land(settings, "rankings/tracker/a.csv", ranking_csv("a", bad_row=True))
     land(settings, "rankings/tracker/b.csv", ranking_csv("b"))
     run_ingest(settings, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    (tmp_path / "socialrank.toml").write_text(SITE)
     env = {**os.environ, "SOCIALRANK_HOME": str(settings.data.root), "SOCIALRANK_FAULT": fault}
     killed = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "purge", "--derived"],
@@ -303,7 +305,7 @@ def test_interrupted_purge_of_bytes_ingested_again_is_dropped(settings: Settings
 
 
 def test_retention_setting(tmp_path: Path) -> None:
-    shipped = load_settings(PROJECT_DIR / "socialrank.toml", home=tmp_path)
+    shipped = load_settings(SAMPLE_CONFIG, home=tmp_path)
     assert shipped.retention.landing_days == 30
     config = tmp_path / "socialrank.toml"
     config.write_text("[site]\nowned_sites = ['example.com']\n")
@@ -328,7 +330,7 @@ def test_purge_command(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture
         build_parser().parse_args(["purge", "--help"])
     assert exited.value.code == 0
     assert "--derived" in capsys.readouterr().out
-    (tmp_path / "socialrank.toml").write_text("[retention]\nlanding_days = 0\n")
+    (tmp_path / "socialrank.toml").write_text(f"{SITE}[retention]\nlanding_days = 0\n")
     data = DataRoot(home)
     (data.landing / "rankings" / "tracker").mkdir(parents=True)
     (data.landing / "rankings" / "tracker" / "a.csv").write_text(ranking_csv("a"))
@@ -354,5 +356,5 @@ def test_purge_command(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as exited:
         main(["purge", "--older-than", "-1"])
     assert exited.value.code == 2
-    (tmp_path / "socialrank.toml").write_text("[retention]\nlanding_days = -3\n")
+    (tmp_path / "socialrank.toml").write_text(f"{SITE}[retention]\nlanding_days = -3\n")
     assert main(["purge"]) == EXIT_USAGE

@@ -112,6 +112,7 @@ def add_parsers(add: AddCommand) -> None:
         "fetch one URL through the crawler's whole path (address guard, robots.txt, redirects, shims, "
         "canonical, outlinks)",
     )
+    fetch.set_defaults(needs_sites=False)  # one URL, whoever owns it
     fetch.add_argument("url", help="the URL to fetch")
     fetch.add_argument("--json", action="store_true", help="print the result as one JSON object")
     crawl = add("crawl", cmd_crawl, "crawl the social links not fetched recently into the lake")

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from pipeline import lake
-from pipeline.canonical import host_of, is_owned, registrable_domain, try_canonicalize
+from pipeline.canonical import host_of, registrable_domain, try_canonicalize
 from pipeline.config import Settings
 from pipeline.crawl.addresses import AddressGuard, Resolver, system_resolver
 from pipeline.crawl.cache import ConditionalCache
@@ -40,6 +40,7 @@ from pipeline.crawl.page import has_directive
 from pipeline.crawl.politeness import HostPoliteness
 from pipeline.crawl.robots import RobotsCache, RobotsStore
 from pipeline.crawl.scheduler import HostScheduler
+from pipeline.hosts import is_owned, owned_url_pattern
 from pipeline.schemas import CRAWL_FETCHES, CRAWL_LINKS
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,9 @@ WHERE canonical_url IS NOT NULL
 GROUP BY canonical_url
 """
 # Pages known to link to an owned page: tool-reported sources, and social permalinks of owned links.
+# Owned targets by the one owned-site rule, its regular expression bound as a parameter.
 LINKING_PAGE_SEEDS = """
-WITH owned AS (SELECT unnest(?::VARCHAR[]) AS site),
-targets AS (
+WITH targets AS (
     SELECT source_canonical AS key, min(source_url) AS url, target_canonical AS target
     FROM read_parquet(?, union_by_name = true)
     GROUP BY source_canonical, target_canonical
@@ -66,10 +67,9 @@ targets AS (
     WHERE permalink IS NOT NULL AND canonical_url IS NOT NULL
     GROUP BY permalink, canonical_url
 )
-SELECT DISTINCT t.key, t.url
-FROM targets AS t, owned AS o
-WHERE regexp_extract(t.target, '^https?://\\[?([^/:?#\\]]+)', 1) = o.site
-   OR ends_with(regexp_extract(t.target, '^https?://\\[?([^/:?#\\]]+)', 1), '.' || o.site)
+SELECT DISTINCT key, url
+FROM targets
+WHERE regexp_matches(target, ?)
 """
 
 
@@ -119,7 +119,11 @@ def seeds_from_lake(settings: Settings) -> Iterator[Seed]:
         if settings.crawler.crawl_linking_pages:
             rows = con.execute(
                 LINKING_PAGE_SEEDS,
-                [list(settings.owned_sites), _glob(settings, "backlinks"), _glob(settings, "social_links")],
+                [
+                    _glob(settings, "backlinks"),
+                    _glob(settings, "social_links"),
+                    owned_url_pattern(settings.owned_sites),
+                ],
             ).fetchall()
             for key, url in rows:
                 canonical = try_canonicalize(key, settings.www_policy)
