@@ -16,16 +16,17 @@ on hostile files cut into tiny blocks.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.delivery import Delivery
-from pipeline.sources.base import Rejected
+from pipeline.sources.base import ColumnBatch, Columns, Extracted, RecordKind, Rejected
 from pipeline.sources.textfiles import (
     MAX_FIELD_CHARS,
     csv_dict_rows,
@@ -40,6 +41,8 @@ BLOCK_BYTES = 16 * 1024 * 1024
 # Arrow parses a block in pieces of this size, side by side on every core.
 ARROW_BLOCK_BYTES = 1024 * 1024
 UTF8_ENCODINGS = ("utf-8", "utf-8-sig")
+# Distinct cell values remembered per column while a member is read; cleared when full.
+MEMO_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -213,3 +216,77 @@ class _Prefixed(io.RawIOBase):
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+class Invalid:
+    """A cell value the format's row function rejects."""
+
+
+INVALID = Invalid()
+RowFunction = Callable[[dict[str, str], str], Extracted]
+
+
+class BlockDecoder:
+    """A :class:`StringBlock`'s columns decoded one at a time, each distinct cell value once (exports repeat
+    their days, pages and flags), remembered across the blocks of a member in ``memos``; and the rows some
+    column rejected, which :meth:`batch` sends through the format's row function for their reasons."""
+
+    def __init__(self, block: StringBlock, memos: dict[str, dict[str, object]]) -> None:
+        self.block = block
+        self.table = block.table
+        self.rejected = np.zeros(block.table.num_rows, dtype=bool)
+        self._memos = memos
+        self._encoded: dict[str, pa.DictionaryArray] = {}
+
+    def decoded(
+        self,
+        name: str,
+        column: str,
+        decode: Callable[[str], object],
+        kind: pa.DataType,
+        *,
+        remember: bool = True,
+    ) -> pa.Array:
+        """``decode`` of each cell of ``column`` (INVALID rejects the row), as an array of ``kind``; text as
+        a dictionary (each distinct value once, as far as the lake writer). ``name`` keys the memo;
+        ``remember=False`` for columns whose values rarely repeat across blocks."""
+        encoded = self._encoded.get(column)
+        if encoded is None:
+            encoded = self._encoded[column] = self.table.column(column).combine_chunks().dictionary_encode()
+        memo = self._memos.setdefault(name, {}) if remember else {}
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
+        values = []
+        for cell in encoded.dictionary.to_pylist():
+            found = memo.get(cell, memo)
+            if found is memo:
+                found = memo[cell] = decode(cell)
+            values.append(found)
+        invalid = np.array([value is INVALID for value in values], dtype=bool)
+        distinct = pa.array([None if value is INVALID else value for value in values], type=kind)
+        indices = encoded.indices
+        np.logical_or(self.rejected, invalid[indices.to_numpy(zero_copy_only=False)], out=self.rejected)
+        if pa.types.is_string(kind):
+            return pa.DictionaryArray.from_arrays(indices, distinct)
+        return distinct.take(indices)
+
+    def reject(self, rows: pa.Array) -> None:
+        """Reject the rows where ``rows`` (booleans, one per row) is true."""
+        np.logical_or(self.rejected, rows.to_numpy(zero_copy_only=False), out=self.rejected)
+
+    def batch(
+        self, kind: RecordKind, values: dict[str, pa.Array | object], row: RowFunction
+    ) -> Iterator[Extracted | ColumnBatch]:
+        """The rejected rows through ``row`` (row values, place), then the others as one column batch."""
+        keep = ~self.rejected
+        if self.rejected.any():
+            for number in np.flatnonzero(self.rejected).tolist():
+                yield row(self.block.row(number), self.block.location(number))
+            mask = pa.array(keep)
+            values = {
+                name: value.filter(mask) if isinstance(value, pa.Array) else value
+                for name, value in values.items()
+            }
+        rows = int(keep.sum())
+        if rows:
+            yield ColumnBatch(kind, Columns(rows, values))

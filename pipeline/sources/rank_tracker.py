@@ -11,9 +11,8 @@ Named tracker formats map their headers onto this contract through :data:`HEADER
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,7 +20,6 @@ from pipeline.canonical import try_canonicalize
 from pipeline.delivery import Delivery
 from pipeline.sources.base import (
     ColumnBatch,
-    Columns,
     Extracted,
     HeaderLayout,
     ParseContext,
@@ -29,7 +27,7 @@ from pipeline.sources.base import (
     Rejected,
     parse_inline,
 )
-from pipeline.sources.csv_columns import BLOCK_BYTES, StringBlock, csv_blocks
+from pipeline.sources.csv_columns import BLOCK_BYTES, INVALID, BlockDecoder, Invalid, StringBlock, csv_blocks
 from pipeline.sources.textfiles import header_of
 
 SOURCE = "rank_tracker"
@@ -54,8 +52,6 @@ def normalise_header(header: list[str]) -> list[str]:
 
 
 INT64_MAX = 2**63 - 1
-# Distinct cell values remembered per column while a member is read in columns; cleared when full.
-MEMO_LIMIT = 1_000_000
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -165,17 +161,10 @@ class RankTrackerCsv:
         )
 
 
-class _Invalid:
-    """A cell value :meth:`RankTrackerCsv.row` rejects."""
-
-
-INVALID = _Invalid()
-
-
 class _BlockColumns:
-    """A block's rows decoded column by column, each distinct cell value once (a tracker repeats its days,
-    pages, positions and keywords), with exactly the values and rejections of :meth:`RankTrackerCsv.row`:
-    a row some column rejects goes through that method, for its reason."""
+    """A block's rows decoded column by column (:class:`~pipeline.sources.csv_columns.BlockDecoder`), with
+    exactly the values and rejections of :meth:`RankTrackerCsv.row`: a row some column rejects goes through
+    that method, for its reason."""
 
     def __init__(self, parser: RankTrackerCsv, member: str, context: ParseContext) -> None:
         self.parser = parser
@@ -184,73 +173,33 @@ class _BlockColumns:
         self.memos: dict[str, dict[str, object]] = {}
 
     def of(self, block: StringBlock) -> Iterator[Extracted | ColumnBatch]:
-        table, policy = block.table, self.context.www_policy
-        bad = np.zeros(table.num_rows, dtype=bool)
-        values: dict[str, pa.Array | str | None] = {"source": SOURCE}
-        encoded: dict[str, pa.DictionaryArray] = {}
-
-        def decoded(name: str, column: str, decode: Callable[[str], object], kind: pa.DataType) -> pa.Array:
-            if column not in encoded:
-                encoded[column] = table.column(column).combine_chunks().dictionary_encode()
-            array, invalid = self._decoded(name, encoded[column], decode, kind)
-            np.logical_or(bad, invalid, out=bad)
-            return array
-
-        values["ranking_date"] = decoded("date", "date", _day_or_invalid, pa.date32())
-        values["query"] = decoded("keyword", "keyword", _keyword_or_invalid, pa.string())
-        values["position"] = decoded("position", "position", _position_or_invalid, pa.float64())
-        ranked = decoded("ranked", "position", _is_ranked, pa.bool_())
-        values["url"] = url = decoded("url", "url", lambda url: url.strip() or None, pa.string())
-        canonical = decoded("canonical", "url", lambda url: try_canonicalize(url, policy), pa.string())
+        columns, policy = BlockDecoder(block, self.memos), self.context.www_policy
+        values: dict[str, pa.Array | object] = {"source": SOURCE}
+        values["ranking_date"] = columns.decoded("date", "date", _day_or_invalid, pa.date32())
+        values["query"] = columns.decoded("keyword", "keyword", _keyword_or_invalid, pa.string())
+        values["position"] = columns.decoded("position", "position", _position_or_invalid, pa.float64())
+        ranked = columns.decoded("ranked", "position", _is_ranked, pa.bool_())
+        values["url"] = url = columns.decoded("url", "url", lambda url: url.strip() or None, pa.string())
+        canonical = columns.decoded(
+            "canonical", "url", lambda url: try_canonicalize(url, policy), pa.string()
+        )
         values["canonical_url"] = canonical
         # No page to credit: a ranked row, or a URL that is not one of the web's.
-        unusable = pc.and_(pc.is_null(canonical), pc.or_(ranked, pc.is_valid(url)))
-        np.logical_or(bad, unusable.to_numpy(zero_copy_only=False), out=bad)
+        columns.reject(pc.and_(pc.is_null(canonical), pc.or_(ranked, pc.is_valid(url))))
+        table = block.table
         for name in OPTIONAL_INTEGERS:
             if name in table.column_names:
                 plain = _plain_counts(table.column(name))
                 values[name] = (
-                    plain if plain is not None else decoded(name, name, _count_or_invalid, pa.int64())
+                    plain if plain is not None else columns.decoded(name, name, _count_or_invalid, pa.int64())
                 )
         for name in OPTIONAL_TEXT:
             if name in table.column_names:
                 text = table.column(name).combine_chunks()
                 values[name] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-
-        if bad.any():
-            for row in np.flatnonzero(bad).tolist():
-                yield self.parser.row(block.row(row), self.member, block.location(row), self.context)
-            keep = pa.array(~bad)
-            values = {
-                name: value.filter(keep) if isinstance(value, pa.Array) else value
-                for name, value in values.items()
-            }
-        rows = int((~bad).sum())
-        if rows:
-            yield ColumnBatch("ranking", Columns(rows, values))
-
-    def _decoded(
-        self, name: str, encoded: pa.DictionaryArray, decode: Callable[[str], object], kind: pa.DataType
-    ) -> tuple[pa.Array, np.ndarray]:
-        """``decode`` of every cell, computed once per distinct value; and where it said INVALID."""
-        memo = self.memos.setdefault(name, {})
-        if len(memo) > MEMO_LIMIT:
-            memo.clear()
-        decoded = []
-        for value in encoded.dictionary.to_pylist():
-            found = memo.get(value, memo)
-            if found is memo:
-                found = memo[value] = decode(value)
-            decoded.append(found)
-        invalid = np.array([value is INVALID for value in decoded], dtype=bool)
-        cleaned = pa.array([None if value is INVALID else value for value in decoded], type=kind)
-        indices = encoded.indices
-        if pa.types.is_string(kind):
-            # Kept as a dictionary (each distinct text once) to the lake writer: a fraction of the bytes.
-            cleaned = pa.DictionaryArray.from_arrays(indices, cleaned)
-        else:
-            cleaned = cleaned.take(indices)
-        return cleaned, invalid[indices.to_numpy(zero_copy_only=False)]
+        yield from columns.batch(
+            "ranking", values, lambda row, location: self.parser.row(row, self.member, location, self.context)
+        )
 
 
 def _plain_counts(column: pa.ChunkedArray) -> pa.Array | None:
@@ -267,23 +216,23 @@ def _plain_counts(column: pa.ChunkedArray) -> pa.Array | None:
     return counts
 
 
-def _day_or_invalid(text: str) -> dt.date | _Invalid:
+def _day_or_invalid(text: str) -> dt.date | Invalid:
     day = _day(text)
     return INVALID if day is None else day
 
 
-def _keyword_or_invalid(text: str) -> str | _Invalid:
+def _keyword_or_invalid(text: str) -> str | Invalid:
     return text.strip() or INVALID
 
 
-def _position_or_invalid(text: str) -> float | _Invalid | None:
+def _position_or_invalid(text: str) -> float | Invalid | None:
     try:
         return _valid_position(text)
     except ValueError:
         return INVALID
 
 
-def _count_or_invalid(text: str) -> int | _Invalid | None:
+def _count_or_invalid(text: str) -> int | Invalid | None:
     try:
         return _optional_int(text)
     except ValueError:
