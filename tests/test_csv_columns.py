@@ -1,4 +1,4 @@
-"""Reading a rank-tracker CSV in columns gives exactly what reading it row by row gives.
+"""Reading a rank-tracker CSV or an Ahrefs export in columns gives exactly what reading it row by row gives.
 
 The row reader (``csv_dict_rows`` + ``RankTrackerCsv.row``) is the reference: every record, value for value,
 and every rejection, with its line, reason and excerpt, in order. Files are generated with hostile cells
@@ -29,6 +29,7 @@ from pipeline.config import Settings
 from pipeline.delivery import Delivery
 from pipeline.ingest import run_ingest
 from pipeline.sources import csv_columns
+from pipeline.sources.ahrefs import AhrefsBacklinks
 from pipeline.sources.base import ColumnBatch, ParseContext, Record, Rejected
 from pipeline.sources.csv_columns import StringBlock, csv_blocks
 from pipeline.sources.rank_tracker import RankTrackerCsv, normalise_header
@@ -232,3 +233,83 @@ def test_an_ingest_writes_rows_read_both_ways_as_plain_text(settings: Settings) 
         [[str(path) for path in files]],
     ).fetchall()
     assert [query for (query,) in queries] == [f"kw {n}" for n in range(3000)]
+
+
+AHREFS_HEADER = [
+    "Referring page URL",
+    "Target URL",
+    "Anchor",
+    "Nofollow",
+    "UGC",
+    "Domain rating",
+    "First seen",
+    "Last seen",
+    "Lost",
+]
+ahrefs_cells = st.tuples(
+    st.sampled_from([*URLS, "https://blog.example.co.uk/post?id=3", "https://www.other.org/a"]),
+    st.sampled_from(URLS[:3]),
+    st.sampled_from(["", "read this", " spaced ", "café"]),
+    st.sampled_from(["true", "false", "", "TRUE", "maybe", "1"]),
+    st.sampled_from(["false", "", "yes", "x"]),
+    st.sampled_from(["", "45", "1,234.5", "abc", "7.5"]),
+    st.sampled_from(DATES),
+    st.sampled_from(DATES),
+    st.sampled_from(["", "true", "false", "2026-01-03", " "]),
+)
+
+
+def _ahrefs_by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    delivery = Delivery(path)
+    member = delivery.members()[0]
+    header = [column.lower() for column in header_of(delivery, member)]
+    parser = AhrefsBacklinks()
+    records: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
+    with csv_dict_rows(delivery, member, header) as rows:
+        for item in rows:
+            found = item if isinstance(item, Rejected) else parser.row(item[1], member, item[0], CONTEXT)
+            if isinstance(found, Rejected):
+                rejected.append(found)
+            else:
+                assert isinstance(found, Record)
+                records.append(found.row)
+    delivery.close()
+    return records, rejected
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(ahrefs_cells, min_size=1, max_size=30),
+    damage=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(DAMAGE)), max_size=2),
+    block_bytes=st.sampled_from([64, 300, 1 << 20]),
+)
+def test_ahrefs_columns_and_rows_agree(
+    tmp_path: Path, rows: list[tuple[str, ...]], damage: list[tuple[int, str]], block_bytes: int
+) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(AHREFS_HEADER)
+    text = out.getvalue()
+    inserted = dict(damage)
+    for number, row in enumerate(rows):
+        text += inserted.get(number, "")
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(row)
+        text += out.getvalue()
+    path = tmp_path / "backlinks.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    expected_records, expected_rejected = _ahrefs_by_rows(path)
+    delivery = Delivery(path)
+    records: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
+    for part in AhrefsBacklinks(block_bytes).parse_sections(delivery, CONTEXT):
+        if isinstance(part, ColumnBatch):
+            records.extend(record.row for record in part.records())
+        elif isinstance(part, Rejected):
+            rejected.append(part)
+        else:
+            assert isinstance(part, Record)
+            records.append(part.row)
+    delivery.close()
+    assert records == expected_records
+    assert rejected == expected_rejected

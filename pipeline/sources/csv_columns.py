@@ -241,17 +241,21 @@ class BlockDecoder:
     def decoded(
         self,
         name: str,
-        column: str,
+        column: str | pa.Array,
         decode: Callable[[str], object],
         kind: pa.DataType,
         *,
         remember: bool = True,
     ) -> pa.Array:
-        """``decode`` of each cell of ``column`` (INVALID rejects the row), as an array of ``kind``; text as
-        a dictionary (each distinct value once, as far as the lake writer). ``name`` keys the memo;
-        ``remember=False`` for columns whose values rarely repeat across blocks."""
-        encoded = self._encoded.get(column)
-        if encoded is None:
+        """``decode`` of each cell of ``column`` (a column's name, or text derived from the block's cells
+        row by row: a dictionary array keeps its dictionary) (INVALID rejects the row), as an array of
+        ``kind``; text as a dictionary (each distinct value once, as far as the lake writer). ``name`` keys
+        the memo; ``remember=False`` for values that rarely repeat across blocks."""
+        if isinstance(column, pa.DictionaryArray):
+            encoded = column
+        elif isinstance(column, pa.Array):
+            encoded = column.dictionary_encode()
+        elif (encoded := self._encoded.get(column)) is None:
             encoded = self._encoded[column] = self.table.column(column).combine_chunks().dictionary_encode()
         memo = self._memos.setdefault(name, {}) if remember else {}
         if len(memo) > MEMO_LIMIT:
@@ -260,7 +264,7 @@ class BlockDecoder:
         for cell in encoded.dictionary.to_pylist():
             found = memo.get(cell, memo)
             if found is memo:
-                found = memo[cell] = decode(cell)
+                found = memo[cell] = None if cell is None else decode(cell)  # NULL: decoded already
             values.append(found)
         invalid = np.array([value is INVALID for value in values], dtype=bool)
         distinct = pa.array([None if value is INVALID else value for value in values], type=kind)
