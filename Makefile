@@ -60,7 +60,7 @@ run: install
 	$(BIN)/socialrank status
 
 test: install
-	$(BIN)/ruff check pipeline dags tests bench
+	$(BIN)/ruff check pipeline socialrank_demo dags tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -89,8 +89,8 @@ bench-impact: install
 	$(BIN)/python bench/bench_impact.py
 
 lint: install
-	$(BIN)/ruff check pipeline dags tests bench
-	$(BIN)/ruff format --check pipeline dags tests bench
+	$(BIN)/ruff check pipeline socialrank_demo dags tests bench
+	$(BIN)/ruff format --check pipeline socialrank_demo dags tests bench
 
 typecheck: install
 	$(BIN)/mypy

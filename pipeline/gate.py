@@ -34,7 +34,7 @@ import duckdb
 
 from pipeline.config import Settings
 from pipeline.faults import fault_point
-from pipeline.warehouse import project_dir
+from pipeline.warehouse import resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     gx_duckdb.register()
-    suites = load_suites(project_dir() / "expectations")
+    suites = load_suites(resource_dir() / "expectations")
     parameters = suite_parameters(build_path, settings)
     context = _context(settings)
     _remove_rewritten_rows(settings)

@@ -25,7 +25,7 @@ from pipeline.crawl.addresses import StaticResolver
 from pipeline.crawl.crawler import Crawler
 from pipeline.crawl.settings import CrawlerSettings
 from pipeline.schemas import BACKLINKS, SOCIAL_LINKS
-from pipeline.warehouse import load_models, project_dir
+from pipeline.warehouse import load_models, resource_dir
 from tests.conftest import PROJECT_DIR, keep_build, write_delivery_rows
 from tests.http_servers import LoopbackServer, Reply, fast_crawler_settings, loopback_names
 from tests.pipeline_runs import differing, table_checksums
@@ -153,7 +153,7 @@ def run_models(settings: Settings, names: set[str]) -> duckdb.DuckDBPyConnection
     con.execute("SET VARIABLE as_of = ?", [dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)])
     con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
     con.execute("SET VARIABLE owned_sites = ?", [list(settings.owned_sites)])
-    con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
+    con.execute((resource_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
     for model in load_models(PROJECT_DIR / "sql"):
         if model.name.startswith("staging.") or model.name in names:
             con.execute(model.render(incremental=False))
