@@ -21,7 +21,7 @@ export GX_ANALYTICS_ENABLED := False
 AIRFLOW := $(BIN)/airflow
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build bench-impact lock clean
+.PHONY: install run test lint typecheck vendor-data-docs airflow-init airflow bench bench-ingest bench-crawl bench-dags bench-build bench-impact lock clean
 
 # Bytecode is compiled at install: every process (Airflow tasks, parse workers) then imports faster, also
 # where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
@@ -66,7 +66,7 @@ run: install
 	$(BIN)/socialrank status
 
 test: install
-	$(BIN)/ruff check pipeline dags tests bench
+	$(BIN)/ruff check pipeline socialrank_demo dags tests bench tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -95,9 +95,13 @@ bench-build: install
 bench-impact: install
 	$(BIN)/python bench/bench_impact.py
 
+# Re-vendor Data Docs' styles and scripts from the npm registry (after a Great Expectations upgrade).
+vendor-data-docs: install
+	$(BIN)/python tools/vendor_data_docs.py
+
 lint: install
-	$(BIN)/ruff check pipeline dags tests bench
-	$(BIN)/ruff format --check pipeline dags tests bench
+	$(BIN)/ruff check pipeline socialrank_demo dags tests bench tools
+	$(BIN)/ruff format --check pipeline socialrank_demo dags tests bench tools
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,6 +1,6 @@
 """Warehouse build, gate and publish at scale (SPEC section 9).
 
-Worlds come from :mod:`pipeline.demo_scale` at three sizes, 1x, 2x and 4x a base scale (default 0.25,
+Worlds come from :mod:`socialrank_demo.large` at three sizes, 1x, 2x and 4x a base scale (default 0.25,
 so 4x is the large world: 5,000,000 posts, 20,000,000 backlinks, 30,000,000 ranking rows). Each is
 landed and ingested once (cached in ``--workdir``; the ingest time is reported, not part of the build
 figures). Then, each stage in its own fresh process so its peak memory (``ru_maxrss``) is its own:
@@ -48,7 +48,7 @@ STAGES = ("build", "gate", "publish")
 
 def _settings(root: Path) -> Any:
     from pipeline.config import DataRoot, Settings
-    from pipeline.demo_scale import load_large_world
+    from socialrank_demo.large import load_large_world
 
     world = load_large_world(_landing(root))
     data = DataRoot(root / "data")
@@ -61,7 +61,7 @@ def _landing(root: Path) -> Path:
 
 
 def _ensure_landing(root: Path, scale: float) -> Any:
-    from pipeline.demo_scale import load_large_world, write_large_world
+    from socialrank_demo.large import load_large_world, write_large_world
 
     landing = _landing(root)
     try:
@@ -222,7 +222,7 @@ def main() -> None:
         print(json.dumps(result, default=str))
         return
 
-    from pipeline.demo_scale import load_large_world, write_next_day
+    from socialrank_demo.large import load_large_world, write_next_day
 
     if args.ingest_only:
         ingest_worlds(args.workdir, args.base_scale, args.only or ["4x"])

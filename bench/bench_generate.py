@@ -1,6 +1,6 @@
 """Large-world generator benchmark: time, peak memory and disk of ``write_large_world`` per scale.
 
-Each scale is written in a fresh child process (``pipeline.demo_scale.write_large_world``, its worker
+Each scale is written in a fresh child process (``socialrank_demo.large.write_large_world``, its worker
 processes included: the peak is the largest of the parent's and every worker's own ``ru_maxrss``),
 then one nightly increment (``write_next_day`` for the day after the history, into a scratch folder so
 the history's landing zone stays as it is). With ``--ingest`` the world is then ingested by the real
@@ -44,7 +44,7 @@ def _peak_rss() -> int:
 
 
 def child_generate(landing: Path, scale: float, seed: int, workers: int | None) -> dict[str, Any]:
-    from pipeline.demo_scale import write_large_world, write_next_day
+    from socialrank_demo.large import write_large_world, write_next_day
 
     world = write_large_world(landing, scale=scale, seed=seed, workers=workers)
     rows = world.counts["posts"] + world.counts["backlinks"] + world.counts["rankings"]
@@ -77,8 +77,8 @@ def child_ingest(landing: Path, data_root: Path) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
     from pipeline.config import DataRoot, Settings
-    from pipeline.demo_scale import load_large_world
     from pipeline.ingest import run_ingest
+    from socialrank_demo.large import load_large_world
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     world = load_large_world(landing)
@@ -154,7 +154,7 @@ def main() -> None:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(
         {
-            "benchmark": "large world generator (pipeline.demo_scale)",
+            "benchmark": "large world generator (socialrank_demo.large)",
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": {
                 "cpus": os.cpu_count(),

@@ -1,9 +1,9 @@
 """Coverage study of the causal estimate on worlds shaped like real rank data (``make bench-impact``).
 
-For every kind of :mod:`pipeline.rank_worlds` world (query churn across the top-100 line, Search Console
-rows only with impressions, an effect that starts a week early, a fifth of query-weeks missing, violated
-parallel trends, confounded and plain nulls), ``--replications`` worlds are generated and estimated two
-ways, side by side:
+For every kind of :mod:`socialrank_demo.rank_worlds` world (query churn across the top-100 line, Search
+Console rows only with impressions, an effect that starts a week early, a fifth of query-weeks missing,
+violated parallel trends, confounded and plain nulls), ``--replications`` worlds are generated and estimated
+two ways, side by side:
 
 - **after**: the mart's own path. The world's rows go into DuckDB as ``core.rankings_daily`` and
   ``staging.rankings`` (with the tracker's "not ranked" rows), ``sql/mart/impact_cell_weekly_panel.sql``
@@ -46,7 +46,7 @@ from pipeline.config import ImpactSettings  # noqa: E402
 from pipeline.hosts import owned_url_pattern  # noqa: E402
 from pipeline.impact.estimator import PanelError, StaggeredDid, estimate  # noqa: E402
 from pipeline.impact.mart import Design, design_sample, estimate_sample  # noqa: E402
-from pipeline.rank_worlds import WORLD_KINDS, RankWorld, RankWorldSpec, generate  # noqa: E402
+from socialrank_demo.rank_worlds import WORLD_KINDS, RankWorld, RankWorldSpec, generate  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "impact.json"
 HEADLINE = Design("position", "x", "first_link", "never_treated")

@@ -7,6 +7,7 @@ or configuration, 3 the environment failed (a full disk, a lock held too long, a
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from pipeline import locks, stages, warehouse
-from pipeline.cli_support import date_argument, default_run_date
+from pipeline.cli_support import JSON_HELP, date_argument, default_run_date, json_output
 from pipeline.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_NAME,
@@ -52,10 +53,6 @@ class UsageError(Exception):
     """Wrong arguments or missing inputs: exit code 2 with the message."""
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
-
-
 def _current_build(settings: Settings) -> Path:
     current = warehouse.current_build(settings)
     if current is None:
@@ -67,13 +64,24 @@ def _current_build(settings: Settings) -> Path:
 
 
 def _large_demo_data(landing: Path, args: argparse.Namespace) -> int:
-    from pipeline import demo_scale
+    from socialrank_demo import large
 
     if args.next_day:
-        world = demo_scale.load_large_world(landing)
-        demo_scale.write_next_day(landing, world, args.next_day)
+        world = large.load_large_world(landing)
+        large.write_next_day(landing, world, args.next_day)
+        if args.json:
+            json_output.print({"landing": landing, "next_day": args.next_day})
         return EXIT_OK
-    world = demo_scale.write_large_world(landing, scale=args.scale_factor, seed=args.seed)
+    world = large.write_large_world(landing, scale=args.scale_factor, seed=args.seed)
+    if args.json:
+        json_output.print(
+            {
+                "landing": landing,
+                "counts": world.counts,
+                "owned_sites": list(world.owned_sites),
+                "timezone": world.timezone,
+            }
+        )
     log.info(
         "large world in %s: %s; its configuration: socialrank init %s --timezone %s",
         landing,
@@ -106,19 +114,41 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     landing = Path(os.environ.get(HOME_ENV) or "data") / "landing"
     log.info("next: land your exports in %s/<family>/<source>/ (README.md), then 'socialrank run'", landing)
+    if args.json:
+        json_output.print(
+            {"config": path, "owned_sites": sites, "timezone": args.timezone, "landing": landing}
+        )
     return EXIT_OK
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline import demo
+    from socialrank_demo import sample
 
     landing = settings.data.landing
-    if args.if_empty and not demo.landing_is_empty(landing):
+    if args.if_empty and not sample.landing_is_empty(landing):
         log.info("landing zone %s already holds deliveries: sample data not written", landing)
+        if args.json:
+            json_output.print({"landing": landing, "written": False, "files": []})
         return EXIT_OK
     if args.scale == "large":
         return _large_demo_data(landing, args)
-    world = demo.write_demo_landing(landing, seed=args.seed)
+    world = sample.write_demo_landing(landing, seed=args.seed)
+    if args.json:
+        json_output.print(
+            {
+                "landing": landing,
+                "written": True,
+                "files": world.files,
+                "seed": world.seed,
+                "start_date": world.start_date,
+                "end_date": world.end_date,
+                "planted_effect": {
+                    "positions": world.effect_positions,
+                    "platform": world.effect_platform,
+                    "lag_days": world.effect_lag_days,
+                },
+            }
+        )
     log.info(
         "wrote %d sample deliveries to %s (seed %d, %s..%s); planted effect: %+.1f positions for %s "
         "after %d days",
@@ -146,7 +176,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     summary = stages.ingest(settings)
     if args.json:
-        _print_json(summary)
+        json_output.print(summary)
     return EXIT_OK
 
 
@@ -155,7 +185,7 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
         built = stages.build(settings, args.date or default_run_date(settings), args.full)
         warehouse.mark_current_build(settings, Path(built["build_path"]))
     if args.json:
-        _print_json(built)
+        json_output.print(built)
     else:
         log.info("built %s; next: 'socialrank check' then 'socialrank publish'", built["build_path"])
     return EXIT_OK
@@ -167,11 +197,11 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
             summary = stages.check(settings, args.build or _current_build(settings))
     except GateFailed as failure:
         if args.json:
-            _print_json(failure.summary)
+            json_output.print(failure.summary)
         log.error("%s", failure)
         return EXIT_DATA
     if args.json:
-        _print_json(summary)
+        json_output.print(summary)
     return EXIT_OK
 
 
@@ -182,6 +212,8 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         if not gate_result.exists():
             raise UsageError(f"{build_path} has not passed the gate: run 'socialrank check' first")
         published = stages.publish_build(settings, build_path, json.loads(gate_result.read_text("utf-8")))
+    if args.json:
+        json_output.print(published)
     log.info("published %s as %s", build_path.name, published["warehouse"])
     return EXIT_OK
 
@@ -189,7 +221,10 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.warehouse.exists():
         raise UsageError(f"no published warehouse at {settings.warehouse}; run 'socialrank run' first")
-    log.info("report: %s", stages.write_report(settings)["report"])
+    written = stages.write_report(settings)
+    if args.json:
+        json_output.print(written)
+    log.info("report: %s", written["report"])
     return EXIT_OK
 
 
@@ -199,25 +234,61 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         result = stages.run_all(settings, run_date, args.full)
     except GateFailed as failure:
+        if args.json:
+            json_output.print(failure.summary)
         log.error("%s; the previous warehouse stays published", failure)
         return EXIT_DATA
     except stages.SourcesFailed as failed:
         if args.json:
-            _print_json(failed.result)
-        print_status(settings)
+            json_output.print(failed.result)
+        else:
+            print_status(settings)
         log.error("%s", failed)
         return EXIT_ENVIRONMENT
     if args.json:
-        _print_json(result)
-    print_status(settings)
+        json_output.print(result)
+    else:
+        print_status(settings)
     return EXIT_OK
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.warehouse.exists():
         raise UsageError(f"no published warehouse at {settings.warehouse}; run 'socialrank run' first")
-    print_status(settings)
+    if args.json:
+        json_output.print(status_document(settings))
+    else:
+        print_status(settings)
     return EXIT_OK
+
+
+HEADLINE_ESTIMATES = (
+    "SELECT * FROM mart.impact_estimates WHERE outcome = 'position' "
+    "AND treatment = 'first_link' AND control_group = 'never_treated' ORDER BY platform, horizon"
+)
+
+
+def _headline_estimates(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cursor = con.execute(HEADLINE_ESTIMATES)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def status_document(settings: Settings) -> dict[str, Any]:
+    """``status --json``: the paths, the published manifest and the headline answers with their rows."""
+    con = warehouse.connect_read_only(settings.warehouse)
+    try:
+        estimates = _headline_estimates(con)
+    finally:
+        con.close()
+    return {
+        "warehouse": settings.warehouse,
+        "manifest": warehouse.published_manifest(settings) or {},
+        "data_docs": settings.data.data_docs / "index.html",
+        "report": settings.data.reports / "socialrank-report.html",
+        "answers": {answer.label: answer.text for answer in wording.headline_answers(estimates)},
+        "estimates": estimates,
+    }
 
 
 def print_status(settings: Settings) -> None:
@@ -232,12 +303,7 @@ def print_status(settings: Settings) -> None:
     out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
     con = warehouse.connect_read_only(settings.warehouse)
     try:
-        cursor = con.execute(
-            "SELECT * FROM mart.impact_estimates WHERE outcome = 'position' "
-            "AND treatment = 'first_link' AND control_group = 'never_treated' ORDER BY platform, horizon"
-        )
-        names = [column[0] for column in cursor.description]
-        estimates = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        estimates = _headline_estimates(con)
         panel = con.execute(
             "SELECT canonical_url, query, day, position, social_links_any, referring_domains_nonsocial "
             "FROM mart.ranking_impact WHERE social_links_any > 0 ORDER BY day DESC, position LIMIT 5"
@@ -293,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         "$SOCIALRANK_HOME/socialrank.toml); for init, the file to write",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--version", action="version", version=f"socialrank {importlib.metadata.version('socialrank')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init_text = "write a commented ./socialrank.toml for your own sites (the first step with your data)"
@@ -309,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"IANA time zone whose days the warehouse uses (default {DEFAULT_TIMEZONE}, Search Console's)",
     )
     init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.add_argument("--json", action="store_true", help=JSON_HELP)
 
     def add(
         name: str, handler: Callable[[Settings, argparse.Namespace], int], text: str
@@ -316,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         # A command needs the owned sites (a configuration) unless it says otherwise.
         sub.set_defaults(handler=handler, needs_sites=True)
+        sub.add_argument("--json", action="store_true", help=JSON_HELP)
         return sub
 
     demo = add("demo-data", cmd_demo_data, "write the bundled sample landing data (a deterministic world)")
@@ -334,17 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=date_argument,
         help="with --scale large: add one night's deliveries for this day after the written history",
     )
-    ingest = add("ingest", cmd_ingest, "ingest new deliveries from the landing zone into the lake")
-    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add("ingest", cmd_ingest, "ingest new deliveries from the landing zone into the lake")
     build = add("build", cmd_build, "build a new warehouse file from the lake (not published)")
     build.add_argument(
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
-    build.add_argument("--json", action="store_true", help="print the summary as JSON")
     build.add_argument("--full", action="store_true", help=FULL_HELP)
     check = add("check", cmd_check, "run the quality gate on a build (default: the latest)")
     check.add_argument("--build", type=Path, help="build file to check")
-    check.add_argument("--json", action="store_true", help="print the gate summary as JSON")
     publish = add("publish", cmd_publish, "publish a build that passed the gate (default: the latest)")
     publish.add_argument("--build", type=Path, help="build file to publish")
     add("report", cmd_report, "write the HTML report from the published warehouse").set_defaults(
@@ -354,7 +422,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
-    run.add_argument("--json", action="store_true", help="print every stage's summary as JSON")
     run.add_argument("--full", action="store_true", help=FULL_HELP)
     add(
         "status", cmd_status, "where the warehouse, Data Docs and report are, with headline rows"
@@ -383,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
     code: int
+    json_output.printed = False
+    error: str | None = None
     try:
         if args.command == "init":
             code = cmd_init(args)
@@ -391,10 +460,13 @@ def main(argv: list[str] | None = None) -> int:
             code = args.handler(settings, args)
     except (ConfigError, UsageError) as exc:
         log.error("%s", exc)
-        return EXIT_USAGE
+        code, error = EXIT_USAGE, str(exc)
     except Exception as exc:
-        return _failure_exit(args.command, exc)
-    log.info("%s finished in %.1fs", args.command, time.perf_counter() - started)
+        code, error = _failure_exit(args.command, exc), str(exc)
+    else:
+        log.info("%s finished in %.1fs", args.command, time.perf_counter() - started)
+    if args.json and not json_output.printed:
+        json_output.print({"command": args.command, "exit_code": code, "error": error})
     return code
 
 

@@ -34,7 +34,7 @@ import duckdb
 
 from pipeline.config import Settings
 from pipeline.faults import fault_point
-from pipeline.warehouse import project_dir
+from pipeline.warehouse import resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     gx_duckdb.register()
-    suites = load_suites(project_dir() / "expectations")
+    suites = load_suites(resource_dir() / "expectations")
     parameters = suite_parameters(build_path, settings)
     context = _context(settings)
     _remove_rewritten_rows(settings)
@@ -285,13 +285,24 @@ def _run_gate(settings: Settings, build_path: Path) -> dict[str, Any]:
     finally:
         _remove_rewritten_rows(settings)
     fault_point("gate.validated")
-    # Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite).
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(result.run_results))
+    _build_data_docs(context, settings, list(result.run_results))
     summary = _summarise(result, settings, parameters, changed, time.perf_counter() - started)
     _log_summary(summary)
     if not summary["success"]:
         raise GateFailed(summary)
     return summary
+
+
+def _build_data_docs(context: Any, settings: Settings, run_results: list[Any]) -> None:
+    """Data Docs once for the run's results (an UpdateDataDocsAction rebuilds the site per suite) and the
+    suites' pages the index links to, then rewritten to open offline."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from pipeline import data_docs
+
+    suites = [ExpectationSuiteIdentifier(name=suite.name) for suite in context.suites.all()]
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*run_results, *suites])
+    data_docs.make_offline(settings.data.data_docs)
 
 
 def _validate(

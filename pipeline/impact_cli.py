@@ -20,13 +20,12 @@ Exit codes follow the CLI's: 0 done, 2 bad usage or an unusable panel (the messa
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli_support import AddCommand
+from pipeline.cli_support import AddCommand, json_output
 from pipeline.config import Settings
 
 log = logging.getLogger("socialrank")
@@ -80,7 +79,6 @@ def add_estimate_parser(
         help="aggregate intervals as the library (and R's did) reports them: normal, no few-treated-clusters "
         "correction",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 
 
@@ -108,7 +106,7 @@ def cmd_estimate(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     document = result_document(result, args.panel)
     if args.json:
-        print(json.dumps(document, indent=2))
+        json_output.print(document)
     else:
         _print_tables(document)
     return EXIT_OK

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli_support import AddCommand
+from pipeline.cli_support import AddCommand, json_output
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery
 from pipeline.hosts import is_owned
@@ -151,7 +150,7 @@ def render(result: dict[str, Any]) -> str:
 def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
     result = inspect_path(settings, Path(args.path))
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        json_output.print(result)
     else:
         print(render(result))
     if result["error"]:
@@ -168,4 +167,3 @@ def add_inspect_parser(add: AddCommand) -> None:
         "read one export (file, zip or folder) and report what socialrank sees; writes nothing",
     )
     command.add_argument("path", help="the export to inspect")
-    command.add_argument("--json", action="store_true", help="print one JSON object")

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from pipeline import lake, warehouse
-from pipeline.cli_support import AddCommand
+from pipeline.cli_support import AddCommand, json_output
 from pipeline.config import Settings
 from pipeline.delivery import Delivery, UnreadableDelivery, tree_size
 from pipeline.faults import fault_point
@@ -577,7 +577,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps(report.as_dict(settings.data.root), indent=2))
+        json_output.print(report.as_dict(settings.data.root))
     return EXIT_OK
 
 
@@ -609,4 +609,3 @@ def add_purge_parser(add: AddCommand) -> None:
         help="only this delivery: its content hash or its path below landing/ (repeatable)",
     )
     command.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
-    command.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -69,10 +69,12 @@ class NotPublishable(Exception):
     """A build that must not be checked or published: half-written, or stale (exit 1)."""
 
 
-def project_dir() -> Path:
-    """Where ``sql/`` and ``expectations/`` live: ``SOCIALRANK_PROJECT_DIR`` or the package's parent."""
+def resource_dir() -> Path:
+    """Where ``sql/`` and ``expectations/`` are read from: ``SOCIALRANK_PROJECT_DIR`` (a checkout whose SQL
+    is being edited) or the installed package, which carries both (package data; in a checkout, links to
+    the repository's top-level folders)."""
     configured = os.environ.get("SOCIALRANK_PROJECT_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[1]
+    return Path(configured) if configured else Path(__file__).resolve().parent
 
 
 _TEMPLATES = jinja2.Environment(
@@ -136,15 +138,15 @@ def define_macros(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """The site's variables (its time zone, the owned-site rule) and the helpers of ``sql/macros.sql``."""
     con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
     con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern(settings.owned_sites)])
-    con.execute((project_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
+    con.execute((resource_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
 
 
 def build_fingerprint(settings: Settings) -> str:
     """What a build's contents depend on besides the lake: the SQL, the settings the SQL reads and the
     DuckDB release that runs it. An incremental build only starts from a base with the same fingerprint."""
     digest = hashlib.sha256(duckdb.__version__.encode())
-    for path in sorted((project_dir() / "sql").rglob("*.sql")):
-        digest.update(path.relative_to(project_dir()).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in sorted((resource_dir() / "sql").rglob("*.sql")):
+        digest.update(path.relative_to(resource_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         json.dumps(
             [settings.timezone.key, sorted(settings.owned_sites), settings.www_policy, repr(settings.impact)]
@@ -325,7 +327,7 @@ def build(
     builds.mkdir(parents=True, exist_ok=True)
     path = builds / f"warehouse-{version}.duckdb"
     path.unlink(missing_ok=True)
-    models = load_models(project_dir() / "sql")
+    models = load_models(resource_dir() / "sql")
     base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
     result = BuildResult(path, version, run_date, as_of, started_from=started_from)
     if base is not None:
@@ -402,7 +404,7 @@ def _remove_build(path: Path) -> None:
 
 
 def _incremental_step(name: str) -> str:
-    return (project_dir() / "sql" / "incremental" / f"{name}.sql").read_text(encoding="utf-8")
+    return (resource_dir() / "sql" / "incremental" / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult, incremental: bool) -> None:

@@ -51,7 +51,7 @@ def demo_world_settings(root: Path) -> Settings:
 def published_demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo world run once through every stage. Tests read it, or copy it before changing anything."""
     from pipeline import stages
-    from pipeline.demo import write_demo_landing
+    from socialrank_demo.sample import write_demo_landing
 
     root = tmp_path_factory.mktemp("published-demo")
     settings = demo_world_settings(root)

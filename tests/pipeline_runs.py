@@ -25,9 +25,9 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from pipeline.demo import write_demo_landing
 from pipeline.faults import FAULT_ENV
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS
+from socialrank_demo.sample import write_demo_landing
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 RUN_DATE = dt.date(2026, 11, 1)

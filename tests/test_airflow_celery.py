@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import write_demo_landing
+from socialrank_demo.sample import write_demo_landing
 from tests.airflow_cluster import REDIS_URL, AirflowCluster, postgres_database, running_cluster
 
 pytestmark = pytest.mark.airflow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import write_demo_landing
+from socialrank_demo.sample import write_demo_landing
 from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 pytestmark = pytest.mark.airflow

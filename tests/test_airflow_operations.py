@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline.demo import write_demo_landing
+from socialrank_demo.sample import write_demo_landing
 from tests.airflow_cluster import AirflowCluster, postgres_database, running_cluster
 from tests.conftest import PROJECT_DIR
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
-from tests.conftest import SAMPLE_CONFIG
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 COMMANDS = (
     "init",
@@ -47,7 +48,8 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args([command, "--help"])
     assert exited.value.code == 0
-    assert command in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert command in out and "--json" in out
 
 
 def test_stage_by_stage_then_status(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +111,39 @@ def test_large_world_and_its_next_night_from_the_cli(home: Path) -> None:
     assert main(["demo-data", "--scale", "large", "--next-day", next_day]) == EXIT_OK
     added = {path for path in landing.rglob("*") if path.is_file()} - written
     assert any(next_day in path.name for path in added), sorted(path.name for path in added)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert re.fullmatch(r"socialrank \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_json_mode_prints_one_document_and_nothing_else(
+    published_demo_world: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world = tmp_path / "world"
+    shutil.copytree(published_demo_world, world)
+    monkeypatch.setenv("SOCIALRANK_HOME", str(world / "data"))
+    config = ["--config", str(PROJECT_DIR / "socialrank.toml")]
+    capsys.readouterr()
+    assert main([*config, "status", "--json"]) == EXIT_OK
+    status = json.loads(capsys.readouterr().out)
+    assert status["manifest"]["as_of"] == "2026-11-01" and status["answers"] and status["estimates"]
+    assert main([*config, "report", "--json"]) == EXIT_OK
+    assert Path(json.loads(capsys.readouterr().out)["report"]).is_file()
+    assert main([*config, "demo-data", "--if-empty", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == {
+        "landing": str(world / "data" / "landing"),
+        "written": False,
+        "files": [],
+    }
+    assert (
+        main([*config, "publish", "--json"]) == EXIT_USAGE
+    )  # nothing built since: the error as the document
+    failed = json.loads(capsys.readouterr().out)
+    assert failed["exit_code"] == EXIT_USAGE and "socialrank build" in failed["error"]

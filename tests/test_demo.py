@@ -17,7 +17,10 @@ import pytest
 
 from pipeline.canonical import host_of
 from pipeline.delivery import Delivery
-from pipeline.demo import (
+from pipeline.ingest import discover_deliveries
+from pipeline.sources import detect_format
+from pipeline.sources.base import ParseContext, Record, Rejected
+from socialrank_demo.sample import (
     DemoWorld,
     PlantedEffect,
     WorldSpec,
@@ -25,9 +28,6 @@ from pipeline.demo import (
     write_demo_landing,
     write_world,
 )
-from pipeline.ingest import discover_deliveries
-from pipeline.sources import detect_format
-from pipeline.sources.base import ParseContext, Record, Rejected
 
 EXPECTED_FORMATS = {
     "social/x": "x_archive",

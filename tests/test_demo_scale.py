@@ -13,7 +13,8 @@ import pytest
 
 from pipeline import stages
 from pipeline.config import DataRoot, Settings
-from pipeline.demo_scale import (
+from pipeline.ingest import IngestReport, run_ingest
+from socialrank_demo.large import (
     BASE_BACKLINKS,
     BASE_POSTS,
     BASE_RANKINGS,
@@ -23,7 +24,6 @@ from pipeline.demo_scale import (
     write_large_world,
     write_next_day,
 )
-from pipeline.ingest import IngestReport, run_ingest
 
 TINY = 0.0002
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.impact.correlations import BOOTSTRAP_MAX_PAGES, RESAMPLES, _correlate
-from pipeline.rank_worlds import RankWorld, RankWorldSpec, generate
+from socialrank_demo.rank_worlds import RankWorld, RankWorldSpec, generate
 
 
 def _page_values(world: RankWorld) -> dict[str, np.ndarray]:

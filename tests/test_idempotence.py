@@ -33,7 +33,8 @@ from tests.pipeline_runs import (
 )
 
 BACKFILL = tuple(RUN_DATE - dt.timedelta(days=back) for back in (2, 1, 0))
-SAMPLE_DELIVERIES = 5  # what pipeline.demo writes: an X archive, LinkedIn, Reddit, Ahrefs, a rank tracker
+# What socialrank_demo.sample writes: an X archive, LinkedIn, Reddit, Ahrefs, a rank tracker.
+SAMPLE_DELIVERIES = 5
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import pytest
 
 from pipeline import gate, stages, warehouse
 from pipeline.config import ConfigError, DataRoot, ImpactSettings, Settings, load_settings
-from pipeline.demo import write_demo_landing
 from pipeline.impact.estimator import estimate
+from socialrank_demo.sample import write_demo_landing
 
 RUN_DATE = dt.date(2026, 11, 1)
 PROJECT_DIR = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ import pytest
 
 from pipeline import gate, warehouse
 from pipeline.config import Settings
-from pipeline.demo import AHREFS_COLUMNS
 from pipeline.ingest import run_ingest
+from socialrank_demo.sample import AHREFS_COLUMNS
 from tests.conftest import (
     DEMO_RUN_DATE,
     PROJECT_DIR,

@@ -29,7 +29,7 @@ import pytest
 
 from pipeline import stages, warehouse
 from pipeline.config import DataRoot, Settings
-from pipeline.demo import DemoWorld, PlantedEffect, WorldSpec, write_world
+from socialrank_demo.sample import DemoWorld, PlantedEffect, WorldSpec, write_world
 
 RUN_DATE = dt.date(2026, 11, 1)
 TOLERANCE = 1.0

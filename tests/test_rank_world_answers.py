@@ -1,5 +1,5 @@
 """Known answers on data shaped like a real site's, through ``socialrank run``: worlds from
-:mod:`pipeline.rank_worlds` (several queries per page, queries crossing the top-100 line, whole-number
+:mod:`socialrank_demo.rank_worlds` (several queries per page, queries crossing the top-100 line, whole-number
 tracker positions, Search Console rows only with impressions, an effect that starts a week early, a fifth
 of query-weeks missing, violated parallel trends, a confounded null) are landed in the export formats,
 run through the command line, and the published estimates are held to the world's truth on the observed
@@ -23,7 +23,7 @@ import pytest
 from pipeline import warehouse
 from pipeline.cli import EXIT_OK, main
 from pipeline.config import DataRoot, Settings, load_settings
-from pipeline.rank_worlds import RankWorld, RankWorldSpec, generate, write_landing
+from socialrank_demo.rank_worlds import RankWorld, RankWorldSpec, generate, write_landing
 
 RUN_DATE = dt.date(2026, 11, 1)
 HEADLINE = "treatment = 'first_link' AND control_group = 'never_treated' AND platform = 'x'"

@@ -14,7 +14,7 @@ import pytest
 from pipeline.canonical import canonicalize
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
-from pipeline.rank_worlds import (
+from socialrank_demo.rank_worlds import (
     FIRST_LINKS_SCHEMA,
     RANKINGS_SCHEMA,
     WORLD_KINDS,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from pipeline import report, stages
 from pipeline.config import DataRoot, Settings
-from pipeline.demo import write_demo_landing
 from pipeline.impact import wording
+from socialrank_demo.sample import write_demo_landing
 
 RUN_DATE = dt.date(2026, 11, 1)
 FIGURES = ("event_study", "correlation_vs_causal", "trajectories", "coverage")

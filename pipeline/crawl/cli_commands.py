@@ -7,12 +7,11 @@ Exit codes follow the CLI's: 0 success, 1 the fetch was refused or failed, 2 bad
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from typing import Any
 
 from pipeline import stages
-from pipeline.cli_support import AddCommand, date_argument, default_run_date
+from pipeline.cli_support import AddCommand, date_argument, default_run_date, json_output
 from pipeline.config import Settings
 from pipeline.crawl.addresses import AddressGuard
 from pipeline.crawl.fetcher import FetchResult, PageFetcher
@@ -72,7 +71,7 @@ def _print_result(result: FetchResult) -> None:
 def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
     result = fetch_one(settings, args.url)
     if args.json:
-        print(json.dumps(result.as_json(), indent=2))
+        json_output.print(result.as_json())
     else:
         _print_result(result)
     return EXIT_FAILED if result.error else EXIT_OK
@@ -80,7 +79,7 @@ def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
 
 def _report(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(summary, indent=2, default=str))
+        json_output.print(summary)
 
 
 def cmd_crawl(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,12 +113,10 @@ def add_parsers(add: AddCommand) -> None:
     )
     fetch.set_defaults(needs_sites=False)  # one URL, whoever owns it
     fetch.add_argument("url", help="the URL to fetch")
-    fetch.add_argument("--json", action="store_true", help="print the result as one JSON object")
     crawl = add("crawl", cmd_crawl, "crawl the social links not fetched recently into the lake")
     crawl.add_argument(
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
-    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     gsc = add(
         "fetch-gsc",
         cmd_fetch_gsc,
@@ -129,4 +126,3 @@ def add_parsers(add: AddCommand) -> None:
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
     gsc.add_argument("--backfill", action="store_true", help="fetch exactly --date, whatever came before")
-    gsc.add_argument("--json", action="store_true", help="print the summary as JSON")

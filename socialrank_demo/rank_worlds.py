@@ -1,8 +1,9 @@
 """Worlds shaped like real rank data, with a planted truth: known answers for the causal estimator.
 
 :func:`generate` builds a :class:`RankWorld` in memory from a :class:`RankWorldSpec`; :func:`write_landing`
-writes it in the landing formats the pipeline ingests. Unlike :mod:`pipeline.demo` (one tidy position per
-page and keyword), these worlds have the shapes that bias naive estimators on real data (issue 15):
+writes it in the landing formats the pipeline ingests. Unlike :mod:`socialrank_demo.sample` (one tidy
+position per page and keyword), these worlds have the shapes that bias naive estimators on real data
+(issue 15):
 
 - ``pages`` owned pages (160), each ranking for 1-6 queries (most for 1-3); most queries belong to one
   page, about one in twelve is shared by 2-3 pages. A unit is a (page, query) cell.
@@ -54,7 +55,7 @@ from scipy import stats
 from pipeline.canonical import canonicalize
 from pipeline.crawl.search_console import FetchedDay, land
 from pipeline.crawl.settings import SearchConsoleSettings
-from pipeline.demo import (
+from socialrank_demo.sample import (
     GENERATED_AT,
     LANDED_AT,
     LINKEDIN_PATH,

@@ -411,7 +411,7 @@ class DemoWorld:
 
 @dataclass(frozen=True)
 class Page:
-    """An owned page as the export writers need it (also used by :mod:`pipeline.rank_worlds`)."""
+    """An owned page as the export writers need it (also used by :mod:`socialrank_demo.rank_worlds`)."""
 
     path: str
     title: str

@@ -23,9 +23,10 @@ The world: five owned sites (:data:`OWNED_SITES`, the settings' ``owned_sites``;
 20,000 pages (x scale) with a latent quality, published over time; 1-3 tracked queries per page, tracked
 from (about) publication, taken until ``pages x queries x days`` gives the ranking rows (so a tiny world
 tracks few pairs); referring domains with a heavy-tailed popularity link to better pages more often. A share
-of pages gets a first link per platform (better pages likelier: confounding, as in :mod:`pipeline.demo`),
-repeat shares follow; from 14 days after a page's first X link its position improves by 3 over 14 days
-(:data:`EFFECTS`). Positions are clipped to 1..100 and not made distinct per query and day.
+of pages gets a first link per platform (better pages likelier: confounding, as in
+:mod:`socialrank_demo.sample`), repeat shares follow; from 14 days after a page's first X link its position
+improves by 3 over 14 days (:data:`EFFECTS`). Positions are clipped to 1..100 and not made distinct per
+query and day.
 
 Determinism and speed: every file comes from its own random stream (``SeedSequence(seed, spawn_key)``), so
 the same seed and scale give byte-identical files whatever the number of workers. Rows are made column-wise
@@ -66,8 +67,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipeline import demo
-from pipeline.demo import (
+from pipeline.progress import progress_bar
+from socialrank_demo import sample
+from socialrank_demo.sample import (
     AHREFS_COLUMNS,
     ANCHOR_GENERIC,
     BUFFER_APP,
@@ -88,7 +90,6 @@ from pipeline.demo import (
     X_TAG,
     PlantedEffect,
 )
-from pipeline.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -412,7 +413,7 @@ LEFT_CONTEXTS = ("We compared a few options, and", "If you only read one thing,"
 RIGHT_CONTEXTS = ("is the one we keep sending friends to.", "explains it well.", "has the details.", "")
 # The demo world's domain vocabulary and more words: a quarter of a million distinct referring domains.
 DOMAIN_FIRST = (
-    *demo.DOMAIN_FIRST,
+    *sample.DOMAIN_FIRST,
     "copper",
     "silver",
     "urban",
@@ -424,8 +425,8 @@ DOMAIN_FIRST = (
     "bright",
     "quiet",
 )
-DOMAIN_SECOND = (*demo.DOMAIN_SECOND, "kitchen", "garage", "studio", "club")
-DOMAIN_SUFFIXES = (*demo.DOMAIN_SUFFIXES, ".io", ".blog")
+DOMAIN_SECOND = (*sample.DOMAIN_SECOND, "kitchen", "garage", "studio", "club")
+DOMAIN_SUFFIXES = (*sample.DOMAIN_SUFFIXES, ".io", ".blog")
 DOMAIN_PLATFORM_SHARE = (0.45, 0.15, 0.15, 0.15, 0.10)
 FORUM = DOMAIN_PLATFORMS.index("Forums")
 
