@@ -101,7 +101,12 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    summary = stages.ingest(settings)
+    try:
+        summary = stages.ingest(settings)
+    except stages.NothingKept as failure:
+        if args.json:
+            _print_json(failure.summary)
+        raise
     if args.json:
         _print_json(summary)
     return EXIT_OK
@@ -355,6 +360,9 @@ def _failure_exit(command: str, exc: Exception) -> int:
     """The exit code and one ERROR line for a failure; never a traceback on the terminal."""
     if isinstance(exc, warehouse.NotPublishable):
         log.error("not published: %s", exc)
+        return EXIT_DATA
+    if isinstance(exc, stages.NothingKept):
+        log.error("%s stopped: %s; nothing was built or published", command, exc)
         return EXIT_DATA
     if _environment_failure(exc):
         # Nothing published was touched; the rerun picks up from here.
