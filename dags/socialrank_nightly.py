@@ -173,6 +173,7 @@ def socialrank_nightly() -> None:
             "partition": run_date,
             "version": unit["publish"]["version"],
             "as_of": unit["publish"]["as_of"],
+            "data_through": unit["publish"]["data_through"],
             "started_from": unit["build"]["started_from"],
             "gate": "passed",
             "row_counts": unit["build"]["row_counts"],

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import locks, stages, warehouse
@@ -185,11 +186,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 def print_status(settings: Settings) -> None:
     """Where everything is, and a few headline rows of the mart."""
     out = Console() if sys.stdout.isatty() else Console(width=150)
-    manifest = warehouse.published_manifest(settings) or {}
+    published = warehouse.read_build(settings.warehouse)
+    freshness = published.freshness(settings)
     out.print(
-        f"[bold]warehouse[/]  {settings.warehouse}  (version {manifest.get('version')}, "
-        f"as of {manifest.get('as_of')})"
+        f"[bold]warehouse[/]  {settings.warehouse}  (version {published.version}, {freshness.headline()})"
     )
+    if warning := freshness.warning():
+        out.print(f"[bold yellow]warning[/]    {escape(warning)}", highlight=False)
     out.print(f"[bold]data docs[/]  {settings.data.data_docs / 'index.html'}")
     out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
     con = warehouse.connect_read_only(settings.warehouse)

@@ -164,6 +164,7 @@ def build(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str
         "started_from": result.started_from,
         "run_date": result.run_date.isoformat(),
         "as_of": result.as_of.isoformat(),
+        "data_through": result.data_through.isoformat() if result.data_through else None,
         "row_counts": result.row_counts,
         "seconds": round(result.seconds, 2),
     }
@@ -196,7 +197,14 @@ def publish_build(settings: Settings, build_path: Path, gate_summary: dict[str, 
     result = warehouse.finished_build(build_path)
     target = warehouse.publish(settings, result, gate_summary)
     gate_result_path(build_path).unlink(missing_ok=True)
-    return {"warehouse": str(target), "version": result.version, "as_of": result.as_of.isoformat()}
+    freshness = result.freshness(settings)
+    if warning := freshness.warning():
+        log.warning("%s", warning)
+    return {
+        "warehouse": str(target),
+        "version": result.version,
+        **freshness.as_dict(),
+    }
 
 
 def write_report(settings: Settings) -> dict[str, Any]:
