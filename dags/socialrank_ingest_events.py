@@ -13,6 +13,7 @@ from pipeline.orchestration.airflow_support import (
     INGESTED_DATASETS,
     LAKE_ASSETS,
     LAKE_WRITER_POOL,
+    ingest_landed,
     on_task_failure,
     record_lake_events,
 )
@@ -36,6 +37,7 @@ removes every sentinel and marker that was there when it began. A sentinel whose
 (merged into another run's events, a triggerer that died) is thus still recorded, by this DAG's next run or
 the nightly ingest. Each lake dataset's asset event carries the rows it added, `sentinels` (recorded by this
 ingest) and `announced` (the events that started it). The nightly DAG builds and publishes the warehouse.
+An ingest that kept no record of a delivery it read (every record quarantined) fails its task, not retried.
 """
 
 
@@ -52,9 +54,7 @@ ingest) and `announced` (the events that started it). The nightly DAG builds and
 def socialrank_ingest_events() -> None:
     @task(pool=LAKE_WRITER_POOL, outlets=[LAKE_ASSETS[name] for name in INGESTED_DATASETS])
     def ingest(outlet_events: Any = None, triggering_asset_events: Any = None) -> dict[str, Any]:
-        from pipeline.stages import ingest as ingest_stage
-
-        summary = ingest_stage(SETTINGS)
+        summary = ingest_landed(SETTINGS)
         # The sentinels this ingest recorded (and removed): those announced by the events that started it,
         # and any other that was there, whose event went to no run or to this one.
         announced = [

@@ -20,6 +20,7 @@ from pipeline.orchestration.airflow_support import (
     WAREHOUSE_WRITER_POOL,
     FailureRecorded,
     failed_tasks,
+    ingest_landed,
     on_task_failure,
     record_lake_events,
 )
@@ -62,7 +63,10 @@ the partition, version, the version it started from, as-of date, gate result and
 
 **Failures.** Transient faults retry with exponential backoff. A failed gate fails the run at once (no retry)
 and the previous warehouse stays published; Data Docs under `reports/data_docs/` show why, and a note is
-written under `runs/` in the data root.
+written under `runs/` in the data root. The gate fails a warehouse without a ranking row or without an owned
+page that ranks. An ingest that kept no record of a delivery it read (every record quarantined), or that
+finds nothing ever landed, fails `ingest` at once (no retry) with the quarantine's reasons: nothing is built
+or published.
 """
 
 
@@ -120,9 +124,7 @@ def socialrank_nightly() -> None:
         trigger_rule=TriggerRule.ALL_DONE,
     )
     def ingest(run_date: str, outlet_events: Any = None) -> dict[str, Any]:
-        from pipeline.stages import ingest as ingest_stage
-
-        summary = ingest_stage(SETTINGS)
+        summary = ingest_landed(SETTINGS)
         record_lake_events(
             outlet_events,
             INGESTED_DATASETS,
@@ -171,6 +173,7 @@ def socialrank_nightly() -> None:
             "partition": run_date,
             "version": unit["publish"]["version"],
             "as_of": unit["publish"]["as_of"],
+            "data_through": unit["publish"]["data_through"],
             "started_from": unit["build"]["started_from"],
             "gate": "passed",
             "row_counts": unit["build"]["row_counts"],

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import locks, stages, warehouse
@@ -174,7 +175,12 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    summary = stages.ingest(settings)
+    try:
+        summary = stages.ingest(settings)
+    except stages.NothingKept as failure:
+        if args.json:
+            json_output.print(failure.summary)
+        raise
     if args.json:
         json_output.print(summary)
     return EXIT_OK
@@ -294,11 +300,13 @@ def status_document(settings: Settings) -> dict[str, Any]:
 def print_status(settings: Settings) -> None:
     """Where everything is, and a few headline rows of the mart."""
     out = Console() if sys.stdout.isatty() else Console(width=150)
-    manifest = warehouse.published_manifest(settings) or {}
+    published = warehouse.read_build(settings.warehouse)
+    freshness = published.freshness(settings)
     out.print(
-        f"[bold]warehouse[/]  {settings.warehouse}  (version {manifest.get('version')}, "
-        f"as of {manifest.get('as_of')})"
+        f"[bold]warehouse[/]  {settings.warehouse}  (version {published.version}, {freshness.headline()})"
     )
+    if warning := freshness.warning():
+        out.print(f"[bold yellow]warning[/]    {escape(warning)}", highlight=False)
     out.print(f"[bold]data docs[/]  {settings.data.data_docs / 'index.html'}")
     out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
     con = warehouse.connect_read_only(settings.warehouse)
@@ -496,6 +504,9 @@ def _failure_exit(command: str, exc: Exception) -> int:
     """The exit code and one ERROR line for a failure; never a traceback on the terminal."""
     if isinstance(exc, warehouse.NotPublishable):
         log.error("not published: %s", exc)
+        return EXIT_DATA
+    if isinstance(exc, stages.NothingKept):
+        log.error("%s stopped: %s; nothing was built or published", command, exc)
         return EXIT_DATA
     if _environment_failure(exc):
         # Nothing published was touched; the rerun picks up from here.

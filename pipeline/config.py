@@ -147,6 +147,9 @@ class Settings:
     # How long a run waits for the ingest or the warehouse writer lock another run holds: a full
     # build + gate + publish at scale takes minutes, so an hour means "that run is stuck".
     lock_wait_seconds: float = 3600.0
+    # ``[freshness]``: days the newest ranking day may lag the day a run covers before status, the
+    # report and the run warn that the data is stale.
+    stale_after_days: int = 7
     config_file: Path | None = None
     crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
     search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
@@ -306,6 +309,12 @@ def load_settings(
         raise ConfigError(
             f"{where}: [locks] wait_seconds must be a number of seconds (0 or more), got {lock_wait!r}"
         )
+    stale_after = raw.get("freshness", {}).get("stale_after_days", Settings.stale_after_days)
+    if not isinstance(stale_after, int) or isinstance(stale_after, bool) or stale_after < 0:
+        raise ConfigError(
+            f"{path}: [freshness] stale_after_days must be a whole number of days (0 or more), "
+            f"got {stale_after!r}"
+        )
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
         search_console = search_console_settings(raw.get("search_console", {}))
@@ -320,6 +329,7 @@ def load_settings(
         warehouse_path=Path(warehouse).resolve() if warehouse else None,
         warehouse_memory_limit=memory_limit,
         lock_wait_seconds=float(lock_wait),
+        stale_after_days=stale_after,
         config_file=path,
         impact=ImpactSettings(
             engagement_threshold=threshold, window_weeks=window_weeks, anticipation_weeks=anticipation

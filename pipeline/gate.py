@@ -52,11 +52,21 @@ REWRITTEN_CATALOG = "rewritten_rows"
 
 
 class GateFailed(RuntimeError):
-    """A suite failed: the build must not be published. Not worth retrying: the data is wrong."""
+    """A suite failed: the build must not be published. Not worth retrying: the data is wrong.
+
+    The message names the failed tables and, for expectations whose suite says what to do about them
+    (``meta.fix``: an empty warehouse, no owned page), what to fix."""
 
     def __init__(self, summary: dict[str, Any]) -> None:
         failed = [name for name, suite in summary["suites"].items() if not suite["success"]]
-        super().__init__(f"quality gate failed for {', '.join(failed)}; see {summary['data_docs']}")
+        fixes = [
+            f"{name}: {failure['fix']}"
+            for name in failed
+            for failure in summary["suites"][name]["failed"]
+            if failure.get("fix")
+        ]
+        what = f" ({'; '.join(fixes)})" if fixes else ""
+        super().__init__(f"quality gate failed for {', '.join(failed)}{what}; see {summary['data_docs']}")
         self.summary = summary
 
 
@@ -119,7 +129,6 @@ def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
         "history_start": settings.history_start,
         "max_position": MAX_POSITION,
         "lake_rankings_rows": counts.get("rankings", 0),
-        "min_rankings_rows": min(1, counts.get("rankings", 0)),
         "core_rankings_rows": int(core_rankings[0]) if core_rankings else 0,
     }
 
@@ -389,6 +398,7 @@ def _summarise(
                     "expectation": config.type,
                     "column": config.kwargs.get("column") or config.kwargs.get("column_list"),
                     "description": config.kwargs.get("description") or config.meta.get("why"),
+                    "fix": config.meta.get("fix"),
                     "observed": item.result.get("observed_value"),
                     "unexpected_count": item.result.get("unexpected_count"),
                     "error": exception,

@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from pipeline.config import Settings
+from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.impact import wording
 from pipeline.impact.wording import HEADLINE, HEADLINE_HORIZON
 from pipeline.warehouse import PUBLISHED_MANIFEST, connect_read_only
@@ -74,6 +75,7 @@ def gather(settings: Settings) -> dict[str, Any]:
     con = connect_read_only(settings.warehouse)
     try:
         info = _rows(con, "SELECT version, as_of, site_timezone, owned_sites FROM meta.build_info")[0]
+        freshness = Freshness(last_ranking_day(con), info["as_of"], settings.stale_after_days)
         data = {name: _rows(con, sql) for name, sql in QUERIES.items()}
         counted = con.execute("SELECT count(*) FROM core.quarantined_records").fetchone()
     finally:
@@ -83,6 +85,7 @@ def gather(settings: Settings) -> dict[str, Any]:
     answers = wording.headline_answers(data["estimates"])
     return data | {
         "info": info,
+        "freshness": freshness,
         "platforms": [answer.platform for answer in answers],
         "answers": answers,
         "assumptions": wording.ASSUMPTIONS,

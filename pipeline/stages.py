@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline import gate, locks, report, sentinels, warehouse
 from pipeline.config import Settings
-from pipeline.ingest import run_ingest
+from pipeline.ingest import IngestReport, ingested_delivery_ids, run_ingest
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS, RECORD_DATASETS
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,51 @@ def partition_date(
     return moment.astimezone(timezone).date()
 
 
+class NothingKept(Exception):
+    """The ingest kept no record of a delivery it read (every record quarantined), or nothing was ever
+    landed: the run stops before building, so no empty answer is published (exit 1, not retried; the
+    failure note is written). ``summary`` is the ingest's summary."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def nothing_kept(settings: Settings, report: IngestReport) -> str | None:
+    """Why the ingest's result must not be built on, or None: deliveries read whose every record was
+    quarantined (the quarantine's first reasons and how to look at the file), or an empty ledger."""
+    emptied = [
+        r
+        for r in report.by_status("ingested")
+        if r.quarantined and not any(r.counts[kind] for kind in RECORD_DATASETS)
+    ]
+    if emptied:
+        return "; ".join(
+            f"kept no record of landing/{r.landing_path} ({r.format}): all {r.quarantined} records "
+            f"quarantined, e.g. {'; '.join(r.reasons[:2])}. Look at it with 'socialrank inspect "
+            f"{settings.data.landing / r.landing_path}'"
+            for r in emptied
+        )
+    if not ingested_delivery_ids(settings.data.lake):
+        unread = " (only files it does not read: see the warnings above)"
+        return (
+            f"nothing to ingest: the landing zone {settings.data.landing} holds no delivery"
+            f"{unread if report.results or report.misplaced else ''}. Land exports in "
+            "landing/<family>/<source>/ (e.g. landing/rankings/tracker/positions.csv), "
+            "or write the sample data with 'socialrank demo-data'"
+        )
+    return None
+
+
 def ingest(settings: Settings) -> dict[str, Any]:
-    """Ingest what landed; one ingest at a time per data root (CLI runs, nightly and event-driven DAGs)."""
+    """Ingest what landed; one ingest at a time per data root (CLI runs, nightly and event-driven DAGs).
+    Raises :class:`NothingKept` (after recording a failure note) when a run must not go on to build."""
     with locks.held(settings.data.root / ".ingest.lock", "ingest", settings.lock_wait_seconds):
         # Sentinels there before the sweep announce deliveries that had landed: this ingest records them.
         announced = sentinels.present(settings.data.landing)
         result = run_ingest(settings)
         consumed = sentinels.consume(settings.data.landing, announced)
+    why = nothing_kept(settings, result)
     summary = result.as_dict()
     records = summary["records"]
     rows_by_dataset = {dataset.name: records.get(kind, 0) for kind, dataset in RECORD_DATASETS.items()}
@@ -57,11 +95,15 @@ def ingest(settings: Settings) -> dict[str, Any]:
     rows_by_dataset[INGEST_LEDGER.name] = sum(
         count for status, count in summary["by_status"].items() if status in ("ingested", "quarantined")
     )
-    return {
+    ingested: dict[str, Any] = {
         **{key: summary[key] for key in ("deliveries", "by_status", "records", "misplaced")},
         "rows_by_dataset": rows_by_dataset,
         "sentinels": consumed,
     }
+    if why is not None:
+        record_failure(settings, "ingest", why, ingested)
+        raise NothingKept(why, ingested)
+    return ingested
 
 
 def skipped(stage: str, reason: str) -> dict[str, Any]:
@@ -122,6 +164,7 @@ def build(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str
         "started_from": result.started_from,
         "run_date": result.run_date.isoformat(),
         "as_of": result.as_of.isoformat(),
+        "data_through": result.data_through.isoformat() if result.data_through else None,
         "row_counts": result.row_counts,
         "seconds": round(result.seconds, 2),
     }
@@ -154,7 +197,14 @@ def publish_build(settings: Settings, build_path: Path, gate_summary: dict[str, 
     result = warehouse.finished_build(build_path)
     target = warehouse.publish(settings, result, gate_summary)
     gate_result_path(build_path).unlink(missing_ok=True)
-    return {"warehouse": str(target), "version": result.version, "as_of": result.as_of.isoformat()}
+    freshness = result.freshness(settings)
+    if warning := freshness.warning():
+        log.warning("%s", warning)
+    return {
+        "warehouse": str(target),
+        "version": result.version,
+        **freshness.as_dict(),
+    }
 
 
 def write_report(settings: Settings) -> dict[str, Any]:

@@ -43,6 +43,7 @@ import jinja2
 from pipeline import impact, lake, locks
 from pipeline.config import Settings
 from pipeline.faults import fault_point
+from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.hosts import owned_url_pattern
 from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
@@ -121,6 +122,11 @@ class BuildResult:
     base_version: str | None = None
     started_from: str | None = None
     """The version published when the build began (None: nothing was)."""
+    data_through: dt.date | None = None
+    """The newest ranking day it holds: the as-of date is the day the run covers, not the data's."""
+
+    def freshness(self, settings: Settings) -> Freshness:
+        return Freshness(self.data_through, self.as_of, settings.stale_after_days)
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,7 @@ def read_build(path: Path) -> BuildResult:
             "WHERE schema_name IN ('core', 'mart')"
         ).fetchall()
         counts = {name: _count(con, name) for (name,) in tables}
+        data_through = last_ranking_day(con) if "core.rankings_daily" in counts else None
     finally:
         con.close()
     if values is None:
@@ -181,6 +188,7 @@ def read_build(path: Path) -> BuildResult:
         mode=row["mode"],
         base_version=row["base_version"],
         started_from=row.get("started_from"),
+        data_through=data_through,
     )
 
 
@@ -366,6 +374,7 @@ def build(
                 advance()
         if incremental:
             con.execute(_incremental_step("cleanup"))
+        result.data_through = last_ranking_day(con)
         with _timed("impact estimates"):
             result.row_counts.update(impact.write_estimates(con, settings.impact))
         with _timed("factor correlations"):
@@ -492,7 +501,8 @@ def publish(settings: Settings, build_result: BuildResult, gate_summary: dict[st
     if current_build(settings) is None:
         (_builds_dir(settings) / CURRENT_BUILD).unlink(missing_ok=True)
     fault_point("publish.done")
-    log.info("published %s (as of %s) at %s", build_result.version, build_result.as_of, target)
+    log.info("published %s (%s) at %s", build_result.version,
+             build_result.freshness(settings).headline(), target)  # fmt: skip
     return target
 
 
@@ -501,6 +511,7 @@ def _write_manifest(settings: Settings, build_result: BuildResult, gate_summary:
         "version": build_result.version,
         "run_date": build_result.run_date.isoformat(),
         "as_of": build_result.as_of.isoformat(),
+        "data_through": build_result.data_through.isoformat() if build_result.data_through else None,
         "published_at": dt.datetime.now(dt.UTC).isoformat(),
         "row_counts": build_result.row_counts,
         "gate": gate_summary,

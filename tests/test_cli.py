@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
-from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
+from tests.conftest import SAMPLE_CONFIG
 
 COMMANDS = (
     "init",
@@ -129,7 +129,7 @@ def test_json_mode_prints_one_document_and_nothing_else(
     world = tmp_path / "world"
     shutil.copytree(published_demo_world, world)
     monkeypatch.setenv("SOCIALRANK_HOME", str(world / "data"))
-    config = ["--config", str(PROJECT_DIR / "socialrank.toml")]
+    config = ["--config", str(SAMPLE_CONFIG)]
     capsys.readouterr()
     assert main([*config, "status", "--json"]) == EXIT_OK
     status = json.loads(capsys.readouterr().out)
@@ -147,3 +147,97 @@ def test_json_mode_prints_one_document_and_nothing_else(
     )  # nothing built since: the error as the document
     failed = json.loads(capsys.readouterr().out)
     assert failed["exit_code"] == EXIT_USAGE and "socialrank build" in failed["error"]
+
+
+def _land_rankings(home: Path, rows: str) -> Path:
+    landing = home / "landing" / "rankings" / "tracker"
+    landing.mkdir(parents=True, exist_ok=True)
+    path = landing / "positions.csv"
+    path.write_text("date,keyword,url,position\n" + rows)
+    return path
+
+
+def _nothing_published(home: Path) -> bool:
+    return (
+        not (home / "warehouse" / "warehouse.duckdb").exists()
+        and not (home / "warehouse" / "published.json").exists()
+    )
+
+
+def test_a_run_that_kept_nothing_of_a_delivery_fails_and_publishes_nothing(
+    home: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dates no layout reads (day 31 of February, day-first or month-first): every record is quarantined.
+    path = _land_rankings(
+        home, "31/02/2026,shoes,https://example.com/s,3\n30/02/2026,shoes,https://example.com/s,4\n"
+    )
+    assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
+    said = caplog.text
+    assert "kept no record of landing/rankings/tracker/positions.csv" in said
+    assert "all 2 records quarantined, e.g. positions.csv line 2: unparseable date '31/02/2026'" in said
+    assert f"Look at it with 'socialrank inspect {path}'" in said
+    assert "nothing was built or published" in said
+    assert _nothing_published(home) and not list(home.glob("warehouse/builds/*.duckdb"))  # not even built
+    assert len(list((home / "runs").glob("failure-*-ingest.json"))) == 1
+
+    # Run again: the delivery is in the ledger, so the run goes on to build, and the gate refuses a
+    # warehouse without a ranking row (its minimum stays 1 although the lake holds no ranking).
+    caplog.clear()
+    assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
+    assert "core.rankings_daily: the warehouse holds no ranking row" in caplog.text
+    assert "socialrank inspect <file>" in caplog.text
+    assert _nothing_published(home)
+    capsys.readouterr()
+
+
+def test_an_empty_landing_zone_fails_the_run(home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
+    assert f"the landing zone {home / 'landing'} holds no delivery" in caplog.text
+    assert "socialrank demo-data" in caplog.text
+    assert _nothing_published(home)
+
+
+def test_rankings_without_an_owned_page_fail_the_gate(home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The configuration's owned site is example.com (the default); the rank export is another site's.
+    _land_rankings(
+        home, "2026-10-01,shoes,https://www.mysite.io/s,3\n2026-10-02,shoes,https://www.mysite.io/s,4\n"
+    )
+    assert main(["run", "--date", "2026-11-01"]) == EXIT_DATA
+    assert "quality gate failed for mart.impact_panel (mart.impact_panel: no owned page ranks" in caplog.text
+    assert "check [site] owned_sites" in caplog.text
+    assert _nothing_published(home)
+
+
+def test_freshness_says_data_through_the_last_ranking_day_and_warns_when_stale(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _land_rankings(
+        home, "2026-10-01,shoes,https://example.com/s,3\n2026-10-02,shoes,https://example.com/s,4\n"
+    )
+    assert main(["run", "--date", "2026-11-01", "--json"]) == EXIT_OK
+    out = capsys.readouterr().out
+    result, end = json.JSONDecoder().raw_decode(out)
+    published = result["publish"]
+    assert (published["data_through"], published["as_of"], published["days_behind"]) == (
+        "2026-10-02",
+        "2026-11-01",
+        30,
+    )
+    assert published["stale"] is True and "[freshness] stale_after_days = 7" in published["warning"]
+    assert result["build"]["data_through"] == "2026-10-02"
+    manifest = json.loads((home / "warehouse" / "published.json").read_text())
+    assert (manifest["data_through"], manifest["as_of"]) == ("2026-10-02", "2026-11-01")
+    status = " ".join(out[end:].split())  # the console wraps long lines
+    assert "data through 2026-10-02; built for 2026-11-01" in status
+    assert "stale data: the newest ranking day, 2026-10-02, is 30 days before 2026-11-01" in status
+    assert "stale data" in caplog.text  # the run's log says so too
+    report = (home / "reports" / "socialrank-report.html").read_text()
+    assert "data through 2026-10-02; built for 2026-11-01" in report and "stale data" in report
+
+    relaxed = tmp_path / "relaxed.toml"
+    relaxed.write_text("[freshness]\nstale_after_days = 30\n")
+    assert main(["--config", str(relaxed), "status"]) == EXIT_OK
+    status = " ".join(capsys.readouterr().out.split())
+    assert "data through 2026-10-02; built for 2026-11-01" in status and "stale" not in status
+    relaxed.write_text("[freshness]\nstale_after_days = -1\n")
+    assert main(["--config", str(relaxed), "status"]) == EXIT_USAGE

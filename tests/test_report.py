@@ -23,7 +23,8 @@ FIGURES = ("event_study", "correlation_vs_causal", "trajectories", "coverage")
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
-    """The sample world plus a tracker file with broken rows, through every stage."""
+    """The sample world plus a tracker file with broken rows, through every stage (and one row kept, of a
+    page not owned: a delivery that kept nothing would fail the run)."""
     data = DataRoot(tmp_path_factory.mktemp("report") / "data")
     data.ensure()
     settings = Settings(data=data, owned_sites=("example.com",), timezone=ZoneInfo("America/Los_Angeles"))
@@ -34,6 +35,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
         "date,keyword,url,position\n"
         "2026-10-31,hiking boots,https://example.com/reviews/best-hiking-boots/,4,extra\n"
         "yesterday,hiking boots,https://example.com/reviews/best-hiking-boots/,4\n"
+        "2026-10-31,hiking boots,https://elsewhere.example.org/boots/,9\n"
     )
     result = stages.run_all(settings, RUN_DATE)
     path = Path(result["report"]["report"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
 
 UV = Path(sys.executable).with_name("uv")
 
@@ -36,7 +36,7 @@ def test_wheel_runs_the_pipeline_from_a_fresh_venv(tmp_path: Path) -> None:
     )  # fmt: skip
     user = tmp_path / "user"
     user.mkdir()
-    shutil.copy(PROJECT_DIR / "socialrank.toml", user / "socialrank.toml")
+    shutil.copy(SAMPLE_CONFIG, user / "socialrank.toml")
     environment = {
         name: value
         for name, value in os.environ.items()

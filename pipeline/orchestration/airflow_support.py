@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipeline.config import load_settings
+from pipeline.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,18 @@ def failed_tasks(ti: Any, dag_run: Any, task_ids: tuple[str, ...]) -> list[str]:
 
 class FailureRecorded(AirflowFailException):
     """A failure not worth retrying whose note under ``runs/`` is already written (a failed gate)."""
+
+
+def ingest_landed(settings: Settings) -> dict[str, Any]:
+    """The ingest stage as a task runs it: one that kept nothing of a delivery it read, or found nothing
+    ever landed, fails its task at once (a retry would see the delivery as ingested and go on) and the
+    run publishes nothing; the stage wrote its failure note."""
+    from pipeline.stages import NothingKept, ingest
+
+    try:
+        return ingest(settings)
+    except NothingKept as failure:
+        raise FailureRecorded(str(failure)) from failure
 
 
 def on_task_failure(context: Any) -> None:
