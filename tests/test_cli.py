@@ -215,8 +215,7 @@ def test_freshness_says_data_through_the_last_ranking_day_and_warns_when_stale(
         home, "2026-10-01,shoes,https://example.com/s,3\n2026-10-02,shoes,https://example.com/s,4\n"
     )
     assert main(["run", "--date", "2026-11-01", "--json"]) == EXIT_OK
-    out = capsys.readouterr().out
-    result, end = json.JSONDecoder().raw_decode(out)
+    result = json.loads(capsys.readouterr().out)  # one document, nothing else
     published = result["publish"]
     assert (published["data_through"], published["as_of"], published["days_behind"]) == (
         "2026-10-02",
@@ -227,7 +226,8 @@ def test_freshness_says_data_through_the_last_ranking_day_and_warns_when_stale(
     assert result["build"]["data_through"] == "2026-10-02"
     manifest = json.loads((home / "warehouse" / "published.json").read_text())
     assert (manifest["data_through"], manifest["as_of"]) == ("2026-10-02", "2026-11-01")
-    status = " ".join(out[end:].split())  # the console wraps long lines
+    assert main(["status"]) == EXIT_OK
+    status = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert "data through 2026-10-02; built for 2026-11-01" in status
     assert "stale data: the newest ranking day, 2026-10-02, is 30 days before 2026-11-01" in status
     assert "stale data" in caplog.text  # the run's log says so too

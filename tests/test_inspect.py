@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cli_support import json_output
 from pipeline.config import Settings
 from pipeline.inspect_export import add_inspect_parser, inspect_path
 from tests.conftest import csv_bytes, write_zip, x_manifest, x_tweet, x_tweets_js
@@ -46,10 +47,12 @@ def _run(settings: Settings, argv: list[str]) -> int:
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.set_defaults(handler=handler)
+        sub.add_argument("--json", action="store_true")  # as the CLI gives every command
         return sub
 
     add_inspect_parser(add)
     args = parser.parse_args(argv)
+    json_output.printed = False  # a new command, as in the CLI's main
     code: int = args.handler(settings, args)
     return code
 
