@@ -1,15 +1,16 @@
-"""Rank-tracker CSV ingest benchmark: 5,000,000 rows, about 365 MB, against DuckDB's best.
+"""Rank-tracker CSV ingest benchmark: 5,000,000 rows (425 MB), against DuckDB's best.
 
 One generated export in the generic rank-tracker layout (``date,keyword,url,position,search_volume``;
 a year of days, about 13,700 tracked keywords a day, 3,000 distinct URLs each with a tracking
-parameter, one row in twenty "not ranked" with an empty position) is ingested by two contenders,
+parameter, one row in twenty "not ranked" with an empty position) is ingested by three contenders,
 each a whole process launched in turn and timed from launch to exit (interpreter start and imports
 included), ``--repeats`` times; medians are compared:
 
 1. ``socialrank``: the real ingest (``run_ingest``): content hash, encoding and format detection,
    parse, validation, URL canonicalisation, date-partitioned Parquet writes, ledger.
 2. ``duckdb``: what an expert writes with DuckDB: ``read_csv`` with the columns given, insertion
-   order not preserved, ``COPY ... TO`` date-partitioned zstd Parquet, all cores.
+   order not preserved, written as zstd Parquet partitioned by month as socialrank's lake is, all cores.
+3. ``duckdb_daily``: the same partitioned by day (365 folders), reported beside it.
 
 Target: socialrank's throughput at least 0.5x DuckDB's. The time inside each process's timed region
 is reported too. Run: ``.venv/bin/python bench/bench_ingest_csv.py`` (part of ``make bench-ingest``;
@@ -134,7 +135,7 @@ def run_socialrank(workdir: Path) -> dict[str, Any]:
     return {"inner_seconds": seconds, "rows": result.counts["ranking"], "quarantined": result.quarantined}
 
 
-def run_duckdb(workdir: Path) -> dict[str, Any]:
+def _duckdb(workdir: Path, by_month: bool) -> dict[str, Any]:
     import duckdb
 
     target = workdir / "duckdb-lake"
@@ -147,7 +148,9 @@ def run_duckdb(workdir: Path) -> dict[str, Any]:
         "'url': 'VARCHAR', 'position': 'DOUBLE', 'search_volume': 'BIGINT'})",
         params=[str(workdir / "export" / "positions.csv")],
     )
-    export.write_parquet(str(target), compression="zstd", partition_by=["date"])
+    if by_month:
+        export = export.select("*, strftime(date, '%Y-%m') AS month")
+    export.write_parquet(str(target), compression="zstd", partition_by=["month" if by_month else "date"])
     seconds = time.perf_counter() - started
     counted = con.execute(
         "SELECT count(*) FROM read_parquet(?, hive_partitioning = true)", [str(target / "**" / "*.parquet")]
@@ -155,7 +158,17 @@ def run_duckdb(workdir: Path) -> dict[str, Any]:
     return {"inner_seconds": seconds, "rows": int(counted[0]) if counted else 0}
 
 
-CONTENDERS = {"socialrank": run_socialrank, "duckdb": run_duckdb}
+def run_duckdb(workdir: Path) -> dict[str, Any]:
+    """Partitioned as socialrank's lake is (rankings by month)."""
+    return _duckdb(workdir, by_month=True)
+
+
+def run_duckdb_daily(workdir: Path) -> dict[str, Any]:
+    """Partitioned by day (one folder per day, 365 files): reported beside the other."""
+    return _duckdb(workdir, by_month=False)
+
+
+CONTENDERS = {"socialrank": run_socialrank, "duckdb": run_duckdb, "duckdb_daily": run_duckdb_daily}
 
 
 def measure(name: str, workdir: Path) -> dict[str, Any]:
@@ -194,7 +207,7 @@ def main() -> None:
     print(f"positions.csv: {size / 1e6:,.0f} MB", flush=True)
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for _ in range(args.repeats):
-        for name in ("duckdb", "socialrank"):
+        for name in ("duckdb", "duckdb_daily", "socialrank"):
             run = measure(name, args.workdir)
             runs[name].append(run)
             print(f"  {name}: {run['seconds']:.2f} s (inside: {run['inner_seconds']:.2f} s)", flush=True)
@@ -232,6 +245,8 @@ def main() -> None:
                 "target": TARGET_VS_DUCKDB,
                 "met": ratio >= TARGET_VS_DUCKDB,
                 "timed_regions_ratio": inner_ratio,
+                "vs_daily_partitions": figures["socialrank"]["rows_per_second"]
+                / figures["duckdb_daily"]["rows_per_second"],
                 "run_by_run": [
                     round(floor["seconds"] / ours["seconds"], 3)
                     for floor, ours in zip(runs["duckdb"], runs["socialrank"], strict=True)

@@ -89,6 +89,8 @@ def is_loopback(host: str) -> bool:
     page someone shared."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    if ":" not in host and not host[-1:].isdigit():
+        return False  # a name (IPv4 addresses end in a digit, IPv6 ones hold a colon): no parse needed
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

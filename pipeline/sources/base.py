@@ -250,6 +250,7 @@ def is_shortener(canonical_url: str | None) -> bool:
     return canonical_url is not None and host_of(canonical_url) in SHORTENER_HOSTS
 
 
+@lru_cache(maxsize=200_000)  # shared links repeat (a site's own pages above all)
 def link_canonical(url: str, www_policy: str) -> str | None:
     """The canonical form of a link found in a post; ``None`` for what is not a link to a page on the
     web: not a web URL (a space in the host), over ``MAX_URL_CHARS``, or to this machine (loopback)."""
