@@ -89,8 +89,10 @@ def ingest_csv_rows(data: dict[str, Any]) -> list[Row]:
     return [
         (
             f"ingest of a rank-tracker CSV, {data['rows']:,} rows ({data['csv_bytes'] / 1e6:,.0f} MB)",
-            f"{ours['seconds']:.1f} s vs DuckDB `read_csv` -> date-partitioned Parquet "
-            f"{duckdb['seconds']:.1f} s, whole processes: {check['ratio']:.2f}x{_run_by_run(check)}",
+            f"{ours['seconds']:.1f} s vs DuckDB `read_csv` (columns declared) -> Parquet partitioned "
+            f"by month as the lake is {duckdb['seconds']:.1f} s, whole processes: {check['ratio']:.2f}x"
+            f"{_run_by_run(check)}; by day (365 folders) {figures['duckdb_daily']['seconds']:.1f} s: "
+            f"{check['vs_daily_partitions']:.2f}x",
             ">= 0.5x DuckDB",
             check["met"],
         )
