@@ -62,7 +62,7 @@ run: export SOCIALRANK_CONFIG := $(SAMPLE_CONFIG)
 run: install
 	$(BIN)/socialrank demo-data --if-empty
 	$(MAKE) --no-print-directory airflow-init
-	$(AIRFLOW) dags test socialrank_nightly
+	@$(BIN)/python tools/dag_test.py socialrank_nightly --log $(SOCIALRANK_HOME)/runs/airflow-dags-test.log
 	$(BIN)/socialrank status
 
 test: install

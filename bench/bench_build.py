@@ -216,7 +216,7 @@ def main() -> None:
     if args.child:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
         # Each model's rows and seconds, to see where a build's time goes.
-        logging.getLogger("pipeline.warehouse").setLevel(logging.INFO)
+        logging.getLogger("pipeline.warehouse").setLevel(logging.DEBUG)
         result = run_stage(args.child, args.workdir, args.run_date, args.full)
         result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         print(json.dumps(result, default=str))

@@ -299,7 +299,7 @@ def status_document(settings: Settings) -> dict[str, Any]:
 
 def print_status(settings: Settings) -> None:
     """Where everything is, and a few headline rows of the mart."""
-    out = Console() if sys.stdout.isatty() else Console(width=150)
+    out = Console() if sys.stdout.isatty() else Console(width=120)
     published = warehouse.read_build(settings.warehouse)
     freshness = published.freshness(settings)
     out.print(

@@ -423,11 +423,11 @@ def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult
     except duckdb.Error as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
     if model.name.startswith("staging."):
-        log.info("  %-34s defined  %.2fs", model.name, time.perf_counter() - started)
+        log.debug("  %-34s defined  %.2fs", model.name, time.perf_counter() - started)
         return
     rows = _count(con, model.name)
     result.row_counts[model.name] = rows
-    log.info("  %-34s %9d rows  %.2fs", model.name, rows, time.perf_counter() - started)
+    log.debug("  %-34s %9d rows  %.2fs", model.name, rows, time.perf_counter() - started)
 
 
 # Which rows a dataset's lake count counts: a rank tracker's "not ranked" rows only mark the days a query was

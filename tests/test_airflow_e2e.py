@@ -12,6 +12,7 @@ import pytest
 
 from socialrank_demo.sample import write_demo_landing
 from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
+from tools.dag_test import shown
 
 pytestmark = pytest.mark.airflow
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -68,6 +69,15 @@ def test_nightly_dag_runs_every_stage_and_publishes(airflow_env: dict[str, str])
     assert manifest["run_date"] == "2026-11-01" and manifest["gate"]["success"] is True
     assert manifest["row_counts"]["mart.ranking_impact"] > 0
     assert (data / "reports" / "socialrank-report.html").exists()
+
+    # What `make run` shows of the same output (tools/dag_test.py): a line per task, its outcome and
+    # socialrank's own lines; none of Airflow's scaffolding or warnings a user cannot act on.
+    view = [text for line in output.splitlines() if (text := shown(line)) is not None]
+    for task_id in ("partition", "ingest", "build_gate_publish", "report", "sources_succeeded"):
+        assert f"task {task_id}: started" in view
+    assert view.count("  -> success") >= 5 and any(text.startswith("  gate passed") for text in view)
+    assert len(view) < 80 and len(output.splitlines()) > 2 * len(view)
+    assert not [text for text in view if "Returned value" in text or "graphviz" in text or "httpx" in text]
 
 
 def test_the_connections_file_defines_search_console_without_secrets(airflow_env: dict[str, str]) -> None:
