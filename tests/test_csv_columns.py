@@ -73,30 +73,47 @@ DAMAGE = [
 ]
 
 
-def _file(rows: Sequence[tuple[str, ...]], damage: list[tuple[int, str]], crlf: bool, bom: bool) -> bytes:
+def _file(
+    rows: Sequence[tuple[str, ...]],
+    damage: list[tuple[int, str]],
+    crlf: bool,
+    bom: bool,
+    header: Sequence[str] = HEADER,
+    quote_all: bool = False,
+) -> bytes:
+    """A CSV of ``header`` and ``rows`` with each damaged line of ``damage`` inserted before its row."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
-    writer.writerow(HEADER)
-    lines = out.getvalue()
+    writer = csv.writer(
+        out,
+        lineterminator="\r\n" if crlf else "\n",
+        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+    )
     inserted = dict(damage)
+    writer.writerow(header)
     for number, row in enumerate(rows):
-        if number in inserted:
-            lines += inserted[number]
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n" if crlf else "\n").writerow(row)
-        lines += out.getvalue()
-    return ("\ufeff" if bom else "").encode() + lines.encode()
+        out.write(inserted.get(number, ""))
+        writer.writerow(row)
+    return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
 
 
-def _by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    """The reference: the row reader alone."""
+Parser = RankTrackerCsv | AhrefsBacklinks
+
+
+def _header(parser: Parser, delivery: Delivery, member: str) -> list[str]:
+    """The header as the format reads it."""
+    header = header_of(delivery, member)
+    return (
+        normalise_header(header) if isinstance(parser, RankTrackerCsv) else [name.lower() for name in header]
+    )
+
+
+def _by_rows(path: Path, parser: Parser) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    """The reference: the row reader alone, through the format's row function."""
     delivery = Delivery(path)
     member = delivery.members()[0]
-    header = normalise_header(header_of(delivery, member))
-    parser = RankTrackerCsv()
     records: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
-    with csv_dict_rows(delivery, member, header) as rows:
+    with csv_dict_rows(delivery, member, _header(parser, delivery, member)) as rows:
         for item in rows:
             found = item if isinstance(item, Rejected) else parser.row(item[1], member, item[0], CONTEXT)
             if isinstance(found, Rejected):
@@ -108,13 +125,15 @@ def _by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
     return records, rejected
 
 
-def _in_columns(path: Path, block_bytes: int) -> tuple[list[dict[str, Any]], list[Rejected], int]:
+def _in_columns(
+    path: Path, block_bytes: int, parser_type: type[Parser] = RankTrackerCsv
+) -> tuple[list[dict[str, Any]], list[Rejected], int]:
     """What the format gives, read in blocks of ``block_bytes``; and how many rows came in columns."""
     delivery = Delivery(path)
     records: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
     in_columns = 0
-    for part in RankTrackerCsv(block_bytes).parse_sections(delivery, CONTEXT):
+    for part in parser_type(block_bytes).parse_sections(delivery, CONTEXT):
         if isinstance(part, ColumnBatch):
             in_columns += part.columns.rows
             records.extend(record.row for record in part.records())
@@ -127,9 +146,9 @@ def _in_columns(path: Path, block_bytes: int) -> tuple[list[dict[str, Any]], lis
     return records, rejected, in_columns
 
 
-def _assert_same(path: Path, block_bytes: int) -> int:
-    expected_records, expected_rejected = _by_rows(path)
-    records, rejected, in_columns = _in_columns(path, block_bytes)
+def _assert_same(path: Path, block_bytes: int, parser_type: type[Parser] = RankTrackerCsv) -> int:
+    expected_records, expected_rejected = _by_rows(path, parser_type())
+    records, rejected, in_columns = _in_columns(path, block_bytes, parser_type)
     assert records == expected_records
     assert rejected == expected_rejected
     return in_columns
@@ -259,25 +278,6 @@ ahrefs_cells = st.tuples(
 )
 
 
-def _ahrefs_by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    delivery = Delivery(path)
-    member = delivery.members()[0]
-    header = [column.lower() for column in header_of(delivery, member)]
-    parser = AhrefsBacklinks()
-    records: list[dict[str, Any]] = []
-    rejected: list[Rejected] = []
-    with csv_dict_rows(delivery, member, header) as rows:
-        for item in rows:
-            found = item if isinstance(item, Rejected) else parser.row(item[1], member, item[0], CONTEXT)
-            if isinstance(found, Rejected):
-                rejected.append(found)
-            else:
-                assert isinstance(found, Record)
-                records.append(found.row)
-    delivery.close()
-    return records, rejected
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(ahrefs_cells, min_size=1, max_size=30),
@@ -287,29 +287,6 @@ def _ahrefs_by_rows(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
 def test_ahrefs_columns_and_rows_agree(
     tmp_path: Path, rows: list[tuple[str, ...]], damage: list[tuple[int, str]], block_bytes: int
 ) -> None:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(AHREFS_HEADER)
-    text = out.getvalue()
-    inserted = dict(damage)
-    for number, row in enumerate(rows):
-        text += inserted.get(number, "")
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(row)
-        text += out.getvalue()
     path = tmp_path / "backlinks.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    expected_records, expected_rejected = _ahrefs_by_rows(path)
-    delivery = Delivery(path)
-    records: list[dict[str, Any]] = []
-    rejected: list[Rejected] = []
-    for part in AhrefsBacklinks(block_bytes).parse_sections(delivery, CONTEXT):
-        if isinstance(part, ColumnBatch):
-            records.extend(record.row for record in part.records())
-        elif isinstance(part, Rejected):
-            rejected.append(part)
-        else:
-            assert isinstance(part, Record)
-            records.append(part.row)
-    delivery.close()
-    assert records == expected_records
-    assert rejected == expected_rejected
+    path.write_bytes(_file(rows, damage, crlf=False, bom=True, header=AHREFS_HEADER, quote_all=True))
+    _assert_same(path, block_bytes, AhrefsBacklinks)

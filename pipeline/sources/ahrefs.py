@@ -25,7 +25,15 @@ from pipeline.sources.base import (
     Rejected,
     parse_inline,
 )
-from pipeline.sources.csv_columns import BLOCK_BYTES, INVALID, BlockDecoder, Invalid, StringBlock, csv_blocks
+from pipeline.sources.csv_columns import (
+    BLOCK_BYTES,
+    INVALID,
+    BlockDecoder,
+    Invalid,
+    StringBlock,
+    csv_blocks,
+    invalid_on_error,
+)
 from pipeline.sources.textfiles import header_of
 
 TOOL = "ahrefs"
@@ -75,18 +83,8 @@ def _flag_or_invalid(value: str) -> bool | Invalid:
     return INVALID if flag is None else flag
 
 
-def _day_or_invalid(value: str) -> dt.date | Invalid | None:
-    try:
-        return parse_day(value)
-    except ValueError:
-        return INVALID
-
-
-def _rating_or_invalid(value: str) -> float | Invalid | None:
-    try:
-        return parse_float(value)
-    except ValueError:
-        return INVALID
+_day_or_invalid = invalid_on_error(parse_day)
+_rating_or_invalid = invalid_on_error(parse_float)
 
 
 class AhrefsBacklinks:

@@ -226,6 +226,18 @@ INVALID = Invalid()
 RowFunction = Callable[[dict[str, str], str], Extracted]
 
 
+def invalid_on_error[T](parse: Callable[[str], T]) -> Callable[[str], T | Invalid]:
+    """``parse`` for :meth:`BlockDecoder.decoded`: a cell it refuses (``ValueError``) rejects its row."""
+
+    def decode(cell: str) -> T | Invalid:
+        try:
+            return parse(cell)
+        except ValueError:
+            return INVALID
+
+    return decode
+
+
 class BlockDecoder:
     """A :class:`StringBlock`'s columns decoded one at a time, each distinct cell value once (exports repeat
     their days, pages and flags), remembered across the blocks of a member in ``memos``; and the rows some

@@ -27,7 +27,15 @@ from pipeline.sources.base import (
     Rejected,
     parse_inline,
 )
-from pipeline.sources.csv_columns import BLOCK_BYTES, INVALID, BlockDecoder, Invalid, StringBlock, csv_blocks
+from pipeline.sources.csv_columns import (
+    BLOCK_BYTES,
+    INVALID,
+    BlockDecoder,
+    Invalid,
+    StringBlock,
+    csv_blocks,
+    invalid_on_error,
+)
 from pipeline.sources.textfiles import header_of
 
 SOURCE = "rank_tracker"
@@ -225,15 +233,5 @@ def _keyword_or_invalid(text: str) -> str | Invalid:
     return text.strip() or INVALID
 
 
-def _position_or_invalid(text: str) -> float | Invalid | None:
-    try:
-        return _valid_position(text)
-    except ValueError:
-        return INVALID
-
-
-def _count_or_invalid(text: str) -> int | Invalid | None:
-    try:
-        return _optional_int(text)
-    except ValueError:
-        return INVALID
+_position_or_invalid = invalid_on_error(_valid_position)
+_count_or_invalid = invalid_on_error(_optional_int)
