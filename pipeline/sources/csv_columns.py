@@ -160,7 +160,6 @@ class _BlockReader:
             )
         except pa.ArrowInvalid:  # not UTF-8 after all (a BOM promised it), say
             return None
-        lines = block.count(b"\n") + (not block.endswith(b"\n"))
         if (
             invalid
             or table.num_rows != lines
