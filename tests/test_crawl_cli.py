@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import time
@@ -10,27 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli_support import Handler
+from pipeline.cli import build_parser
+from pipeline.cli_support import json_output
 from pipeline.config import Settings, load_settings
-from pipeline.crawl.cli_commands import EXIT_FAILED, EXIT_OK, add_parsers
+from pipeline.crawl.cli_commands import EXIT_FAILED, EXIT_OK
 from tests.http_servers import LoopbackServer, Reply
 
 SITE = '[site]\nowned_sites = ["example.com"]\n'
 
 
 def run(argv: list[str]) -> int:
-    """What ``pipeline.cli`` does with these commands: its ``add`` helper, then the chosen handler."""
-    parser = argparse.ArgumentParser(prog="socialrank")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=handler)
-        return sub
-
-    add_parsers(add)
-    args = parser.parse_args(argv)
+    """These commands through the CLI's own parser, with the configuration found as the CLI finds it."""
+    args = build_parser().parse_args(argv)
     settings: Settings = load_settings()
+    json_output.printed = False  # a new command, as in the CLI's main
     code: int = args.handler(settings, args)
     return code
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -10,29 +9,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.cli_support import Handler
+from pipeline.cli import build_parser
+from pipeline.cli_support import json_output
 from pipeline.config import Settings
-from pipeline.impact_cli import EXIT_OK, EXIT_USAGE, add_estimate_parser
+from pipeline.impact_cli import EXIT_OK, EXIT_USAGE
 
 MPDTA = ["--unit", "countyreal", "--time", "year", "--outcome", "lemp", "--cohort", "first.treat"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The CLI's registration contract: ``add(name, handler, help)`` returns the subcommand's parser."""
-    parser = argparse.ArgumentParser(prog="socialrank")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=handler)
-        return sub
-
-    add_estimate_parser(add)
-    return parser
-
-
 def _run(argv: list[str], settings: Settings) -> int:
-    args = _parser().parse_args(["estimate", *argv])
+    """``socialrank estimate ...`` through the CLI's own parser, with these settings."""
+    args = build_parser().parse_args(["estimate", *argv])
+    json_output.printed = False  # a new command, as in the CLI's main
     code: int = args.handler(settings, args)
     return code
 

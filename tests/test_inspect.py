@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from pipeline.cli import build_parser
 from pipeline.cli_support import json_output
 from pipeline.config import Settings
-from pipeline.inspect_export import add_inspect_parser, inspect_path
+from pipeline.inspect_export import inspect_path
 from tests.conftest import csv_bytes, write_zip, x_manifest, x_tweet, x_tweets_js
 
 
@@ -39,19 +38,8 @@ def _archive(tmp_path: Path) -> Path:
 
 
 def _run(settings: Settings, argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def add(
-        name: str, handler: Callable[[Settings, argparse.Namespace], int], text: str
-    ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text)
-        sub.set_defaults(handler=handler)
-        sub.add_argument("--json", action="store_true")  # as the CLI gives every command
-        return sub
-
-    add_inspect_parser(add)
-    args = parser.parse_args(argv)
+    """``socialrank inspect ...`` through the CLI's own parser, with these settings."""
+    args = build_parser().parse_args(argv)
     json_output.printed = False  # a new command, as in the CLI's main
     code: int = args.handler(settings, args)
     return code
