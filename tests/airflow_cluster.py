@@ -43,6 +43,9 @@ class AirflowCluster:
     broker_url: str | None = None
     workers: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    admin: tuple[str, str] | None = None
+    """A user and password ``airflow/init.sh`` creates and the API client logs in with (an auth manager with
+    users, set in ``extra_env``); None: the simple auth manager, everyone an admin."""
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _token: str | None = None
@@ -82,6 +85,8 @@ class AirflowCluster:
             env["AIRFLOW__CELERY__BROKER_URL"] = self.broker_url
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + str(self.database_url)
             env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = "2"
+        if self.admin:
+            env["AIRFLOW_ADMIN_USERNAME"], env["AIRFLOW_ADMIN_PASSWORD"] = self.admin
         env.update(self.extra_env)
         return env
 
@@ -112,9 +117,16 @@ class AirflowCluster:
         )
 
     def start(self) -> None:
-        self.cli("db", "migrate")
-        self.cli("pools", "import", str(PROJECT_DIR / "airflow" / "pools.json"))
-        self.cli("connections", "import", "--overwrite", str(PROJECT_DIR / "airflow" / "connections.json"))
+        # The compose file's init job: schema, pools, connections (and the admin user).
+        init = subprocess.run(
+            ["bash", str(PROJECT_DIR / "airflow" / "init.sh")],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if init.returncode != 0:
+            raise RuntimeError(f"airflow/init.sh failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
         self._start("api-server", "api-server", "--port", str(self.port))
         self._start("scheduler", "scheduler")
         self._start("dag-processor", "dag-processor")
@@ -162,7 +174,15 @@ class AirflowCluster:
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            response = requests.get(f"{self.base_url}/auth/token", timeout=10)
+            if self.admin:
+                username, password = self.admin
+                response = requests.post(
+                    f"{self.base_url}/auth/token",
+                    json={"username": username, "password": password},
+                    timeout=10,
+                )
+            else:
+                response = requests.get(f"{self.base_url}/auth/token", timeout=10)
             response.raise_for_status()
             self._token = response.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}

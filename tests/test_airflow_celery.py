@@ -1,5 +1,6 @@
 """The production shape run natively: CeleryExecutor, metadata on the local PostgreSQL, broker on the local
-Redis, two Celery workers, scheduler, dag-processor, triggerer and api-server as processes."""
+Redis, two Celery workers, scheduler, dag-processor, triggerer and api-server as processes, with the auth
+manager docker-compose.yml configures and the admin its init script creates."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 
 from socialrank_demo.sample import write_demo_landing
 from tests.airflow_cluster import REDIS_URL, AirflowCluster, postgres_database, running_cluster
+from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.airflow
 NIGHTLY = "socialrank_nightly"
 
 
+def compose_auth_manager() -> str:
+    compose = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
+    return str(compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"])
+
+
 def test_nightly_dag_succeeds_on_celery_workers(tmp_path: Path) -> None:
     write_demo_landing(tmp_path / "data" / "landing")
     broker = f"{REDIS_URL}/{secrets.randbelow(8) + 8}"
+    password = secrets.token_urlsafe(12)
     with postgres_database() as database_url:
         cluster = AirflowCluster(
             home=tmp_path / "airflow",
@@ -28,8 +38,14 @@ def test_nightly_dag_succeeds_on_celery_workers(tmp_path: Path) -> None:
             database_url=database_url,
             broker_url=broker,
             workers=2,
+            admin=("ops-admin", password),
+            extra_env={"AIRFLOW__CORE__AUTH_MANAGER": compose_auth_manager()},
         )
         with running_cluster(cluster):
+            # Nobody gets in without logging in, and only with the right password.
+            assert requests.get(f"{cluster.base_url}/api/v2/dags", timeout=10).status_code == 401
+            wrong = {"username": "ops-admin", "password": password + "x"}
+            assert requests.post(f"{cluster.base_url}/auth/token", json=wrong, timeout=10).status_code == 401
             cluster.wait_for_dag(NIGHTLY)
             cluster.unpause(NIGHTLY)
             run = cluster.api(

@@ -9,6 +9,7 @@ import yaml
 
 from tests.conftest import PROJECT_DIR
 
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 AIRFLOW_SERVICES = (
     "airflow-apiserver",
     "airflow-scheduler",
@@ -39,9 +40,9 @@ def test_every_airflow_service_shares_the_production_settings(compose: dict[str,
     assert env["AIRFLOW__API_AUTH__JWT_ISSUER"]
     # `${VAR:?message}`: compose refuses to start without a Fernet key (connection secrets encrypted).
     assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${AIRFLOW_FERNET_KEY:?")
-    # Users log in: nobody is an admin by virtue of reaching the UI.
-    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "false"
-    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
+    # Users log in through an auth manager meant for production (tests/test_airflow_celery.py runs it).
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    assert not any(name.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for name in env)
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].endswith("/execution/")
     assert env["SOCIALRANK_HOME"] == "/opt/socialrank/data"
 
@@ -58,13 +59,21 @@ def test_image_installs_the_project_with_the_constraints_file() -> None:
     assert "apache/airflow:3.3.2-python3.12" in dockerfile
 
 
-def test_init_job_imports_pools_and_connections_and_the_ui_listens_on_loopback(
-    compose: dict[str, Any],
-) -> None:
-    script = compose["services"]["airflow-init"]["command"][-1]
-    assert "set -e" in script
-    assert "airflow pools import /opt/socialrank/airflow/pools.json" in script
-    assert "airflow connections import --overwrite /opt/socialrank/airflow/connections.json" in script
+def test_init_job_runs_the_shared_init_script_and_the_ui_listens_on_loopback(compose: dict[str, Any]) -> None:
+    """The init job runs airflow/init.sh (which the native production-shape test runs too), and compose
+    refuses to start without the first admin's password."""
+    init = compose["services"]["airflow-init"]
+    assert init["command"] == ["/opt/socialrank/airflow/init.sh"]
+    assert init["environment"]["AIRFLOW_ADMIN_PASSWORD"].startswith("${AIRFLOW_ADMIN_PASSWORD:?")
+    script = (PROJECT_DIR / "airflow" / "init.sh").read_text()
+    assert "set -euo pipefail" in script
+    for step in (
+        "airflow db migrate",
+        "airflow pools import",
+        "airflow connections import",
+        "airflow users create",
+    ):
+        assert step in script
     assert compose["services"]["airflow-apiserver"]["ports"] == ["${AIRFLOW_BIND:-127.0.0.1}:8080:8080"]
 
 
