@@ -142,18 +142,22 @@ def test_crawl_writes_fetches_and_links_to_the_lake(
 
 
 def run_models(settings: Settings, names: set[str]) -> duckdb.DuckDBPyConnection:
-    """The warehouse's own SQL files for ``names`` (and the staging views), on a real DuckDB file."""
+    """The warehouse's own SQL files for ``names`` (and the staging views, with the build's lists of the lake
+    files they read), on a real DuckDB file."""
     lake.ensure_datasets(settings.data.lake)
     con = duckdb.connect(
         str(settings.data.root / "models.duckdb"), config={"file_search_path": str(settings.data.root)}
     )
-    for layer in ("staging", "core"):
+    for layer in ("staging", "core", "meta"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
     # Crawl days are real days: the models' window has to reach today.
     con.execute("SET VARIABLE as_of = ?", [dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)])
     define_macros(con, settings)
-    for model in load_models(PROJECT_DIR / "sql"):
-        if model.name.startswith("staging.") or model.name in names:
+    models = load_models(PROJECT_DIR / "sql")
+    wanted = names | {model.name for model in models if model.name.startswith("staging.")}
+    wanted |= {needed for model in models if model.name in wanted for needed in model.depends_on}
+    for model in models:
+        if model.name in wanted:
             con.execute(model.render(incremental=False))
     return con
 

@@ -197,3 +197,90 @@ def test_gates_take_turns_with_the_gx_project(
         fcntl.flock(other_gate, fcntl.LOCK_UN)
     waiting.join(timeout=300)
     assert outcome["success"] is True
+
+
+def _crawl_batch(settings: Settings, stem: str, fetched_at: dt.datetime) -> None:
+    """One crawler batch in the lake, as the crawler writes it: a linking page's fetch and its outlink."""
+    from pipeline.crawl.crawler import result_rows
+    from pipeline.crawl.fetcher import FetchResult
+    from pipeline.crawl.frontier import Entry
+    from pipeline.crawl.page import Outlink
+    from pipeline.schemas import CRAWL_FETCHES, CRAWL_LINKS
+
+    page = "https://blog.example.org/a-post"
+    fetch, links = result_rows(
+        stem,
+        Entry(page, page, "linking_page", True),
+        FetchResult(
+            page,
+            fetched_at,
+            final_url=page,
+            status=200,
+            links=(Outlink("https://example.com/a-page", "a page", ()),),
+            links_extracted=True,
+        ),
+        "strip",
+    )
+    lake.write_partitioned(settings.data.lake, CRAWL_FETCHES, [fetch], stem)
+    lake.write_partitioned(settings.data.lake, CRAWL_LINKS, links, stem)
+
+
+def _staging_counts(settings: Settings) -> dict[str, int]:
+    """Rows of every staging view of the published file, read as an analyst reads them (lake paths from the
+    data root)."""
+    con = _analyst_connection(settings)
+    try:
+        views = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'staging' ORDER BY view_name"
+        ).fetchall()
+        return {name: con.sql(f"SELECT count(*) FROM staging.{name}").fetchone()[0] for (name,) in views}  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def _analyst_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        str(settings.warehouse), read_only=True, config={"file_search_path": str(settings.data.root)}
+    )
+
+
+def test_published_staging_reads_exactly_what_its_build_read(published: Settings, tmp_path: Path) -> None:
+    """A delivery ingested or a crawl batch written after a build is not in that build's staging views,
+    published or not; the next build reads it."""
+    settings = _copy_of(published, tmp_path)
+    noon = dt.datetime.combine(RUN_DATE, dt.time(12), tzinfo=dt.UTC)
+    _crawl_batch(settings, "crawl-first-00001", noon)
+    stages.run_all(settings, RUN_DATE)
+    before = _staging_counts(settings)
+    assert before["crawl_fetches"] == 1 and before["crawl_links"] == 1
+
+    ranking = {
+        "source": "test", "ranking_date": RUN_DATE, "query": "late query", "url": "https://example.com/a-page",
+        "canonical_url": "https://example.com/a-page", "position": 3.0, "delivery_id": "late-delivery",
+    }  # fmt: skip
+    write_delivery_rows(settings, RANKINGS, [ranking], "late-delivery")
+    _crawl_batch(settings, "crawl-later-00001", noon)
+
+    assert _staging_counts(settings) == before
+    con = _analyst_connection(settings)
+    try:
+        # Staging and core agree: every ranking row staging shows is one the build read.
+        assert con.sql(
+            "SELECT count(*) FROM staging.rankings WHERE delivery_id = 'late-delivery'"
+        ).fetchone() == (0,)
+        listed = {row[0] for row in con.sql("SELECT lake_file FROM meta.build_crawl_files").fetchall()}
+        day = f"fetch_date={RUN_DATE.isoformat()}"
+        assert listed == {
+            f"crawl_fetches/{lake.SCHEMA_FILE}",
+            f"crawl_links/{lake.SCHEMA_FILE}",
+            f"crawl_fetches/{day}/crawl-first-00001.parquet",
+            f"crawl_links/{day}/crawl-first-00001.parquet",
+        }
+    finally:
+        con.close()
+
+    stages.run_all(settings, RUN_DATE)
+    after = _staging_counts(settings)
+    assert after["rankings"] == before["rankings"] + 1
+    assert after["ingest_ledger"] == before["ingest_ledger"] + 1
+    assert after["crawl_fetches"] == 2 and after["crawl_links"] == 2

@@ -1,3 +1,16 @@
--- The deliveries this build saw: the next incremental build treats every other ledger entry as new.
+-- The deliveries this build reads: every ledger entry in the lake when it starts. The staging views read only
+-- these deliveries' files (through staging.ingest_ledger), so a delivery ingested during or after the build
+-- belongs to a later build and the published file's staging keeps matching its core tables. The next
+-- incremental build treats every other ledger entry as new.
 CREATE OR REPLACE TABLE meta.build_deliveries AS
-SELECT DISTINCT delivery_id FROM staging.ingest_ledger ORDER BY delivery_id;
+SELECT DISTINCT delivery_id
+FROM read_parquet('lake/ingest_ledger/**/*.parquet', union_by_name = true)
+ORDER BY delivery_id;
+{% if incremental %}
+-- As a constant list: staging views take delivery ids from file names, so a filter on this list reads the
+-- new deliveries' lake files only.
+SET VARIABLE new_deliveries = (
+    SELECT coalesce(list(delivery_id ORDER BY delivery_id), [])
+    FROM (SELECT delivery_id FROM meta.build_deliveries EXCEPT SELECT delivery_id FROM meta.base_deliveries)
+);
+{% endif %}

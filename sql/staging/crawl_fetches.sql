@@ -1,8 +1,10 @@
 -- What the crawler fetched: per requested URL, the redirect chain, final URL and status, canonical and
 -- robots directives.
+-- Only the files the build listed when it started (meta.build_crawl_files).
 CREATE OR REPLACE VIEW staging.crawl_fetches AS
 SELECT fetch_id, crawl_id, purpose, url, url_canonical, final_url, final_canonical, status, content_type,
        redirects, canonical, canonical_canonical, canonical_html, canonical_header, meta_robots, x_robots_tag,
        noindex, nofollow, robots_allowed, links_extracted, links_found, error, error_kind, truncated,
        not_modified, body_bytes, attempts, elapsed_ms, fetched_at, fetch_date
-FROM read_parquet('lake/crawl_fetches/**/*.parquet', union_by_name = true);
+FROM read_parquet('lake/crawl_fetches/**/*.parquet', union_by_name = true, filename = true)
+WHERE staging.lake_file_key(filename) IN (SELECT lake_file FROM meta.build_crawl_files);
