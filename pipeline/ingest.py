@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 IGNORED_SUFFIXES = (".ready", ".inprogress", ".part", ".tmp", ".crdownload")
 # landing/<family>/<source>/<delivery>
 DELIVERY_DEPTH = 3
-PRIMARY_KINDS = ("post", "backlink", "ranking")
+PRIMARY_KINDS = ("post", "backlink", "ranking", "traffic")
 CHUNK_ROWS = 250_000
 # Below this a delivery parses inline: starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
@@ -401,7 +401,10 @@ def ingest_delivery(settings: Settings, path: Path, known: set[str], now: dt.dat
             )
         _delete_derived(settings, delivery_id)  # leftovers of an attempt that died before its ledger entry
         stamp = RowStamp(delivery_id, relative)
-        worker.start(stamp, ParseContext(www_policy=settings.www_policy, landed_on=_landed_on(path)))
+        worker.start(
+            stamp,
+            ParseContext(settings.www_policy, _landed_on(path), owned_sites=settings.owned_sites),
+        )
         result, rejected = _write_parsed(
             settings, worker, DeliveryResult(relative, delivery_id, "ingested"), stamp
         )

@@ -35,6 +35,7 @@ COUNTED_KINDS = {
     "engagement": "engagement",
     "backlink": "backlinks",
     "ranking": "rankings",
+    "traffic": "traffic",
 }
 EXIT_READ, EXIT_NOT_READ, EXIT_USAGE = 0, 1, 2
 
@@ -74,7 +75,7 @@ def inspect_path(settings: Settings, path: Path) -> dict[str, Any]:
         else:
             result["format"] = source_format.name
             landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
-            context = ParseContext(settings.www_policy, landed_on)
+            context = ParseContext(settings.www_policy, landed_on, owned_sites=settings.owned_sites)
             _count(result, source_format.parse(delivery, context), settings)
     except UnreadableDelivery as exc:
         result["format"] = None
@@ -134,7 +135,7 @@ def render(result: dict[str, Any]) -> str:
         + f", links {result['links']} (to owned sites {result['owned_links']}),"
         f" engagement {result['engagement']},"
         f" backlinks {result['backlinks']} (to owned sites {result['owned_backlinks']}),"
-        f" rankings {result['rankings']}",
+        f" rankings {result['rankings']}, traffic {result['traffic']}",
         f"  quarantined {result['quarantined']}" + (":" if result["reasons"] else ""),
     ]
     if result["skipped"]:

@@ -150,6 +150,39 @@ RANKINGS = LakeDataset(
     "month",
 )
 
+# Web-analytics sessions (landing/traffic/): one row per day, landing page, session source and medium as an
+# analytics tool reports them. A NULL dimension is one the tool did not break the sessions down by
+# (Plausible's export has per-source and per-entry-page tables, never both at once: docs/decisions.md).
+TRAFFIC_SESSIONS = LakeDataset(
+    "traffic_sessions",
+    pa.schema(
+        [
+            pa.field("format", pa.string(), nullable=False),
+            # The analytics property or site as the source names it: a GA4 property id (API), the
+            # property's name (a report download's "# Property:" line), a Plausible site; NULL if unsaid.
+            pa.field("property", pa.string()),
+            # The day in the property's own time zone, as the tool reports it.
+            pa.field("traffic_date", pa.date32(), nullable=False),
+            pa.field("landing_page", pa.string()),
+            pa.field("canonical_url", pa.string()),
+            pa.field("session_source", pa.string()),
+            pa.field("session_medium", pa.string()),
+            pa.field("channel_group", pa.string()),
+            pa.field("sessions", pa.int64(), nullable=False),
+            pa.field("engaged_sessions", pa.int64()),
+            # Seconds, averaged over the row's sessions. Session duration (first to last hit) and GA4's
+            # engagement time (foreground time) are different measures: each is kept as reported.
+            pa.field("average_session_duration", pa.float64()),
+            pa.field("average_engagement_time", pa.float64()),
+            # A share of the row's sessions, 0..1.
+            pa.field("bounce_rate", pa.float64()),
+            pa.field("delivery_id", pa.string(), nullable=False),
+        ]
+    ),
+    "traffic_date",
+    "month",
+)
+
 INGEST_LEDGER = LakeDataset(
     "ingest_ledger",
     pa.schema(
@@ -265,6 +298,7 @@ RECORD_DATASETS: dict[str, LakeDataset] = {
     "engagement": ENGAGEMENT_SNAPSHOTS,
     "backlink": BACKLINKS,
     "ranking": RANKINGS,
+    "traffic": TRAFFIC_SESSIONS,
 }
 
 ALL_DATASETS: tuple[LakeDataset, ...] = (
@@ -273,6 +307,7 @@ ALL_DATASETS: tuple[LakeDataset, ...] = (
     ENGAGEMENT_SNAPSHOTS,
     BACKLINKS,
     RANKINGS,
+    TRAFFIC_SESSIONS,
     INGEST_LEDGER,
     QUARANTINED_RECORDS,
     CRAWL_FETCHES,

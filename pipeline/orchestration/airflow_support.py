@@ -25,6 +25,7 @@ INGESTED_DATASETS = (
     "engagement_snapshots",
     "backlinks",
     "rankings",
+    "traffic_sessions",
     "ingest_ledger",
     "quarantined_records",
 )

@@ -1,9 +1,9 @@
 """Input formats, one module each. A delivery's format is detected from its content, in this order.
 
 Social archives come first (their members are recognised by path and content), then engagement
-exports, backlink tools and ranking data (tables recognised by their headers). Where two formats could
-claim the same header, the more specific one is earlier: Semrush positions and the generic rank
-tracker before Search Console's performance tables, whose first column can be ``Date``.
+exports, backlink tools, ranking data and web-analytics traffic (tables recognised by their headers).
+Where two formats could claim the same header, the more specific one is earlier: Semrush positions and
+the generic rank tracker before Search Console's performance tables, whose first column can be ``Date``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from pipeline.sources.analytics_youtube import YouTubeStudioTable
 from pipeline.sources.base import HeaderLayout, SourceFormat, TableFormat
 from pipeline.sources.bluesky import BlueskyRepository
 from pipeline.sources.facebook import FacebookPosts
+from pipeline.sources.ga4_report_csv import Ga4ReportCsv
 from pipeline.sources.instagram import InstagramExport
 from pipeline.sources.linkedin import LinkedInShares
 from pipeline.sources.majestic import MajesticBacklinks
 from pipeline.sources.mastodon import MastodonOutbox
 from pipeline.sources.moz import MozLinks
+from pipeline.sources.plausible_export import PlausibleExport
 from pipeline.sources.rank_tracker import RankTrackerCsv
 from pipeline.sources.reddit import RedditExport
 from pipeline.sources.screaming_frog import ScreamingFrogLinks
@@ -76,6 +78,8 @@ REGISTRATIONS: tuple[Registration, ...] = (
         SearchConsolePerformance(), "a Search Console Performance export", "rankings/search_console"
     ),
     Registration(SearchConsoleApiResponses(), "a Search Console API response", "rankings/search_console_api"),
+    Registration(Ga4ReportCsv(), "a GA4 report download (CSV)", "traffic/ga4"),
+    Registration(PlausibleExport(), "a Plausible CSV export", "traffic/plausible"),
 )
 FORMATS: tuple[SourceFormat, ...] = tuple(registration.source_format for registration in REGISTRATIONS)
 _BY_NAME = {registration.source_format.name: registration for registration in REGISTRATIONS}

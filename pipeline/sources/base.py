@@ -16,7 +16,7 @@ from pipeline.delivery import Delivery
 if TYPE_CHECKING:
     from pipeline.sources.jsonstream import ArrayBlocks, ItemBlock
 
-RecordKind = Literal["post", "link", "engagement", "backlink", "ranking"]
+RecordKind = Literal["post", "link", "engagement", "backlink", "ranking", "traffic"]
 
 EXCERPT_LIMIT = 300
 # Oversized fields are bounded: no platform allows longer posts (X notes: 25,000 characters) or
@@ -132,6 +132,8 @@ class ParseContext:
 
     www_policy: str
     landed_on: dt.date
+    # The owned sites' canonical hosts: an analytics export names landing pages by path alone.
+    owned_sites: tuple[str, ...] = ()
 
 
 class SourceFormat(Protocol):
