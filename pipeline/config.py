@@ -27,6 +27,7 @@ from pipeline.crawl.settings import (
     search_console_settings,
 )
 from pipeline.hosts import WWW_POLICIES, NotAHostName, owned_hosts
+from pipeline.referrals import PLATFORMS
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,14 @@ class IngestLimits:
 
 
 @dataclass(frozen=True)
+class TrafficSettings:
+    """``[traffic]``: referrer hosts that are a social platform beyond pipeline/referrals.py's table
+    (a community's Mastodon instance, a platform's new link shim), as (host, platform) pairs."""
+
+    social_hosts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataRoot
     # The owned sites as canonical hosts (normalised on construction: lower case, punycode, ``www.`` by
@@ -156,6 +165,7 @@ class Settings:
     impact: ImpactSettings = field(default_factory=ImpactSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     ingest: IngestLimits = field(default_factory=IngestLimits)
+    traffic: TrafficSettings = field(default_factory=TrafficSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "owned_sites", owned_hosts(self.owned_sites, self.www_policy))
@@ -231,6 +241,28 @@ def _ingest_limits(raw: dict[str, Any], where: str) -> IngestLimits:
     return IngestLimits(**values)
 
 
+def _traffic_settings(raw: dict[str, Any], where: str) -> TrafficSettings:
+    hosts = raw.get("social_hosts", {})
+    if not isinstance(hosts, dict):
+        raise ConfigError(
+            f'{where}: [traffic] social_hosts must be a table such as {{"mstdn.example" = "mastodon"}}'
+        )
+    pairs = []
+    for host, platform in sorted(hosts.items()):
+        if platform not in PLATFORMS:
+            raise ConfigError(
+                f"{where}: [traffic] social_hosts: {host!r} = {platform!r}: the platform must be one of "
+                f"{', '.join(PLATFORMS)}"
+            )
+        name = host.strip().lower().removeprefix("www.")
+        if not name or any(character in name for character in "/: ") or "." not in name:
+            raise ConfigError(
+                f"{where}: [traffic] social_hosts: {host!r} is not a host name (no scheme, path or port)"
+            )
+        pairs.append((name, platform))
+    return TrafficSettings(social_hosts=tuple(pairs))
+
+
 def load_settings(
     config_path: Path | None = None, home: Path | None = None, *, require_sites: bool = False
 ) -> Settings:
@@ -304,6 +336,7 @@ def load_settings(
             f"got {landing_days!r}"
         )
     ingest = _ingest_limits(raw.get("ingest", {}), where)
+    traffic = _traffic_settings(raw.get("traffic", {}), where)
     lock_wait = raw.get("locks", {}).get("wait_seconds", Settings.lock_wait_seconds)
     if not isinstance(lock_wait, int | float) or isinstance(lock_wait, bool) or lock_wait < 0:
         raise ConfigError(
@@ -336,6 +369,7 @@ def load_settings(
         ),
         retention=RetentionSettings(landing_days=landing_days),
         ingest=ingest,
+        traffic=traffic,
         crawler=crawler,
         search_console=search_console,
     )

@@ -158,6 +158,9 @@ TRAFFIC_SESSIONS = LakeDataset(
     pa.schema(
         [
             pa.field("format", pa.string(), nullable=False),
+            # The analytics tool that counted the sessions ("ga4", "plausible"), whatever the format: tools
+            # define a session differently, so their counts are never added together.
+            pa.field("tool", pa.string(), nullable=False),
             # The analytics property or site as the source names it: a GA4 property id (API), the
             # property's name (a report download's "# Property:" line), a Plausible site; NULL if unsaid.
             pa.field("property", pa.string()),

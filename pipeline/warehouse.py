@@ -40,7 +40,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from pipeline import impact, lake, locks
+from pipeline import impact, lake, locks, referrals
 from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.freshness import Freshness, last_ranking_day
@@ -155,7 +155,13 @@ def build_fingerprint(settings: Settings) -> str:
         digest.update(path.relative_to(resource_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         json.dumps(
-            [settings.timezone.key, sorted(settings.owned_sites), settings.www_policy, repr(settings.impact)]
+            [
+                settings.timezone.key,
+                sorted(settings.owned_sites),
+                settings.www_policy,
+                repr(settings.impact),
+                repr(settings.traffic),
+            ]
         ).encode()
     )
     return digest.hexdigest()
@@ -364,6 +370,7 @@ def build(
         con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
         con.execute("SET VARIABLE impact_window_weeks = ?", [settings.impact.window_weeks])
         define_macros(con, settings)
+        referrals.write_reference(con, dict(settings.traffic.social_hosts))
         if incremental:
             with _timed("snapshot of the base build"):
                 con.execute(_incremental_step("snapshot"))

@@ -71,6 +71,19 @@ LINKEDIN_PATH = "social/linkedin/Shares.csv"
 REDDIT_PATH = "social/reddit/posts.csv"
 AHREFS_PATH_TEMPLATE = "backlinks/ahrefs/{site}-backlinks.csv"
 RANK_TRACKER_PATH = "rankings/rank_tracker/positions.csv"
+GA4_PATH = "traffic/ga4/traffic-acquisition-landing-pages.csv"
+# Referral sessions a post brings its page on its day, then fewer each day (mean halves in about 2 days).
+REFERRAL_SESSIONS = {"x": 9.0, "linkedin": 6.0, "reddit": 12.0}
+REFERRAL_DECAY = 0.7
+REFERRAL_DAYS = 14
+# How a platform's visits arrive in GA4: (session source / medium, query string the link carried).
+GA4_REFERRERS = {
+    "x": ("t.co / referral", ""),
+    "linkedin": ("linkedin / social", LINKEDIN_TAG),
+    "reddit": ("reddit.com / referral", ""),
+}
+# Every visitor engages alike, whatever brought them: the sample plants no engagement difference.
+ENGAGED_SHARE = 0.6
 
 TOPICS = (
     "hiking boots",
@@ -463,8 +476,8 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
     site_domain = spec.owned_site.lower().removeprefix("www.")
     start_date = end_date - dt.timedelta(days=days - 1)
     # One stream per file: changing one writer does not reshuffle the others.
-    site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(spec.seed).spawn(7)
+    site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng, ga4_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(spec.seed).spawn(8)
     )
     site = _build_site(site_rng, site_domain, end_date.year, spec.pages)
     shares = _plan_shares(share_rng, site, start_date, spec)
@@ -480,7 +493,7 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
         confounding=spec.confounding,
         pages=len(site.pages),
         queries=len(site.keywords),
-        files=(x_path, LINKEDIN_PATH, REDDIT_PATH, ahrefs_path, RANK_TRACKER_PATH),
+        files=(x_path, LINKEDIN_PATH, REDDIT_PATH, ahrefs_path, RANK_TRACKER_PATH, GA4_PATH),
         first_links=_first_links(site, shares, start_date),
         observed_shift=tuple((site.url(page), shift[page]) for page in range(len(site.pages))),
     )
@@ -491,6 +504,7 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
         REDDIT_PATH: reddit_posts(reddit_rng, site, shares, start_date, days),
         ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
         RANK_TRACKER_PATH: rankings,
+        GA4_PATH: _ga4_traffic(ga4_rng, site, shares, start_date, days),
     }
     # The ingest dates backlink snapshots by the file's mtime: pin it to the end of the window.
     landed = dt.datetime.combine(end_date, LANDED_AT, tzinfo=dt.UTC).timestamp()
@@ -1136,6 +1150,75 @@ def _rank_tracker(
         for page in range(len(site.pages))
     ]
     return csv_text(rows, lineterminator="\n").encode(), shift
+
+
+def _ga4_traffic(rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int) -> bytes:
+    """A GA4 Traffic acquisition report downloaded as CSV: per day, landing page and session source /
+    medium. Organic search visits follow a page's quality, a few are direct; each post brings its page
+    referral visits from its platform on its day and the days after (``REFERRAL_SESSIONS``), none before
+    a page's first post there. Engagement does not depend on where a visitor came from."""
+    quality = np.array([page.quality for page in site.pages])
+    organic = rng.poisson(np.exp(1.2 + 0.6 * quality)[:, None], size=(len(site.pages), days))
+    direct = rng.poisson(0.4, size=(len(site.pages), days))
+    referral: dict[tuple[str, int], npt.NDArray[np.float64]] = {}
+    for share in shares:
+        curve = referral.setdefault((share.platform, share.page), np.zeros(days))
+        reach = np.arange(min(REFERRAL_DAYS, days - share.day))
+        curve[share.day + reach] += REFERRAL_SESSIONS[share.platform] * REFERRAL_DECAY**reach
+    visits: list[tuple[int, int, str, str, int]] = []
+    for page in range(len(site.pages)):
+        path = site.pages[page].path
+        for day in range(days):
+            visits.append((day, page, path, "google / organic", int(organic[page, day])))
+            visits.append((day, page, path, "(direct) / (none)", int(direct[page, day])))
+    for (platform, page), curve in sorted(referral.items()):
+        source, tag = GA4_REFERRERS[platform]
+        counts = rng.poisson(curve)
+        path = site.pages[page].path + tag
+        visits.extend((day, page, path, source, int(counts[day])) for day in range(days))
+    rows = []
+    for day, _, path, source, sessions in sorted(visits):
+        if sessions == 0:
+            continue  # GA4 has no row for what did not happen
+        engaged = int(rng.binomial(sessions, ENGAGED_SHARE))
+        seconds = float(np.round(rng.gamma(4.0, 12.0) * engaged / sessions, 4))
+        rows.append((day, path, source, sessions, engaged, seconds, round(1 - engaged / sessions, 4)))
+    end = start + dt.timedelta(days=days - 1)
+    total = sum(row[3] for row in rows)
+    total_engaged = sum(row[4] for row in rows)
+    by_day = np.bincount([row[0] for row in rows], weights=[row[3] for row in rows], minlength=days)
+    chart = [("Nth day", "Sessions"), *((f"{day:04d}", str(int(by_day[day]))) for day in range(days))]
+    preamble = (
+        "# ----------------------------------------\n"
+        "# Traffic acquisition: Session source / medium\n"
+        f"# Account: {site.domain}\n"
+        f"# Property: {site.domain} - GA4\n"
+        "# ----------------------------------------\n"
+        "#\n"
+        "# All Users\n"
+        f"# Start date: {start:%Y%m%d}\n"
+        f"# End date: {end:%Y%m%d}\n"
+        "# ----------------------------------------\n"
+    )
+    header = (
+        "Date",
+        "Landing page + query string",
+        "Session source / medium",
+        "Sessions",
+        "Engaged sessions",
+        "Average engagement time per session",
+        "Bounce rate",
+    )
+    table = [
+        header,
+        ("", "", "", str(total), str(total_engaged), "", str(round(1 - total_engaged / total, 4))),
+        *(
+            (f"{start + dt.timedelta(days=day):%Y%m%d}", path, source, str(s), str(e), str(t), str(b))
+            for day, path, source, s, e, t, b in rows
+        ),
+    ]
+    blocks = (csv_text(chart, lineterminator="\n"), csv_text(table, lineterminator="\n"))
+    return (preamble + "\n" + "\n".join(blocks)).encode("utf-8")
 
 
 def _results_pages(value: FloatArray, rows_of: Sequence[Sequence[int]]) -> npt.NDArray[np.int64]:

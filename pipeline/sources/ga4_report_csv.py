@@ -48,6 +48,7 @@ from pipeline.sources.textfiles import head_text, open_text, rows_of_lines
 from pipeline.sources.traffic_common import TrafficRow, traffic_record
 
 FORMAT = "ga4_report_csv"
+TOOL = "ga4"
 COLUMNS = AliasTable(
     {
         "landing_page": (
@@ -289,6 +290,7 @@ class Ga4ReportCsv:
             source, medium = _source_medium(row, columns)
             record = traffic_record(
                 FORMAT,
+                TOOL,
                 preamble.property,
                 TrafficRow(
                     day=day,

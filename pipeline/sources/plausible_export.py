@@ -29,6 +29,7 @@ from pipeline.sources.tabular import (
 from pipeline.sources.traffic_common import TrafficRow, traffic_record
 
 FORMAT = "plausible_export"
+TOOL = "plausible"
 SOURCES = AliasTable(
     {
         "date": ("date",),
@@ -95,6 +96,7 @@ def _row(table: Table, row: TableRow, context: ParseContext) -> Extracted:
             medium = row.text(columns, "utm_medium") or None
         return traffic_record(
             FORMAT,
+            TOOL,
             None,
             TrafficRow(
                 day=day,

@@ -66,7 +66,9 @@ def landing_url(page: str, hostname: str | None, context: ParseContext) -> str |
     return try_canonicalize(f"https://{host}{path}", context.www_policy)
 
 
-def traffic_record(format_name: str, prop: str | None, row: TrafficRow, context: ParseContext) -> Record:
+def traffic_record(
+    format_name: str, tool: str, prop: str | None, row: TrafficRow, context: ParseContext
+) -> Record:
     """A ``traffic`` record; ``ValueError`` saying what is wrong with a row no tool could report."""
     if row.sessions < 0:
         raise ValueError(f"negative sessions ({row.sessions})")
@@ -85,6 +87,7 @@ def traffic_record(format_name: str, prop: str | None, row: TrafficRow, context:
         "traffic",
         {
             "format": format_name,
+            "tool": tool,
             "property": prop,
             "traffic_date": row.day,
             "landing_page": row.landing_page,
