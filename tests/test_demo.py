@@ -35,6 +35,7 @@ EXPECTED_FORMATS = {
     "social/reddit": "reddit",
     "backlinks/ahrefs": "ahrefs_backlinks",
     "rankings/rank_tracker": "rank_tracker_csv",
+    "traffic/ga4": "ga4_report_csv",
 }
 IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
@@ -66,7 +67,8 @@ def parsed(demo: tuple[Path, DemoWorld]) -> dict[str, Parsed]:
             source_format = detect_format(delivery)
             assert source_format is not None, path
             landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
-            items = list(source_format.parse(delivery, ParseContext(www_policy="strip", landed_on=landed_on)))
+            context = ParseContext("strip", landed_on, owned_sites=("example.com",))
+            items = list(source_format.parse(delivery, context))
         finally:
             delivery.close()
         result[path.relative_to(landing).parent.as_posix()] = Parsed(
@@ -374,3 +376,29 @@ def test_confounding_sets_how_much_better_the_shared_pages_rank(tmp_path: Path) 
 
     random_sharing, strong = head_start(0.0), head_start(3.0)
     assert abs(random_sharing) < 8 and strong > 20 and strong > random_sharing + 15
+
+
+def test_social_referral_visits_to_a_page_start_with_its_first_post_there(
+    demo: tuple[Path, DemoWorld], parsed: dict[str, Parsed]
+) -> None:
+    """The planted chain's first link: a platform's referral visits to a page begin on the day of its
+    first post linking the page there, never before."""
+    _, world = demo
+    sources = {"x": "t.co", "linkedin": "linkedin", "reddit": "reddit.com"}
+    visits = parsed["traffic/ga4"].rows("traffic")
+    for link in world.first_links:
+        days = [
+            row["traffic_date"]
+            for row in visits
+            if row["session_source"] == sources[link.platform]
+            and row["canonical_url"] == _canonical(link.page_url)
+        ]
+        assert days, link
+        assert min(days) >= link.day, link
+    linked = {(link.platform, _canonical(link.page_url)) for link in world.first_links}
+    assert all(
+        (platform, row["canonical_url"]) in linked
+        for row in visits
+        for platform, source in sources.items()
+        if row["session_source"] == source
+    )

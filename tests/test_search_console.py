@@ -278,7 +278,7 @@ def test_a_403_during_socialrank_run_fails_that_stage_and_the_rest_completes(
     assert len(notes) == 1 and json.loads(notes[0].read_text())["stage"] == "search_console"
     assert summary["search_console"]["failure_note"] == str(notes[0])
     # The rest of the run completed: the sample deliveries are published and the report written.
-    assert summary["ingest"]["by_status"] == {"ingested": 5}
+    assert summary["ingest"]["by_status"] == {"ingested": 6}
     assert summary["publish"]["version"] == json.loads(world.manifest.read_text())["version"]
     assert Path(summary["report"]["report"]).exists()
     errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
