@@ -329,6 +329,60 @@ SEEDS: dict[str, tuple[str, dict[str, str | bytes] | bytes, str]] = {
         },
         "Queries.csv",
     ),
+    "ga4_report_csv": (
+        "download.csv",
+        b"# ----\n# Property: example.com - GA4\n# Start date: 20261101\n# End date: 20261102\n\n"
+        + csv_bytes(
+            [
+                [
+                    "Date",
+                    "Landing page + query string",
+                    "Hostname",
+                    "Session source / medium",
+                    "Sessions",
+                    "Engaged sessions",
+                    "Average engagement time per session",
+                    "Bounce rate",
+                ],
+                ["", "", "", "", "7", "4", "20.5", "0.43"],
+                ["20261101", "/a?utm_source=x", "example.com", "t.co / referral", "4", "3", "30.5", "0.25"],
+                ["20261102", "/b", "example.com", "google / organic", "3", "1", "00:00:07", "66.7%"],
+            ]
+        ),
+        "download.csv",
+    ),
+    "plausible_export": (
+        "plausible.zip",
+        {
+            "imported_sources_20261101_20261102.csv": csv_bytes(
+                [
+                    [
+                        "date",
+                        "source",
+                        "referrer",
+                        "utm_source",
+                        "utm_medium",
+                        "utm_campaign",
+                        "utm_content",
+                        "utm_term",
+                        "pageviews",
+                        "visitors",
+                        "visits",
+                        "visit_duration",
+                        "bounces",
+                    ],
+                    ["2026-11-01", "Twitter", "t.co", "", "", "", "", "", "9", "4", "5", "300", "2"],
+                ]
+            ),
+            "imported_entry_pages_20261101_20261102.csv": csv_bytes(
+                [
+                    ["date", "entry_page", "visitors", "entrances", "visit_duration", "bounces", "pageviews"],
+                    ["2026-11-01", "https://example.com/a", "3", "4", "100", "1", "6"],
+                ]
+            ),
+        },
+        "imported_sources_20261101_20261102.csv",
+    ),
 }
 
 
