@@ -149,8 +149,8 @@ def test_files_above_the_delivery_level_are_reported_with_the_folder_they_go_in(
             "format": None,
             "move_to": None,
             "message": "landing/notes.txt is not in a source folder: not a known export format: its content "
-            "matches none of the 23 formats socialrank reads (docs/formats.md); deliveries go in "
-            "landing/<family>/<source>/",
+            f"matches none of the {len(REGISTRATIONS)} formats socialrank reads (docs/formats.md); "
+            "deliveries go in landing/<family>/<source>/",
         },
         {
             "landing_path": "rankings/pos.csv",
