@@ -26,21 +26,23 @@ from pipeline.orchestration.airflow_support import (
 )
 
 SETTINGS = load_settings(require_sites=True)
-FETCHERS = ("fetch_search_console", "crawl")
+FETCHERS = ("fetch_search_console", "fetch_ga4", "crawl")
 
 DOC = """
 ### socialrank nightly
 
-Pulls Search Console data -> ingests what landed -> crawls new social links -> builds a new DuckDB
+Pulls Search Console and GA4 data -> ingests what landed -> crawls new social links -> builds a new DuckDB
 warehouse from the lake, runs the Great Expectations gate and publishes the build atomically (one task,
 `build_gate_publish`) -> writes the HTML report. Scheduled at 03:30 in the site's time zone
 (`[site] timezone`), for the day that just ended.
 
 **Fetchers.** `fetch_search_console` lands the days that became final since the last run (a backfill or a
-run with a `run_date` param: exactly its date); `crawl` fetches the social links not fetched recently. Both
-run in the one-slot pool `socialrank_crawler`. Either is *skipped* (not failed) when its source is not
-configured: no `[search_console] properties` or no credentials (Airflow connection
-`google_search_console` or the environment), or `[crawler] enabled = false`. A fetcher that *fails* (an
+run with a `run_date` param: exactly its date); `fetch_ga4` lands GA4 Data API reports of the run's day and
+the days before it GA4 may still revise (`[ga4] refetch_days`; a backfill: exactly its date); `crawl`
+fetches the social links not fetched recently. All run in the one-slot pool `socialrank_crawler`. Each is
+*skipped* (not failed) when its source is not configured: no `[search_console] properties` / `[ga4]
+properties` or no credentials (Airflow connection `google_search_console` / `google_analytics` or the
+environment), or `[crawler] enabled = false`. A fetcher that *fails* (an
 HTTP 403, an unreachable API) is a failed task with a note under `runs/`; ingest, build, gate, publish and
 report still run, and the last task, `sources_succeeded`, fails the run to say a source is missing.
 
@@ -109,6 +111,16 @@ def socialrank_nightly() -> None:
         run_date: str, dag_run: Any = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         from pipeline.stages import fetch_search_console as fetch_stage
+
+        backfill = bool((params or {}).get("run_date")) or getattr(dag_run, "run_type", None) == "backfill"
+        summary = fetch_stage(SETTINGS, dt.date.fromisoformat(run_date), backfill=backfill, in_airflow=True)
+        if summary.get("skipped"):
+            raise AirflowSkipException(summary["reason"])
+        return summary
+
+    @task(pool=CRAWLER_POOL)
+    def fetch_ga4(run_date: str, dag_run: Any = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        from pipeline.stages import fetch_ga4 as fetch_stage
 
         backfill = bool((params or {}).get("run_date")) or getattr(dag_run, "run_type", None) == "backfill"
         summary = fetch_stage(SETTINGS, dt.date.fromisoformat(run_date), backfill=backfill, in_airflow=True)
@@ -196,7 +208,7 @@ def socialrank_nightly() -> None:
             raise FailureRecorded(f"{', '.join(failed)} failed (failure notes under runs/); the rest ran")
 
     run_date = partition()
-    fetched = fetch_search_console(run_date)
+    fetched = [fetch_search_console(run_date), fetch_ga4(run_date)]
     ingested = ingest(run_date)
     crawled = crawl(run_date)
     fetched >> ingested >> crawled

@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from pipeline.crawl.settings import (
     CrawlerSettings,
+    Ga4Settings,
     SearchConsoleSettings,
     crawler_settings,
+    ga4_settings,
     search_console_settings,
 )
 from pipeline.hosts import WWW_POLICIES, NotAHostName, owned_hosts
@@ -162,6 +164,7 @@ class Settings:
     config_file: Path | None = None
     crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
     search_console: SearchConsoleSettings = field(default_factory=SearchConsoleSettings)
+    ga4: Ga4Settings = field(default_factory=Ga4Settings)
     impact: ImpactSettings = field(default_factory=ImpactSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     ingest: IngestLimits = field(default_factory=IngestLimits)
@@ -351,6 +354,7 @@ def load_settings(
     try:
         crawler = crawler_settings(raw.get("crawler", {}), os.environ)
         search_console = search_console_settings(raw.get("search_console", {}))
+        ga4 = ga4_settings(raw.get("ga4", {}))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     return Settings(
@@ -372,4 +376,5 @@ def load_settings(
         traffic=traffic,
         crawler=crawler,
         search_console=search_console,
+        ga4=ga4,
     )

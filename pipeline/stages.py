@@ -119,7 +119,7 @@ def fetch_search_console(
     configured = settings.search_console
     if not configured.properties:
         return skipped("search_console", "no properties configured ([search_console] properties)")
-    from pipeline.crawl import search_console
+    from pipeline.crawl import google_credentials, search_console
 
     found = search_console.find_credentials(configured, os.environ, in_airflow)
     if found is None:
@@ -127,7 +127,7 @@ def fetch_search_console(
             "search_console",
             f"no credentials (Airflow connection {configured.connection_id!r}, "
             f"${search_console.ENV_ACCESS_TOKEN}, ${search_console.ENV_CREDENTIALS_FILE} "
-            f"or ${search_console.ENV_GOOGLE_CREDENTIALS})",
+            f"or ${google_credentials.ENV_GOOGLE_CREDENTIALS})",
         )
     log.info("search_console: credentials from %s", found.source)
     client = search_console.api_client(settings, found.credentials)
@@ -142,6 +142,41 @@ def fetch_search_console(
     if failed:
         log.error("search_console: %s", json.dumps(summary, default=str))
         raise search_console.SearchConsoleError("; ".join(str(error) for error in failed.values()))
+    return summary
+
+
+def fetch_ga4(
+    settings: Settings, run_date: dt.date, *, backfill: bool = False, in_airflow: bool = False
+) -> dict[str, Any]:
+    """Land GA4 Data API reports: the run's day and the days GA4 may still revise, or exactly ``run_date``."""
+    configured = settings.ga4
+    if not configured.properties:
+        return skipped("ga4", "no properties configured ([ga4] properties)")
+    from pipeline.crawl import ga4, google_credentials
+
+    found = ga4.find_credentials(configured, os.environ, in_airflow)
+    if found is None:
+        return skipped(
+            "ga4",
+            f"no credentials (Airflow connection {configured.connection_id!r}, ${ga4.ENV_ACCESS_TOKEN}, "
+            f"${ga4.ENV_CREDENTIALS_FILE} or ${google_credentials.ENV_GOOGLE_CREDENTIALS})",
+        )
+    log.info("ga4: credentials from %s", found.source)
+    client = ga4.api_client(settings, found.credentials)
+    try:
+        results = ga4.fetch_properties(settings, client, run_date, backfill=backfill)
+    finally:
+        client.http.close()
+    summary = {
+        "run_date": run_date.isoformat(),
+        "backfill": backfill,
+        "requests": client.requests,
+        "properties": {prop: vars(result) for prop, result in results.items()},
+    }
+    failed = {prop: result.error for prop, result in results.items() if result.error}
+    if failed:
+        log.error("ga4: %s", json.dumps(summary, default=str))
+        raise ga4.Ga4Error("; ".join(str(error) for error in failed.values()))
     return summary
 
 
@@ -254,34 +289,37 @@ def build_check_publish(settings: Settings, run_date: dt.date, full: bool = Fals
 
 
 def fetch_stage(settings: Settings, stage: str, fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a stage that fetches from outside (Search Console, the crawler); a source that fails (an
+    """Run a stage that fetches from outside (Search Console, GA4, the crawler); a source that fails (an
     HTTP 403, an unreachable API) is a failed stage, recorded, and the run goes on without its data."""
+    from pipeline.crawl.ga4 import Ga4Error
     from pipeline.crawl.http import FetchFailed
     from pipeline.crawl.search_console import SearchConsoleError
 
     try:
         return fetch()
-    except (SearchConsoleError, FetchFailed) as exc:
+    except (SearchConsoleError, Ga4Error, FetchFailed) as exc:
         note = record_failure(settings, stage, str(exc))
         return {"failed": True, "error": str(exc), "failure_note": str(note)}
 
 
 def run_all(settings: Settings, run_date: dt.date, full: bool = False) -> dict[str, Any]:
-    """Every stage in order, without Airflow: Search Console, ingest, crawl, then build, gate and publish
+    """Every stage in order, without Airflow: Search Console, GA4, ingest, crawl, then build, gate and publish
     as one unit, report. Raises :class:`SourcesFailed` after the rest when a fetching stage failed."""
     search_console = fetch_stage(settings, "search_console", lambda: fetch_search_console(settings, run_date))
+    ga4 = fetch_stage(settings, "ga4", lambda: fetch_ga4(settings, run_date))
     ingested = ingest(settings)
     crawled = fetch_stage(settings, "crawl", lambda: crawl(settings, run_date))
     unit = build_check_publish(settings, run_date, full)
     reported = write_report(settings)
     result = {
         "search_console": search_console,
+        "ga4": ga4,
         "ingest": ingested,
         "crawl": crawled,
         **unit,
         "report": reported,
     }
-    failed = [stage for stage in ("search_console", "crawl") if result[stage].get("failed")]
+    failed = [stage for stage in ("search_console", "ga4", "crawl") if result[stage].get("failed")]
     if failed:
         raise SourcesFailed(result, failed)
     return result

@@ -46,8 +46,9 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     dag = dagbag.dags["socialrank_nightly"]
     order = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert order == {
-        "partition": ["build_gate_publish", "crawl", "fetch_search_console", "ingest"],
+        "partition": ["build_gate_publish", "crawl", "fetch_ga4", "fetch_search_console", "ingest"],
         "fetch_search_console": ["ingest"],
+        "fetch_ga4": ["ingest"],
         "ingest": ["build_gate_publish", "crawl"],
         "crawl": ["build_gate_publish"],
         # Build, gate and publish are one task: one unit under the writer lock, whatever the run type.
@@ -58,7 +59,7 @@ def test_nightly_pipeline_order_and_pools(dagbag) -> None:
     pools = {task.task_id: task.pool for task in dag.tasks}
     assert pools["build_gate_publish"] == "socialrank_warehouse_writer"
     assert pools["ingest"] == "socialrank_lake_writer"
-    assert pools["crawl"] == pools["fetch_search_console"] == "socialrank_crawler"
+    assert pools["crawl"] == pools["fetch_search_console"] == pools["fetch_ga4"] == "socialrank_crawler"
     # A skipped or failed fetcher (a source not configured, or refusing) must not stop what follows it.
     rules = {task.task_id: task.trigger_rule for task in dag.tasks}
     assert rules["ingest"] == rules["crawl"] == rules["build_gate_publish"] == "all_done"

@@ -1,4 +1,4 @@
-"""``socialrank fetch``, ``socialrank crawl`` and ``socialrank fetch-gsc``: handlers and their parsers.
+"""``socialrank fetch``, ``crawl``, ``fetch-gsc`` and ``fetch-ga4``: handlers and their parsers.
 
 ``pipeline.cli`` registers them with :func:`add_parsers` (its ``add(name, handler, help)`` helper).
 Exit codes follow the CLI's: 0 success, 1 the fetch was refused or failed, 2 bad usage.
@@ -103,8 +103,23 @@ def cmd_fetch_gsc(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fetch_ga4(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.crawl.ga4 import Ga4Error
+
+    run_date = args.date or default_run_date(settings)
+    try:
+        summary = stages.fetch_ga4(settings, run_date, backfill=args.backfill)
+    except Ga4Error as exc:
+        log.error("GA4: %s", exc)
+        return EXIT_FAILED
+    _report(summary, args.json)
+    if not summary.get("skipped"):
+        log.info("landed raw responses under %s; next: 'socialrank ingest'", settings.data.landing)
+    return EXIT_OK
+
+
 def add_parsers(add: AddCommand) -> None:
-    """Register ``fetch``, ``crawl`` and ``fetch-gsc`` with the CLI's ``add(name, handler, help)``."""
+    """Register ``fetch``, ``crawl``, ``fetch-gsc`` and ``fetch-ga4`` with the CLI's ``add``."""
     fetch = add(
         "fetch",
         cmd_fetch,
@@ -126,3 +141,13 @@ def add_parsers(add: AddCommand) -> None:
         "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
     )
     gsc.add_argument("--backfill", action="store_true", help="fetch exactly --date, whatever came before")
+    ga4 = add(
+        "fetch-ga4",
+        cmd_fetch_ga4,
+        "land GA4 Data API reports: the run date and the days before it GA4 may still revise ([ga4] "
+        "refetch_days), or exactly --date with --backfill",
+    )
+    ga4.add_argument(
+        "--date", type=date_argument, help="run date YYYY-MM-DD (default: yesterday, site time zone)"
+    )
+    ga4.add_argument("--backfill", action="store_true", help="fetch exactly --date")

@@ -30,17 +30,17 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
-import google.oauth2.credentials
-import google.oauth2.service_account
 from google.auth.credentials import Credentials
 from google.auth.exceptions import GoogleAuthError
 from google.auth.transport.requests import Request as AuthRequest
 
 from pipeline.config import Settings
+from pipeline.crawl import google_credentials
 from pipeline.crawl.addresses import AddressGuard, Resolver, system_resolver
+from pipeline.crawl.google_credentials import LoadedCredentials
 from pipeline.crawl.http import FetchFailed, HttpClient, HttpResponse
 from pipeline.crawl.politeness import HostPoliteness
 from pipeline.crawl.settings import SearchConsoleSettings
@@ -57,7 +57,6 @@ MAX_RETRY_AFTER = 300.0
 RETENTION_DAYS = 486
 ENV_ACCESS_TOKEN = "SOCIALRANK_GSC_ACCESS_TOKEN"
 ENV_CREDENTIALS_FILE = "SOCIALRANK_GSC_CREDENTIALS_FILE"
-ENV_GOOGLE_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
 
 
 class SearchConsoleError(RuntimeError):
@@ -67,75 +66,9 @@ class SearchConsoleError(RuntimeError):
 # --- credentials -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoadedCredentials:
-    credentials: Credentials
-    source: str  # where they came from, for logs (never the secret itself)
-
-
-# google-auth's loaders carry no type hints: these are the typed doors to them. Only the two key types a
-# Search Console client needs are accepted; google-auth's generic loader would also run "external account"
-# configurations (arbitrary executables and URLs), which a credentials file must not smuggle in.
-def _from_info(info: Mapping[str, Any]) -> Credentials:
-    kind = info.get("type")
-    keys, users = google.oauth2.service_account.Credentials, google.oauth2.credentials.Credentials
-    if kind == "service_account":
-        loaded = keys.from_service_account_info(dict(info), scopes=SCOPES)  # type: ignore[no-untyped-call]
-    elif kind == "authorized_user":
-        loaded = users.from_authorized_user_info(dict(info), scopes=SCOPES)  # type: ignore[no-untyped-call]
-    else:
-        raise ValueError(f"credentials of type {kind!r}: expected 'service_account' or 'authorized_user'")
-    return cast(Credentials, loaded)
-
-
-def _from_file(path: str) -> Credentials:
-    try:
-        info = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable credentials JSON file ({exc})") from exc
-    if not isinstance(info, dict):
-        raise ValueError(f"{path}: not a credentials JSON object")
-    return _from_info(info)
-
-
-def _from_token(token: str) -> Credentials:
-    return google.oauth2.credentials.Credentials(token, scopes=SCOPES)  # type: ignore[no-untyped-call]
-
-
 def credentials_from_connection_extra(extra: Mapping[str, Any], password: str | None) -> Credentials | None:
-    """Google-provider style connection extras: ``keyfile_dict`` (service account or authorized user JSON),
-    ``key_path`` (a file of either), or an OAuth ``access_token`` (also accepted as the password)."""
-    fields = {key.removeprefix("extra__google_cloud_platform__"): value for key, value in extra.items()}
-    if keyfile := fields.get("keyfile_dict"):
-        return _from_info(json.loads(keyfile) if isinstance(keyfile, str) else keyfile)
-    if key_path := fields.get("key_path"):
-        return _from_file(str(key_path))
-    if token := fields.get("access_token") or password:
-        return _from_token(str(token))
-    return None
-
-
-def credentials_from_airflow(connection_id: str) -> LoadedCredentials | None:
-    """The Airflow connection ``connection_id`` inside a task, or ``None`` when it is not defined."""
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        connection = Connection.get(connection_id)
-    except AirflowNotFoundException:
-        return None
-    credentials = credentials_from_connection_extra(connection.extra_dejson, connection.password)
-    return LoadedCredentials(credentials, f"Airflow connection {connection_id!r}") if credentials else None
-
-
-def credentials_from_env(environ: Mapping[str, str]) -> LoadedCredentials | None:
-    """An access token, else a credentials file (``SOCIALRANK_GSC_*``, then Google's own variable)."""
-    if token := environ.get(ENV_ACCESS_TOKEN):
-        return LoadedCredentials(_from_token(token), ENV_ACCESS_TOKEN)
-    for variable in (ENV_CREDENTIALS_FILE, ENV_GOOGLE_CREDENTIALS):
-        if path := environ.get(variable):
-            return LoadedCredentials(_from_file(path), f"{variable} ({path})")
-    return None
+    """Search Console credentials from an Airflow connection's extras (see :mod:`google_credentials`)."""
+    return google_credentials.from_connection_extra(extra, password, SCOPES)
 
 
 def find_credentials(
@@ -143,8 +76,8 @@ def find_credentials(
 ) -> LoadedCredentials | None:
     """Airflow connection first (inside a task), then the environment; ``None`` when neither has any."""
     try:
-        found = credentials_from_airflow(settings.connection_id) if in_airflow else None
-        return found or credentials_from_env(environ)
+        found = google_credentials.from_airflow(settings.connection_id, SCOPES) if in_airflow else None
+        return found or google_credentials.from_env(environ, ENV_ACCESS_TOKEN, ENV_CREDENTIALS_FILE, SCOPES)
     except (GoogleAuthError, ValueError, OSError) as exc:
         raise SearchConsoleError(f"Search Console credentials are unusable: {exc}") from exc
 

@@ -1,4 +1,4 @@
-"""The ``[crawler]`` and ``[search_console]`` sections of ``socialrank.toml``, with safe defaults.
+"""The ``[crawler]``, ``[search_console]`` and ``[ga4]`` sections of ``socialrank.toml``, with safe defaults.
 
 The crawler is off unless ``[crawler] enabled = true``: the bundled sample data links to made-up pages,
 and neither ``make run`` nor the tests may reach the internet. Networks the address guard lets through
@@ -21,6 +21,9 @@ DEFAULT_USER_AGENT = (
 SEARCH_CONSOLE_MAX_QPM = 1200
 SEARCH_CONSOLE_DIMENSIONS = ("date", "page", "query")
 SEARCH_CONSOLE_EXTRA_DIMENSIONS = ("country", "device")
+
+# The GA4 Data API's runReport: at most 250,000 rows a request (its documented maximum ``limit``).
+GA4_MAX_PAGE_SIZE = 250_000
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -77,6 +80,23 @@ class SearchConsoleSettings:
     def dimensions(self) -> tuple[str, ...]:
         extra = SEARCH_CONSOLE_EXTRA_DIMENSIONS if self.country_device else ()
         return (*SEARCH_CONSOLE_DIMENSIONS, *extra)
+
+
+@dataclass(frozen=True)
+class Ga4Settings:
+    """``[ga4]``: GA4 properties fetched through the Data API (:mod:`pipeline.crawl.ga4`)."""
+
+    properties: tuple[str, ...] = ()  # numeric property ids, e.g. "123456789"
+    connection_id: str = "google_analytics"
+    api_base: str = "https://analyticsdata.googleapis.com/v1beta"
+    # A nightly run fetches its day and the days before it: GA4 keeps processing a day for up to 48
+    # hours, so each is fetched again until it settles (the latest delivery of a day wins).
+    refetch_days: int = 3
+    page_size: int = 10_000
+    max_retries: int = 5
+    timeout: float = 120.0
+    # Seconds one property's fetch may take as a whole, retries and waits included.
+    time_budget: float = 900.0
 
 
 def parse_network(text: str, where: str) -> Network:
@@ -146,4 +166,21 @@ def search_console_settings(raw: Mapping[str, Any]) -> SearchConsoleSettings:
         )
     if not settings.api_base.startswith(("https://", "http://")):
         raise ValueError(f"[search_console] api_base must be an http(s) URL, got {settings.api_base!r}")
+    return settings
+
+
+def ga4_settings(raw: Mapping[str, Any]) -> Ga4Settings:
+    settings = Ga4Settings(**_typed("ga4", raw, Ga4Settings()))
+    for prop in settings.properties:
+        if not prop.isdigit():
+            raise ValueError(
+                f"[ga4] properties: {prop!r} is not a GA4 property id (the number under Admin > Property "
+                'details, e.g. "123456789"; not a G- measurement id)'
+            )
+    if not 1 <= settings.page_size <= GA4_MAX_PAGE_SIZE:
+        raise ValueError(f"[ga4] page_size must be within 1..{GA4_MAX_PAGE_SIZE} (the API's maximum limit)")
+    if settings.refetch_days < 1:
+        raise ValueError("[ga4] refetch_days must be at least 1 (the run's own day)")
+    if not settings.api_base.startswith(("https://", "http://")):
+        raise ValueError(f"[ga4] api_base must be an http(s) URL, got {settings.api_base!r}")
     return settings

@@ -19,6 +19,7 @@ from pipeline.sources.analytics_youtube import YouTubeStudioTable
 from pipeline.sources.base import HeaderLayout, SourceFormat, TableFormat
 from pipeline.sources.bluesky import BlueskyRepository
 from pipeline.sources.facebook import FacebookPosts
+from pipeline.sources.ga4_api import Ga4ApiResponses
 from pipeline.sources.ga4_report_csv import Ga4ReportCsv
 from pipeline.sources.instagram import InstagramExport
 from pipeline.sources.linkedin import LinkedInShares
@@ -78,6 +79,7 @@ REGISTRATIONS: tuple[Registration, ...] = (
         SearchConsolePerformance(), "a Search Console Performance export", "rankings/search_console"
     ),
     Registration(SearchConsoleApiResponses(), "a Search Console API response", "rankings/search_console_api"),
+    Registration(Ga4ApiResponses(), "a GA4 Data API response", "traffic/ga4_api"),
     Registration(Ga4ReportCsv(), "a GA4 report download (CSV)", "traffic/ga4"),
     Registration(PlausibleExport(), "a Plausible CSV export", "traffic/plausible"),
 )
