@@ -383,6 +383,71 @@ SEEDS: dict[str, tuple[str, dict[str, str | bytes] | bytes, str]] = {
         },
         "imported_sources_20261101_20261102.csv",
     ),
+    "ga4_api": (
+        "123456789_2026-11-01_20261102T031500000000.json",
+        json.dumps(
+            {
+                "format": "socialrank.ga4_api/1",
+                "property": "123456789",
+                "date": "2026-11-01",
+                "request": {"dateRanges": [{"startDate": "2026-11-01", "endDate": "2026-11-01"}]},
+                "responses": [
+                    {
+                        "dimensionHeaders": [
+                            {"name": name}
+                            for name in (
+                                "date",
+                                "landingPagePlusQueryString",
+                                "sessionSource",
+                                "sessionMedium",
+                                "sessionDefaultChannelGroup",
+                                "hostName",
+                            )
+                        ],
+                        "metricHeaders": [
+                            {"name": "sessions", "type": "TYPE_INTEGER"},
+                            {"name": "engagedSessions", "type": "TYPE_INTEGER"},
+                            {"name": "averageSessionDuration", "type": "TYPE_SECONDS"},
+                            {"name": "bounceRate", "type": "TYPE_FLOAT"},
+                        ],
+                        "rows": [
+                            {
+                                "dimensionValues": [
+                                    {"value": value}
+                                    for value in (
+                                        "20261101",
+                                        "/a?x=1",
+                                        "t.co",
+                                        "referral",
+                                        "Organic Social",
+                                        "example.com",
+                                    )
+                                ],
+                                "metricValues": [{"value": value} for value in ("4", "3", "30.5", "0.25")],
+                            },
+                            {
+                                "dimensionValues": [
+                                    {"value": value}
+                                    for value in (
+                                        "20261101",
+                                        "(not set)",
+                                        "(direct)",
+                                        "(none)",
+                                        "Direct",
+                                        "example.com",
+                                    )
+                                ],
+                                "metricValues": [{"value": value} for value in ("2", "0", "0", "1")],
+                            },
+                        ],
+                        "rowCount": 2,
+                        "kind": "analyticsData#runReport",
+                    }
+                ],
+            }
+        ).encode(),
+        "123456789_2026-11-01_20261102T031500000000.json",
+    ),
 }
 
 
@@ -560,7 +625,8 @@ def test_the_seed_parses_cleanly(tmp_path: Path, format_name: str) -> None:
     assert survive(FORMAT_BY_NAME[format_name], path)
 
 
-# Responses the Search Console API client stores (issue 5) are fuzzed with that client's own tests.
+# Responses the Search Console API client stores (issue 5) are fuzzed with that client's own tests; the GA4
+# client's stored responses have a seed here.
 FUZZED_ELSEWHERE = frozenset({"search_console_api"})
 
 

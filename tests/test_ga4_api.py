@@ -18,7 +18,7 @@ import pytest
 
 from pipeline import stages
 from pipeline.config import DataRoot, Settings
-from pipeline.crawl import ga4
+from pipeline.crawl import ga4, google_credentials
 from pipeline.crawl.ga4 import Ga4Error
 from pipeline.crawl.settings import CrawlerSettings, Ga4Settings, ga4_settings
 from pipeline.ingest import run_ingest
@@ -279,5 +279,5 @@ def test_settings_refuse_a_measurement_id_and_several_sites_ask_for_the_host_nam
     with pytest.raises(ValueError, match=re.escape("page_size must be within 1..250000")):
         ga4_settings({"properties": [PROPERTY], "page_size": 300_000})
     settings = ga4_test_settings(tmp_path, 9, owned=("example.com", "example.org"))
-    client = ga4.api_client(settings, ga4.google_credentials.from_token("t", ga4.SCOPES))
+    client = ga4.api_client(settings, google_credentials.from_token("t", ga4.SCOPES))
     assert client.dimensions == (*ga4.DIMENSIONS, "hostName")

@@ -28,11 +28,15 @@ FORMAT_MARKER = b'"format": "socialrank.ga4_api/1"'
 REQUIRED = ("date", "landingPagePlusQueryString", "sessions")
 
 
+# Beyond this a count is damage, not sessions (and would not fit the lake's 64-bit integers).
+MAX_COUNT = 2**53
+
+
 def _count(value: str | None) -> int | None:
     if value is None:
         return None
     number = float(value)
-    if not math.isfinite(number) or number != round(number):
+    if not math.isfinite(number) or number != round(number) or abs(number) > MAX_COUNT:
         raise ValueError(f"not a count: {value!r}")
     return int(number)
 
@@ -47,6 +51,8 @@ def _number(value: str | None) -> float | None:
 
 
 def _text(value: str | None) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"not text: {value!r}")
     return value.strip() or None if value is not None else None
 
 
