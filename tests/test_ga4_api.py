@@ -281,3 +281,20 @@ def test_settings_refuse_a_measurement_id_and_several_sites_ask_for_the_host_nam
     settings = ga4_test_settings(tmp_path, 9, owned=("example.com", "example.org"))
     client = ga4.api_client(settings, google_credentials.from_token("t", ga4.SCOPES))
     assert client.dimensions == (*ga4.DIMENSIONS, "hostName")
+
+
+@pytest.mark.usefixtures("token")
+def test_in_a_run_a_refusing_property_is_a_failed_stage_with_a_note_not_a_failed_run(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    error = {
+        "code": 403,
+        "message": "User does not have sufficient permissions.",
+        "status": "PERMISSION_DENIED",
+    }
+    loopback.route("127.0.0.1", REPORT_PATH, Reply(403, json.dumps({"error": error}), JSON))
+    settings = ga4_test_settings(tmp_path, loopback.port)
+    outcome = stages.fetch_stage(settings, "ga4", lambda: stages.fetch_ga4(settings, DAY))
+    assert outcome["failed"] is True and "HTTP 403 PERMISSION_DENIED" in outcome["error"]
+    note = json.loads(Path(outcome["failure_note"]).read_text())
+    assert note["stage"] == "ga4" and "Viewer role" in note["message"]
