@@ -156,7 +156,10 @@ class Ga4Client:
             pages.append(raw)
             page_rows = len(data.get("rows") or [])
             rows += page_rows
-            total = int(data.get("rowCount") or 0)  # absent when the report is empty
+            try:
+                total = int(data.get("rowCount") or 0)  # absent when the report is empty
+            except (TypeError, ValueError) as exc:
+                raise Ga4Error(f"property {prop}: rowCount {data.get('rowCount')!r} is not a number") from exc
             if page_rows == 0 or rows >= total:
                 _log_answer(prop, day, data)
                 return FetchedDay(prop, day, request, pages, rows)
@@ -183,16 +186,15 @@ def _checked(prop: str, response: HttpResponse) -> dict[str, Any]:
 
 
 def _log_answer(prop: str, day: dt.date, data: dict[str, Any]) -> None:
-    metadata = data.get("metadata") or {}
-    if metadata.get("dataLossFromOtherRow"):
+    metadata, quota = data.get("metadata"), data.get("propertyQuota")
+    if isinstance(metadata, dict) and metadata.get("dataLossFromOtherRow"):
         log.warning("GA4 property %s %s: some rows were grouped into '(other)' by GA4", prop, day)
-    if metadata.get("subjectToThresholding"):
+    if isinstance(metadata, dict) and metadata.get("subjectToThresholding"):
         log.warning("GA4 property %s %s: rows withheld by GA4's thresholds (low counts)", prop, day)
-    quota = data.get("propertyQuota") or {}
     for name in ("tokensPerDay", "tokensPerHour"):
-        left = quota.get(name, {}).get("remaining")
-        if left is not None:
-            log.info("GA4 property %s: %s tokens remaining %s", prop, name, left)
+        state = quota.get(name) if isinstance(quota, dict) else None
+        if isinstance(state, dict) and state.get("remaining") is not None:
+            log.info("GA4 property %s: %s remaining %s", prop, name, state["remaining"])
 
 
 # --- landing -----------------------------------------------------------------------------------------
