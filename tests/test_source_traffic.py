@@ -16,8 +16,17 @@ from pipeline import warehouse
 from pipeline.config import ConfigError, Settings, TrafficSettings, load_settings
 from pipeline.ingest import run_ingest
 from pipeline.inspect_export import inspect_path
+from pipeline.schemas import TRAFFIC_SESSIONS
 from pipeline.sources.base import ParseContext
-from tests.conftest import csv_bytes, mastodon_create, mastodon_outbox, of_kind, parse_all, write_zip
+from tests.conftest import (
+    csv_bytes,
+    mastodon_create,
+    mastodon_outbox,
+    of_kind,
+    parse_all,
+    write_delivery_rows,
+    write_zip,
+)
 
 GA4_PREAMBLE = (
     "# ----------------------------------------\n"
@@ -371,6 +380,35 @@ def test_traffic_daily_classifies_sources_and_weights_averages_by_sessions(setti
     assert channels["google.com / -"] == "organic"
     assert channels["newsletter / email"] == "email"
     assert channels["t.co / -"] == "x"
+
+
+def _sessions(format_name: str, page: str, sessions: int, delivery_id: str) -> dict[str, object]:
+    return {
+        "format": format_name, "tool": "ga4", "property": None, "traffic_date": dt.date(2026, 11, 1),
+        "landing_page": page, "canonical_url": page, "session_source": "t.co", "session_medium": "referral",
+        "sessions": sessions, "delivery_id": delivery_id,
+    }  # fmt: skip
+
+
+def test_a_site_day_reported_by_the_api_and_a_download_is_counted_once(settings: Settings) -> None:
+    """The GA4 Data API and a downloaded report are two accounts of the same sessions: the API's is kept;
+    another site's download of the same day is a different account and stays."""
+    page, shop = "https://example.com/blog/boots/", "https://shop.example.com/boots/"
+    downloaded = [
+        _sessions("ga4_report_csv", page, 10, "download"),
+        _sessions("ga4_report_csv", shop, 5, "download"),
+    ]
+    write_delivery_rows(settings, TRAFFIC_SESSIONS, downloaded, "download")
+    write_delivery_rows(settings, TRAFFIC_SESSIONS, [_sessions("ga4_api", page, 12, "api")], "api")
+    built = warehouse.build(settings, dt.date(2026, 11, 5))
+    con = duckdb.connect(str(built.path), read_only=True)
+    try:
+        daily = con.sql(
+            "SELECT canonical_url, channel, sessions FROM core.traffic_daily ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    assert daily == [(page, "x", 12), (shop, "x", 5)]
 
 
 def test_traffic_settings_name_known_platforms(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 -- referral, other; all_sources where the tool gave a page's sessions without their sources) and analytics
 -- tool: sessions, engaged sessions, and the averages and bounce rate weighted by sessions. Tools count
 -- sessions differently, so each keeps its own rows. Days are the analytics property's own days.
--- A later delivery of the same format and property for a day replaces an earlier one for that day (a report
--- downloaded again, over an overlapping range): a delivery's rows for a day are its whole account of that day.
+-- One account of a site's day per tool: a delivery's rows for a day are its whole account of that day, so
+-- of the deliveries that report a site (the landing pages' host) on a day, one is kept: the GA4 Data API's
+-- (paged to its last row) before a downloaded report of the same sessions, which adding would count twice;
+-- among equals the one ingested last (a report downloaded again, over an overlapping range).
 -- Averages and rates are NULL unless every row aggregated reported them. Sums of doubles are taken as exact
 -- decimals: a float sum depends on the order rows arrive in, and the same run must give identical tables.
 CREATE OR REPLACE TABLE core.traffic_daily AS
@@ -11,19 +13,24 @@ WITH ledger AS (
     SELECT delivery_id, max(ingested_at) AS ingested_at FROM staging.ingest_ledger GROUP BY delivery_id
 ),
 latest AS (
-    SELECT t.format, t.property, t.traffic_date, t.delivery_id
-    FROM (SELECT DISTINCT format, property, traffic_date, delivery_id FROM staging.traffic_sessions) AS t
+    SELECT t.tool, t.site, t.traffic_date, t.delivery_id
+    FROM (
+        SELECT DISTINCT tool, url_host(canonical_url) AS site, traffic_date, format, delivery_id
+        FROM staging.traffic_sessions
+        WHERE canonical_url IS NOT NULL
+    ) AS t
     LEFT JOIN ledger USING (delivery_id)
     QUALIFY row_number() OVER (
-        PARTITION BY t.format, t.property, t.traffic_date ORDER BY ledger.ingested_at DESC NULLS LAST, t.delivery_id DESC
+        PARTITION BY t.tool, t.site, t.traffic_date
+        ORDER BY t.format = 'ga4_api' DESC, ledger.ingested_at DESC NULLS LAST, t.delivery_id DESC
     ) = 1
 ),
 sessions AS (
     SELECT t.*, c.channel
     FROM staging.traffic_sessions AS t
     SEMI JOIN latest
-        ON latest.delivery_id = t.delivery_id AND latest.format = t.format
-       AND latest.property IS NOT DISTINCT FROM t.property AND latest.traffic_date = t.traffic_date
+        ON latest.delivery_id = t.delivery_id AND latest.tool = t.tool
+       AND latest.site = url_host(t.canonical_url) AND latest.traffic_date = t.traffic_date
     JOIN core.traffic_source_channels AS c
         ON c.session_source IS NOT DISTINCT FROM t.session_source
        AND c.session_medium IS NOT DISTINCT FROM t.session_medium
