@@ -135,7 +135,7 @@ def fetch_search_console(
     summary = {
         "run_date": run_date.isoformat(),
         "backfill": backfill,
-        "requests": client.requests,
+        "requests": client.api.requests,
         "properties": {site: vars(result) for site, result in results.items()},
     }
     failed = {site: result.error for site, result in results.items() if result.error}
@@ -166,11 +166,11 @@ def fetch_ga4(
     try:
         results = ga4.fetch_properties(settings, client, run_date, backfill=backfill)
     finally:
-        client.http.close()
+        client.api.http.close()
     summary = {
         "run_date": run_date.isoformat(),
         "backfill": backfill,
-        "requests": client.requests,
+        "requests": client.api.requests,
         "properties": {prop: vars(result) for prop, result in results.items()},
     }
     failed = {prop: result.error for prop, result in results.items() if result.error}

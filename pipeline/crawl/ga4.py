@@ -34,14 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from google.auth.credentials import Credentials
-from google.auth.exceptions import GoogleAuthError
-from google.auth.transport.requests import Request as AuthRequest
 
 from pipeline.config import Settings
 from pipeline.crawl import google_credentials
 from pipeline.crawl.addresses import AddressGuard, Resolver, system_resolver
+from pipeline.crawl.google_api import GoogleApi
 from pipeline.crawl.google_credentials import LoadedCredentials
-from pipeline.crawl.http import FetchFailed, HttpClient, HttpResponse
+from pipeline.crawl.http import HttpClient
 from pipeline.crawl.settings import Ga4Settings
 
 log = logging.getLogger(__name__)
@@ -84,9 +83,10 @@ def find_credentials(
 ) -> LoadedCredentials | None:
     """Airflow connection first (inside a task), then the environment; ``None`` when neither has any."""
     try:
-        found = google_credentials.from_airflow(settings.connection_id, SCOPES) if in_airflow else None
-        return found or google_credentials.from_env(environ, ENV_ACCESS_TOKEN, ENV_CREDENTIALS_FILE, SCOPES)
-    except (GoogleAuthError, ValueError, OSError) as exc:
+        return google_credentials.find(
+            settings.connection_id, environ, in_airflow, ENV_ACCESS_TOKEN, ENV_CREDENTIALS_FILE, SCOPES
+        )
+    except google_credentials.Unusable as exc:
         raise Ga4Error(f"GA4 credentials are unusable: {exc}") from exc
 
 
@@ -100,15 +100,10 @@ class FetchedDay:
 
 
 class Ga4Client:
-    def __init__(
-        self, http: HttpClient, credentials: Credentials, settings: Ga4Settings, dimensions: tuple[str, ...]
-    ) -> None:
-        self.http = http
-        self.credentials = credentials
+    def __init__(self, api: GoogleApi, settings: Ga4Settings, dimensions: tuple[str, ...]) -> None:
+        self.api = api
         self.settings = settings
         self.dimensions = dimensions
-        self.requests = 0
-        self._auth_request = AuthRequest(session=http.session)
 
     def report(self, day: dt.date) -> dict[str, Any]:
         """One day's report request, without ``offset``."""
@@ -123,28 +118,7 @@ class Ga4Client:
 
     def _run_report(self, prop: str, body: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         url = f"{self.settings.api_base.rstrip('/')}/properties/{prop}:runReport"
-        for attempt in (1, 2):
-            headers: dict[str, str] = {}
-            try:
-                self.credentials.before_request(self._auth_request, "POST", url, headers)  # type: ignore[no-untyped-call]
-                response = self.http.request(
-                    "POST", url, headers=headers, json_body=body, max_bytes=API_MAX_BYTES
-                )
-            except GoogleAuthError as exc:
-                raise Ga4Error(f"property {prop}: cannot obtain an access token: {exc}") from exc
-            except FetchFailed as failure:
-                raise Ga4Error(f"property {prop}: {failure.message}") from failure
-            self.requests += 1
-            if response.status == 401 and attempt == 1 and self.credentials.token is not None:
-                try:
-                    self.credentials.refresh(self._auth_request)  # type: ignore[no-untyped-call]
-                except GoogleAuthError as exc:
-                    raise Ga4Error(
-                        f"property {prop}: access token refused and not refreshable: {exc}"
-                    ) from exc
-                continue
-            return response.body, _checked(prop, response)
-        raise Ga4Error(f"property {prop}: still unauthorised after refreshing the access token")
+        return self.api.post(f"property {prop}", url, body)
 
     def fetch_day(self, prop: str, day: dt.date) -> FetchedDay:
         """Every row of one day, page by page until ``rowCount`` rows have come."""
@@ -163,26 +137,6 @@ class Ga4Client:
             if page_rows == 0 or rows >= total:
                 _log_answer(prop, day, data)
                 return FetchedDay(prop, day, request, pages, rows)
-
-
-def _checked(prop: str, response: HttpResponse) -> dict[str, Any]:
-    if response.truncated:
-        raise Ga4Error(f"property {prop}: response larger than {API_MAX_BYTES} bytes")
-    try:
-        data = json.loads(response.body) if response.body else {}
-    except ValueError as exc:
-        raise Ga4Error(f"property {prop}: HTTP {response.status} with a body that is not JSON") from exc
-    if response.status != 200:
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-        status = f" {error['status']}" if isinstance(error, dict) and error.get("status") else ""
-        message = error.get("message") if isinstance(error, dict) else None
-        fix = _FIXES.get(response.status, "the API failed; the next run tries again")
-        raise Ga4Error(
-            f"property {prop}: HTTP {response.status}{status}: {message or 'no message'}. Fix: {fix}"
-        )
-    if not isinstance(data, dict):
-        raise Ga4Error(f"property {prop}: unexpected response {str(data)[:200]!r}")
-    return data
 
 
 def _log_answer(prop: str, day: dt.date, data: dict[str, Any]) -> None:
@@ -256,7 +210,9 @@ def api_client(
     )
     # A landing page is a path: with several owned sites, which one it is on needs the host name.
     extra = (HOSTNAME_DIMENSION,) if len(settings.owned_sites) > 1 else ()
-    return Ga4Client(http, credentials, ga4, (*DIMENSIONS, *extra))
+    return Ga4Client(
+        GoogleApi(http, credentials, Ga4Error, API_MAX_BYTES, _FIXES), ga4, (*DIMENSIONS, *extra)
+    )
 
 
 def days_to_fetch(settings: Ga4Settings, run_date: dt.date, *, backfill: bool) -> list[dt.date]:
@@ -274,7 +230,7 @@ def fetch_properties(
     for prop in settings.ga4.properties:
         result = results[prop] = PropertyResult()
         try:
-            with client.http.time_budget(settings.ga4.time_budget):
+            with client.api.http.time_budget(settings.ga4.time_budget):
                 for day in days:
                     fetched = client.fetch_day(prop, day)
                     path = land(settings.data.landing, fetched, dt.datetime.now(dt.UTC))

@@ -17,8 +17,11 @@ from typing import Any, cast
 import google.oauth2.credentials
 import google.oauth2.service_account
 from google.auth.credentials import Credentials
+from google.auth.exceptions import GoogleAuthError
 
 ENV_GOOGLE_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
+# What unusable credentials raise: a key of the wrong type or shape, an unreadable file, google-auth refusing.
+Unusable = (GoogleAuthError, ValueError, OSError)
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,17 @@ def from_env(
         if path := environ.get(variable):
             return LoadedCredentials(from_file(path, scopes), f"{variable} ({path})")
     return None
+
+
+def find(
+    connection_id: str,
+    environ: Mapping[str, str],
+    in_airflow: bool,
+    token_variable: str,
+    file_variable: str,
+    scopes: Sequence[str],
+) -> LoadedCredentials | None:
+    """The Airflow connection first (inside a task), then the environment; ``None`` when neither has any,
+    one of :data:`Unusable` when what is there cannot be used."""
+    found = from_airflow(connection_id, scopes) if in_airflow else None
+    return found or from_env(environ, token_variable, file_variable, scopes)

@@ -34,14 +34,13 @@ from typing import Any
 from urllib.parse import quote
 
 from google.auth.credentials import Credentials
-from google.auth.exceptions import GoogleAuthError
-from google.auth.transport.requests import Request as AuthRequest
 
 from pipeline.config import Settings
 from pipeline.crawl import google_credentials
 from pipeline.crawl.addresses import AddressGuard, Resolver, system_resolver
+from pipeline.crawl.google_api import GoogleApi
 from pipeline.crawl.google_credentials import LoadedCredentials
-from pipeline.crawl.http import FetchFailed, HttpClient, HttpResponse
+from pipeline.crawl.http import HttpClient
 from pipeline.crawl.politeness import HostPoliteness
 from pipeline.crawl.settings import SearchConsoleSettings
 
@@ -76,9 +75,10 @@ def find_credentials(
 ) -> LoadedCredentials | None:
     """Airflow connection first (inside a task), then the environment; ``None`` when neither has any."""
     try:
-        found = google_credentials.from_airflow(settings.connection_id, SCOPES) if in_airflow else None
-        return found or google_credentials.from_env(environ, ENV_ACCESS_TOKEN, ENV_CREDENTIALS_FILE, SCOPES)
-    except (GoogleAuthError, ValueError, OSError) as exc:
+        return google_credentials.find(
+            settings.connection_id, environ, in_airflow, ENV_ACCESS_TOKEN, ENV_CREDENTIALS_FILE, SCOPES
+        )
+    except google_credentials.Unusable as exc:
         raise SearchConsoleError(f"Search Console credentials are unusable: {exc}") from exc
 
 
@@ -95,55 +95,13 @@ class FetchedDay:
 
 
 class SearchConsoleClient:
-    def __init__(self, http: HttpClient, credentials: Credentials, settings: SearchConsoleSettings) -> None:
-        self.http = http
-        self.credentials = credentials
+    def __init__(self, api: GoogleApi, settings: SearchConsoleSettings) -> None:
+        self.api = api
         self.settings = settings
-        self.requests = 0
-        self._auth_request = AuthRequest(session=http.session)
 
     def _query(self, site: str, body: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         url = f"{self.settings.api_base.rstrip('/')}/sites/{quote(site, safe='')}/searchAnalytics/query"
-        for attempt in (1, 2):
-            headers: dict[str, str] = {}
-            try:
-                self.credentials.before_request(self._auth_request, "POST", url, headers)  # type: ignore[no-untyped-call]
-                response = self.http.request(
-                    "POST", url, headers=headers, json_body=body, max_bytes=API_MAX_BYTES
-                )
-            except GoogleAuthError as exc:
-                raise SearchConsoleError(f"{site}: cannot obtain an access token: {exc}") from exc
-            except FetchFailed as failure:
-                raise SearchConsoleError(f"{site}: {failure.message}") from failure
-            self.requests += 1
-            if response.status == 401 and attempt == 1 and self.credentials.token is not None:
-                self._refresh(site)
-                continue
-            return response.body, self._checked(site, response)
-        raise SearchConsoleError(f"{site}: still unauthorised after refreshing the access token")
-
-    def _refresh(self, site: str) -> None:
-        try:
-            self.credentials.refresh(self._auth_request)  # type: ignore[no-untyped-call]
-        except GoogleAuthError as exc:
-            raise SearchConsoleError(f"{site}: access token refused and not refreshable: {exc}") from exc
-
-    @staticmethod
-    def _checked(site: str, response: HttpResponse) -> dict[str, Any]:
-        if response.truncated:
-            raise SearchConsoleError(f"{site}: response larger than {API_MAX_BYTES} bytes")
-        try:
-            data = json.loads(response.body) if response.body else {}
-        except ValueError as exc:
-            raise SearchConsoleError(f"{site}: HTTP {response.status} with a body that is not JSON") from exc
-        if response.status != 200:
-            message = data.get("error", {}).get("message") if isinstance(data, dict) else None
-            retry = response.headers.get("retry-after")
-            hint = f"; the API asks to retry after {retry}s" if retry else ""
-            raise SearchConsoleError(f"{site}: HTTP {response.status}: {message or 'no message'}{hint}")
-        if not isinstance(data, dict):
-            raise SearchConsoleError(f"{site}: unexpected response {str(data)[:200]!r}")
-        return data
+        return self.api.post(site, url, body)
 
     def final_through(self, site: str, start: dt.date, end: dt.date) -> dt.date:
         """The last day in ``start..end`` whose data is final (``start - 1`` when none is)."""
@@ -286,7 +244,9 @@ def api_client(
         max_retry_after=MAX_RETRY_AFTER,
         politeness=HostPoliteness(1, 60.0 / search_console.queries_per_minute),
     )
-    return SearchConsoleClient(http, credentials, search_console)
+    return SearchConsoleClient(
+        GoogleApi(http, credentials, SearchConsoleError, API_MAX_BYTES), search_console
+    )
 
 
 def fetch_properties(
