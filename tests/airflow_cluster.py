@@ -195,6 +195,18 @@ class AirflowCluster:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:2000]}")
         return response.json() if response.content else None
 
+    def asset_events(self, uri: str, dag_id: str) -> list[dict[str, Any]]:
+        """Every event of one asset that ``dag_id`` produced, by time (filtered by the asset's id:
+        a page of all the DAG's events fills up with those of its other assets)."""
+        assets = self.api("GET", "/assets", params={"uri_pattern": uri, "limit": 100})["assets"]
+        (asset_id,) = [asset["id"] for asset in assets if asset["uri"] == uri]
+        events: list[dict[str, Any]] = self.api(
+            "GET",
+            "/assets/events",
+            params={"asset_id": asset_id, "source_dag_id": dag_id, "limit": 100},
+        )["asset_events"]
+        return events
+
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

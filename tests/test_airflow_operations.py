@@ -191,10 +191,7 @@ def test_a_burst_of_sentinels_is_recorded_once_each(cluster: AirflowCluster) -> 
 
 
 def _ledger_events(cluster: AirflowCluster) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = cluster.api(
-        "GET", "/assets/events", params={"source_dag_id": INGEST_EVENTS, "limit": 100}
-    )["asset_events"]
-    return [event for event in events if event["uri"] == "socialrank://lake/ingest_ledger"]
+    return cluster.asset_events("socialrank://lake/ingest_ledger", INGEST_EVENTS)
 
 
 def _land_rankings(cluster: AirflowCluster, keyword: str) -> None:
@@ -282,10 +279,7 @@ def test_an_overlapping_backfill_and_manual_runs_keep_every_delivery(cluster: Ai
 
 
 def _warehouse_events(cluster: AirflowCluster) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = cluster.api(
-        "GET", "/assets/events", params={"source_dag_id": NIGHTLY, "limit": 100}
-    )["asset_events"]
-    return [event for event in events if event["uri"] == "socialrank://warehouse/published"]
+    return cluster.asset_events("socialrank://warehouse/published", NIGHTLY)
 
 
 def test_backfill_started_from_the_ui_dialog(cluster: AirflowCluster, tmp_path: Path) -> None:
