@@ -24,6 +24,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = PROJECT_DIR / "sample" / "socialrank.toml"
 REFERENCE_EXPORTS = PROJECT_DIR.parent / "shared" / "reference-exports"
 DEMO_RUN_DATE = dt.date(2026, 11, 1)
+# The files socialrank_demo.sample lands: X archive, LinkedIn, Reddit, Ahrefs, rank tracker, GA4 download.
+SAMPLE_DELIVERIES = 6
 
 
 @pytest.fixture(autouse=True)

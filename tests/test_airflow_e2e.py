@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from socialrank_demo.sample import write_demo_landing
-from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG, SAMPLE_DELIVERIES
 from tools.dag_test import shown
 
 pytestmark = pytest.mark.airflow
@@ -97,4 +97,4 @@ def test_the_connections_file_defines_search_console_without_secrets(airflow_env
 def test_event_driven_ingest_dag_runs_and_finds_nothing_new(airflow_env: dict[str, str]) -> None:
     output = _dags_test(airflow_env, "socialrank_ingest_events")
     assert "state=success" in output
-    assert "0 ingested, 6 duplicates" in output  # the sample's six deliveries, ingested by the nightly test
+    assert f"0 ingested, {SAMPLE_DELIVERIES} duplicates" in output  # all ingested by the nightly test

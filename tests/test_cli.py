@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
-from tests.conftest import SAMPLE_CONFIG
+from tests.conftest import SAMPLE_CONFIG, SAMPLE_DELIVERIES
 
 COMMANDS = (
     "init",
@@ -57,7 +57,7 @@ def test_stage_by_stage_then_status(home: Path, capsys: pytest.CaptureFixture[st
     assert main(["demo-data", "--if-empty"]) == EXIT_OK  # leaves the landing zone alone
     assert main(["ingest", "--json"]) == EXIT_OK
     ingested = json.loads(capsys.readouterr().out)
-    assert ingested["by_status"] == {"ingested": 6}
+    assert ingested["by_status"] == {"ingested": SAMPLE_DELIVERIES}
     assert main(["build", "--date", "2026-11-01"]) == EXIT_OK
     assert main(["publish"]) == EXIT_USAGE  # not gated yet
     assert main(["check", "--json"]) == EXIT_OK

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAMPLE_DELIVERIES
 from tests.pipeline_runs import (
     RUN_DATE,
     CliRun,
@@ -33,8 +34,6 @@ from tests.pipeline_runs import (
 )
 
 BACKFILL = tuple(RUN_DATE - dt.timedelta(days=back) for back in (2, 1, 0))
-# What socialrank_demo.sample writes: an X archive, LinkedIn, Reddit, Ahrefs, a rank tracker.
-SAMPLE_DELIVERIES = 5
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from pipeline.faults import FILLER
+from tests.conftest import SAMPLE_DELIVERIES
 from tests.pipeline_runs import (
     EXTRA_KEYWORD,
     RUN_DATE,
@@ -260,7 +261,9 @@ def test_an_unreadable_delivery_is_skipped_then_ingested(
     content = _make_unreadable(unreadable)
 
     skipping = run_ok(world)
-    assert skipping.summary()["ingest"]["by_status"] == {"duplicate": 5, "ingested": 1, "unreadable": 1}
+    assert skipping.summary()["ingest"]["by_status"] == {
+        "duplicate": SAMPLE_DELIVERIES, "ingested": 1, "unreadable": 1,
+    }  # fmt: skip
     relative = unreadable.relative_to(world.landing).as_posix()
     said = [line for line in skipping.stderr.splitlines() if relative in line and "unreadable" in line]
     assert said, f"no message names the unreadable delivery {relative}:\n{skipping.tail()}"
@@ -273,7 +276,7 @@ def test_an_unreadable_delivery_is_skipped_then_ingested(
 
     _make_readable(unreadable, content)
     catching_up = run_ok(world, RUN_DATE)
-    assert catching_up.summary()["ingest"]["by_status"] == {"duplicate": 6, "ingested": 1}
+    assert catching_up.summary()["ingest"]["by_status"] == {"duplicate": SAMPLE_DELIVERIES + 1, "ingested": 1}
     after = snapshot(world)
     assert after.ledger == with_new_deliveries.after.ledger
     assert after.lake == with_new_deliveries.after.lake
@@ -290,6 +293,6 @@ def test_a_landed_link_to_nothing_is_reported(tmp_path: Path) -> None:
 
     result = run_cli(world, "ingest", "--json")
     assert result.returncode == 0, result.tail()
-    assert result.summary()["by_status"].get("ingested") == 5
+    assert result.summary()["by_status"].get("ingested") == SAMPLE_DELIVERIES
     relative = link.relative_to(world.landing).as_posix()
     assert relative in result.stderr, f"nothing in the log names {relative}:\n{result.tail(10)}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG
+from tests.conftest import PROJECT_DIR, SAMPLE_CONFIG, SAMPLE_DELIVERIES
 
 UV = Path(sys.executable).with_name("uv")
 
@@ -53,7 +53,7 @@ def test_wheel_runs_the_pipeline_from_a_fresh_venv(tmp_path: Path) -> None:
     assert version.returncode == 0 and version.stdout.startswith("socialrank 0."), version
     demo = socialrank("demo-data", "--json")
     assert demo.returncode == 0, demo.stderr
-    assert len(json.loads(demo.stdout)["files"]) == 5
+    assert len(json.loads(demo.stdout)["files"]) == SAMPLE_DELIVERIES
     run = socialrank("run", "--date", "2026-11-01", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)  # the one JSON document, no tables mixed in
