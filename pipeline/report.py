@@ -101,7 +101,10 @@ def write_report(settings: Settings) -> Path:
     """Render the report from the published warehouse into ``reports/``; return its path."""
     context = gather(settings)
     context["figures"] = _figures(context)
-    environment = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape())
+    # The template is named *.html.j2: select_autoescape's default list (html, htm, xml) would not match it.
+    environment = Environment(
+        loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(("html.j2",))
+    )
     environment.filters["signed"] = lambda value, digits=2: "" if value is None else f"{value:+.{digits}f}"
     html = environment.get_template("report.html.j2").render(**context)
     settings.data.reports.mkdir(parents=True, exist_ok=True)

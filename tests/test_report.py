@@ -34,7 +34,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
     broken.write_text(
         "date,keyword,url,position\n"
         "2026-10-31,hiking boots,https://example.com/reviews/best-hiking-boots/,4,extra\n"
-        "yesterday,hiking boots,https://example.com/reviews/best-hiking-boots/,4\n"
+        "<b>soon</b>,hiking boots,https://example.com/reviews/best-hiking-boots/,4\n"
         "2026-10-31,hiking boots,https://elsewhere.example.org/boots/,9\n"
     )
     result = stages.run_all(settings, RUN_DATE)
@@ -78,6 +78,8 @@ def test_the_report_shows_coverage_and_the_gate(reported: tuple[Settings, str]) 
     _, html = reported
     assert re.search(r'Quality gate: <span class="pass">passed</span>', html)
     assert "rankings/tracker/late.csv" in html and "2 record(s) quarantined in all" in html
+    # A file's words are shown as text, never as markup.
+    assert "&#39;&lt;b&gt;soon&lt;/b&gt;&#39;" in html and "<b>soon</b>" not in html
     for path in (
         "social/x/twitter-archive-2026-11-01.zip",
         "social/linkedin/Shares.csv",
