@@ -22,9 +22,11 @@ import duckdb
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
-from pipeline import locks, stages, warehouse
+from pipeline import locks, scorecard, stages, warehouse
 from pipeline.cli_support import JSON_HELP, date_argument, default_run_date, json_output
 from pipeline.config import (
     CONFIG_ENV,
@@ -281,9 +283,11 @@ def _headline_estimates(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def status_document(settings: Settings) -> dict[str, Any]:
-    """``status --json``: the paths, the published manifest and the headline answers with their rows."""
+    """``status --json``: the paths, the published manifest, the scorecard's rows (``claims``; when there
+    are none, ``claims_missing`` says why) and the headline answers with their rows."""
     con = warehouse.connect_read_only(settings.warehouse)
     try:
+        claims = scorecard.read(con)
         estimates = _headline_estimates(con)
     finally:
         con.close()
@@ -292,13 +296,50 @@ def status_document(settings: Settings) -> dict[str, Any]:
         "manifest": warehouse.published_manifest(settings) or {},
         "data_docs": settings.data.data_docs / "index.html",
         "report": settings.data.reports / "socialrank-report.html",
+        "claims": claims.claims,
+        "claims_missing": claims.missing,
         "answers": {answer.label: answer.text for answer in wording.headline_answers(estimates)},
         "estimates": estimates,
     }
 
 
+VERDICT_STYLES = {"supported": "bold green", "not supported": "bold red", "inconclusive": "bold yellow"}
+
+
+def _print_scorecard(out: Console, claims: scorecard.Scorecard) -> None:
+    """One sentence per claim with its verdict, then the claims per platform. Text objects: the mart's
+    words are printed as they are, never read as rich markup."""
+    out.print("[bold]the scorecard[/] (mart.claims: does social media help this site's SEO?)")
+    if claims.missing:
+        out.print(Text(f"  {claims.missing}", style="bold yellow"))
+        return
+    # A grid: a wrapped sentence stays right of its verdict.
+    sentences = Table.grid(padding=(0, 2))
+    sentences.add_column(min_width=max(len(verdict) for verdict in scorecard.VERDICTS))
+    sentences.add_column()
+    for row in claims.overall:
+        verdict = Text(row["verdict"], style=VERDICT_STYLES.get(row["verdict"], "bold"))
+        sentences.add_row(verdict, Text(row["sentence"]) + Text("\n" + row["reason"], style="dim"))
+    out.print(Padding(sentences, (0, 0, 0, 2)))
+    if not claims.per_platform:
+        return
+    table = Table(title="mart.claims per platform")
+    for column in ("claim", "platform", "verdict", "estimate and interval", "pages", "reason"):
+        table.add_column(column)
+    for row in claims.per_platform:
+        table.add_row(
+            Text(scorecard.claim_label(row["claim"])),
+            Text(scorecard.platform_label(row["platform"])),
+            Text(row["verdict"], style=VERDICT_STYLES.get(row["verdict"], "")),
+            Text(scorecard.estimate_text(row)),
+            str(row["pages"]),
+            Text(row["reason"]),
+        )
+    out.print(table)
+
+
 def print_status(settings: Settings) -> None:
-    """Where everything is, and a few headline rows of the mart."""
+    """Where everything is, the scorecard, and a few headline rows of the mart."""
     out = Console() if sys.stdout.isatty() else Console(width=120)
     published = warehouse.read_build(settings.warehouse)
     freshness = published.freshness(settings)
@@ -311,6 +352,7 @@ def print_status(settings: Settings) -> None:
     out.print(f"[bold]report[/]     {settings.data.reports / 'socialrank-report.html'}")
     con = warehouse.connect_read_only(settings.warehouse)
     try:
+        claims = scorecard.read(con)
         estimates = _headline_estimates(con)
         panel = con.execute(
             "SELECT canonical_url, query, day, position, social_links_any, referring_domains_nonsocial "
@@ -318,6 +360,7 @@ def print_status(settings: Settings) -> None:
         ).fetchall()
     finally:
         con.close()
+    _print_scorecard(out, claims)
     out.print("[bold]the answer[/] (position, first link, never-linked pages as controls, weeks 4-8)")
     for answer in wording.headline_answers(estimates):
         out.print(f"  {answer.label}: {answer.text}", markup=False, highlight=False)

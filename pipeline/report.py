@@ -2,6 +2,8 @@
 warehouse. Figures are drawn with matplotlib and inlined as SVG (text stays text, so the file is small,
 searchable and sharp at any zoom):
 
+- the scorecard first (:mod:`pipeline.scorecard`): one sentence and verdict per claim of the chain, then
+  each claim per platform with its estimate, interval, pages and the reason for its verdict;
 - the answer in a sentence per platform (:mod:`pipeline.impact.wording`), with what it rests on, then the
   event-study curve per platform with its pointwise interval, simultaneous band and pages per week;
 - the correlation-versus-causal comparison (what the classic ranking-factor table says next to what the
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from pipeline import scorecard
 from pipeline.config import Settings
 from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.impact import wording
@@ -78,6 +81,7 @@ def gather(settings: Settings) -> dict[str, Any]:
         freshness = Freshness(last_ranking_day(con), info["as_of"], settings.stale_after_days)
         data = {name: _rows(con, sql) for name, sql in QUERIES.items()}
         counted = con.execute("SELECT count(*) FROM core.quarantined_records").fetchone()
+        claims = scorecard.read(con)
     finally:
         con.close()
     manifest_path = settings.warehouse.parent / PUBLISHED_MANIFEST
@@ -86,6 +90,7 @@ def gather(settings: Settings) -> dict[str, Any]:
     return data | {
         "info": info,
         "freshness": freshness,
+        "scorecard": claims,
         "platforms": [answer.platform for answer in answers],
         "answers": answers,
         "assumptions": wording.ASSUMPTIONS,
@@ -106,6 +111,9 @@ def write_report(settings: Settings) -> Path:
         loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(("html.j2",))
     )
     environment.filters["signed"] = lambda value, digits=2: "" if value is None else f"{value:+.{digits}f}"
+    environment.filters["claim_estimate"] = scorecard.estimate_text
+    environment.filters["claim_label"] = scorecard.claim_label
+    environment.filters["platform_label"] = scorecard.platform_label
     html = environment.get_template("report.html.j2").render(**context)
     settings.data.reports.mkdir(parents=True, exist_ok=True)
     path = settings.data.reports / REPORT_NAME

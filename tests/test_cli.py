@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from pipeline import scorecard
 from pipeline.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, build_parser, main
+from tests import claims_fixture
 from tests.conftest import SAMPLE_CONFIG, SAMPLE_DELIVERIES
 
 COMMANDS = (
@@ -241,3 +244,77 @@ def test_freshness_says_data_through_the_last_ranking_day_and_warns_when_stale(
     assert "data through 2026-10-02; built for 2026-11-01" in status and "stale" not in status
     relaxed.write_text("[freshness]\nstale_after_days = -1\n")
     assert main(["--config", str(relaxed), "status"]) == EXIT_USAGE
+
+
+def _copy_with_claims(
+    published: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claims: tuple[tuple[object, ...], ...] | None,
+) -> list[str]:
+    """A copy of the published sample world with ``claims`` as its ``mart.claims`` (None: without the
+    table, as an older version built it); the arguments that point ``socialrank`` at it."""
+    world = tmp_path / "world"
+    shutil.copytree(published, world)
+    monkeypatch.setenv("SOCIALRANK_HOME", str(world / "data"))
+    warehouse = world / "data" / "warehouse" / "warehouse.duckdb"
+    if claims is None:
+        con = duckdb.connect(str(warehouse))
+        try:
+            con.execute("DROP TABLE IF EXISTS mart.claims")
+        finally:
+            con.close()
+    else:
+        claims_fixture.write_claims(warehouse, claims)
+    return ["--config", str(SAMPLE_CONFIG)]
+
+
+def test_status_opens_with_the_scorecard(
+    published_demo_world: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _copy_with_claims(published_demo_world, tmp_path, monkeypatch, claims_fixture.ROWS)
+    capsys.readouterr()
+    assert main([*config, "status"]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    places = [out.index("the scorecard")]
+    overall = [row for row in claims_fixture.in_claim_order() if row["platform"] == "any"]
+    for row in overall:
+        places.append(out.index(f"{row['verdict']} {row['sentence']} {row['reason']}"))
+    places += [out.index("mart.claims per platform"), out.index("the answer (position")]
+    places.append(out.index("mart.impact_estimates (outcome: position"))
+    assert places == sorted(places), places
+    # The mart's words are printed as they are: "[ga4]" is not taken for rich markup.
+    assert "set [ga4] property_id in socialrank.toml" in out
+    table = out[out.index("mart.claims per platform") : out.index("the answer (position")]
+    for words in ("LinkedIn", "Reddit", "inconclusive", "supported", "no estimate", "+0.42"):
+        assert words in table, words
+
+    assert main([*config, "status", "--json"]) == EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    assert document["claims"] == claims_fixture.in_claim_order()
+    assert list(document["claims"][0]) == list(claims_fixture.COLUMNS)
+    assert document["claims_missing"] is None and document["answers"] and document["estimates"]
+
+
+@pytest.mark.parametrize("claims", [None, ()], ids=["no table", "empty table"])
+def test_status_of_a_warehouse_without_a_scorecard_says_so(
+    published_demo_world: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    claims: tuple[tuple[object, ...], ...] | None,
+) -> None:
+    config = _copy_with_claims(published_demo_world, tmp_path, monkeypatch, claims)
+    capsys.readouterr()
+    assert main([*config, "status"]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    said = out.index("the scorecard (mart.claims")
+    assert out.index("no scorecard in this warehouse: run socialrank build", said) < out.index("the answer")
+    assert "mart.claims per platform" not in out
+    assert main([*config, "status", "--json"]) == EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    assert document["claims"] == [] and document["claims_missing"].startswith(scorecard.MISSING)
+    assert document["answers"] and document["estimates"]

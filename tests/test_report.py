@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import escape
 
-from pipeline import report, stages
+from pipeline import report, scorecard, stages
 from pipeline.config import DataRoot, Settings
 from pipeline.impact import wording
 from socialrank_demo.sample import write_demo_landing
+from tests import claims_fixture
+from tests.conftest import demo_world_settings
 
 RUN_DATE = dt.date(2026, 11, 1)
 FIGURES = ("event_study", "correlation_vs_causal", "trajectories", "coverage")
@@ -192,3 +197,102 @@ def test_words_and_signs_agree(estimate: float, spread: float, robust: tuple[flo
     assert (answer.verdict in ("up", "down")) == excludes_zero
     if excludes_zero:
         assert answer.verdict == ("up" if estimate < 0 else "down")
+
+
+# --- the scorecard (mart.claims) ------------------------------------------------------------------
+
+
+def _report_of_a_copy(published: Path, root: Path, claims: tuple[tuple[object, ...], ...] | None) -> str:
+    """The report of a copy of the published sample world: with ``claims`` as its ``mart.claims``, or,
+    for None, without the table (a warehouse built by an older version)."""
+    shutil.copytree(published, root)
+    settings = demo_world_settings(root)
+    if claims is None:
+        con = duckdb.connect(str(settings.warehouse))
+        try:
+            con.execute("DROP TABLE IF EXISTS mart.claims")
+        finally:
+            con.close()
+    else:
+        claims_fixture.write_claims(settings.warehouse, claims)
+    return report.write_report(settings).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def scored(published_demo_world: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _report_of_a_copy(
+        published_demo_world, tmp_path_factory.mktemp("scored") / "world", claims_fixture.ROWS
+    )
+
+
+def test_the_report_opens_with_one_sentence_per_claim_in_claim_order(scored: str) -> None:
+    html = scored
+    start, answer = html.index("<h2>The scorecard</h2>"), html.index("<h2>The answer</h2>")
+    assert start < answer < html.index("<figure>")
+    assert html.index("<h2>") == start  # the first section
+    overall = [row for row in claims_fixture.in_claim_order() if row["platform"] == "any"]
+    assert [row["claim"] for row in overall] == [
+        "referral_traffic", "engagement", "natural_backlinks", "rankings", "organic_traffic",
+    ]  # fmt: skip
+    listed = re.search(r'<ul class="scorecard">(.*?)</ul>', html, flags=re.DOTALL)
+    assert listed is not None
+    items = re.findall(r"<li>(.*?)</li>", listed.group(1), flags=re.DOTALL)
+    assert len(items) == len(overall)
+    for item, row in zip(items, overall, strict=True):
+        badge = f'<span class="badge {row["verdict"].replace(" ", "-")}">{row["verdict"]}</span>'
+        assert item.startswith(badge + str(escape(row["sentence"]))), item
+        assert str(escape(row["reason"])) in item
+    # The claim with no data says which data is missing and how to add it.
+    assert "Whether organic traffic grew is unknown" in items[-1] and "[ga4] property_id" in items[-1]
+
+
+def test_the_scorecard_lists_each_platform_with_estimate_interval_pages_and_reason(scored: str) -> None:
+    html = scored
+    section = html[html.index("<h2>The scorecard</h2>") : html.index("<h2>The answer</h2>")]
+    rows = re.findall(r"<tr><td>(.*?)</tr>", section, flags=re.DOTALL)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + row, flags=re.DOTALL) for row in rows]
+    assert [(c[0], c[1]) for c in cells] == [
+        ("referral traffic", "LinkedIn"), ("referral traffic", "X"), ("engagement", "LinkedIn"),
+        ("rankings", "Reddit"), ("rankings", "X"),
+    ]  # fmt: skip
+    linkedin, x = cells[0], cells[1]
+    assert 'class="badge inconclusive">inconclusive<' in linkedin[2]
+    assert linkedin[3] == "+0.42 sessions a day; page-clustered 95%: -0.31 to +1.15"
+    assert (linkedin[4], linkedin[5]) == ("6", "the interval includes no effect")
+    assert 'class="badge supported">supported<' in x[2]
+    assert x[3] == "+3.4 sessions a day; page-clustered 95%: +1.5 to +5.3" and x[4] == "16"
+    assert cells[3][3:] == ["no estimate", "2", "too few treated pages (2; at least 5 needed)"]
+    assert cells[4][3] == (
+        "-3.9 positions (negative = higher in results); robust 95% (Rambachan-Roth, M = 1): -6.0 to -1.8"
+    )
+    # The mart's words are escaped: text, never markup.
+    assert "too few visits (&lt; 30 sessions) to compare" in cells[2][5] and "(< 30" not in html
+
+
+def test_the_scorecard_keeps_the_report_self_contained_with_its_evidence(scored: str) -> None:
+    assert not re.search(r"<script|<link |<img |<iframe|@import|url\((?!#)|src=", scored, flags=re.IGNORECASE)
+    assert len(re.findall(r"<figure>", scored)) == len(FIGURES)
+    assert '<ul class="answers">' in scored and "Quality gate:" in scored
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        (None, "this warehouse was built by a version without mart.claims"),
+        ((), "mart.claims in this warehouse is empty"),
+    ],
+    ids=["no table", "empty table"],
+)
+def test_a_warehouse_without_a_scorecard_says_so(
+    published_demo_world: Path,
+    tmp_path: Path,
+    claims: tuple[tuple[object, ...], ...] | None,
+    words: str,
+) -> None:
+    html = _report_of_a_copy(published_demo_world, tmp_path / "world", claims)
+    section = html[html.index("<h2>The scorecard</h2>") : html.index("<h2>The answer</h2>")]
+    assert f'<p class="fail">{escape(scorecard.MISSING)}; {words}</p>' in section
+    assert "no scorecard in this warehouse: run socialrank build" in section
+    assert 'class="scorecard"' not in section and "<table>" not in section
+    # The evidence is still all there.
+    assert len(re.findall(r"<figure>", html)) == len(FIGURES) and '<ul class="answers">' in html
