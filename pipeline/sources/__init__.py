@@ -20,6 +20,7 @@ from pipeline.sources.base import HeaderLayout, SourceFormat, TableFormat
 from pipeline.sources.bluesky import BlueskyRepository
 from pipeline.sources.facebook import FacebookPosts
 from pipeline.sources.ga4_api import Ga4ApiResponses
+from pipeline.sources.ga4_bigquery_export import Ga4BigQueryExport
 from pipeline.sources.ga4_report_csv import Ga4ReportCsv
 from pipeline.sources.instagram import InstagramExport
 from pipeline.sources.linkedin import LinkedInShares
@@ -82,6 +83,7 @@ REGISTRATIONS: tuple[Registration, ...] = (
     Registration(Ga4ApiResponses(), "a GA4 Data API response", "traffic/ga4_api"),
     Registration(Ga4ReportCsv(), "a GA4 report download (CSV)", "traffic/ga4"),
     Registration(PlausibleExport(), "a Plausible CSV export", "traffic/plausible"),
+    Registration(Ga4BigQueryExport(), "a GA4 BigQuery event export", "traffic/ga4_bigquery"),
 )
 FORMATS: tuple[SourceFormat, ...] = tuple(registration.source_format for registration in REGISTRATIONS)
 _BY_NAME = {registration.source_format.name: registration for registration in REGISTRATIONS}
