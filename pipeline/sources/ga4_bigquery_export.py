@@ -31,9 +31,8 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 import msgspec
 import pyarrow as pa
@@ -70,6 +69,7 @@ PARQUET_COLUMNS = (
 # GA4's default: a session with 10 seconds of engagement is engaged (used only without session_engaged).
 ENGAGED_MSEC = 10_000
 NOT_SET = "(not set)"
+NO_SESSION = Skipped()
 Kind = Literal["json", "parquet"]
 # Errors of a damaged gzip stream or Parquet file while it is read.
 READ_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException)
@@ -117,14 +117,13 @@ def _day(text: str) -> dt.date:
     return dt.datetime.strptime(text, "%Y%m%d").date()
 
 
-@dataclass(frozen=True)
-class _Params:
-    """The event params a session is rebuilt from."""
+class _Params(NamedTuple):
+    """The event params a session is rebuilt from (a tuple: one is made per event)."""
 
-    session_id: int | None = None
-    page_location: str | None = None
-    engaged: bool | None = None  # None: the event has no session_engaged
-    engagement_msec: int = 0
+    session_id: int | None
+    page_location: str | None
+    engaged: bool | None  # None: the event has no session_engaged
+    engagement_msec: int
 
 
 def _params(params: list[_Param] | None) -> _Params:
@@ -321,23 +320,22 @@ def _json_events(delivery: Delivery, member: str, sessions: _Sessions) -> Iterat
             rest = lines.pop() if block else b""
             for line in lines:
                 number += 1
-                if line.strip():
-                    yield from _json_event(member, number, line, sessions)
+                if line.strip() and (found := _json_event(member, number, line, sessions)) is not None:
+                    yield found
             if not block:
                 return
 
 
-def _json_event(member: str, number: int, line: bytes, sessions: _Sessions) -> Iterator[Extracted]:
+def _json_event(member: str, number: int, line: bytes, sessions: _Sessions) -> Extracted | None:
+    """What the line is when it is no session's event; ``None`` once it is added to its session."""
     try:
         event = _DECODE_EVENT(line)
         _day(event.event_date)
     except (msgspec.DecodeError, ValueError) as exc:
-        yield Rejected(member, f"line {number}", f"not a GA4 event: {exc}", _excerpt(line))
-        return
+        return Rejected(member, f"line {number}", f"not a GA4 event: {exc}", _excerpt(line))
     params = _params(event.event_params)
     if params.session_id is None or not event.user_pseudo_id:
-        yield Skipped()
-        return
+        return NO_SESSION
     last_click = event.session_traffic_source_last_click
     source = _source(
         last_click.cross_channel_campaign if last_click else None,
@@ -347,6 +345,7 @@ def _json_event(member: str, number: int, line: bytes, sessions: _Sessions) -> I
     sessions.add(
         event.user_pseudo_id, event.event_date, event.event_timestamp, event.event_name, params, source
     )
+    return None
 
 
 def _excerpt(line: bytes) -> str:
@@ -391,7 +390,7 @@ def _parquet_batch(
             continue
         user, found = users[index], params[index]
         if found.session_id is None or not user:
-            yield Skipped()
+            yield NO_SESSION
             continue
         sessions.add(user, day, at, name, found, sources[index])
 
