@@ -4,6 +4,8 @@ Social archives come first (their members are recognised by path and content), t
 exports, backlink tools, ranking data and web-analytics traffic (tables recognised by their headers).
 Where two formats could claim the same header, the more specific one is earlier: Semrush positions and
 the generic rank tracker before Search Console's performance tables, whose first column can be ``Date``.
+GA4's BigQuery event export is recognised from its first line (or Parquet schema) alone and comes before
+Reddit's export and the tables, whose detection would first sniff the text of a gigabyte of events.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ REGISTRATIONS: tuple[Registration, ...] = (
     Registration(TikTokExport(), "a TikTok export", "social/tiktok"),
     Registration(YouTubeTakeout(), "a YouTube Takeout export", "social/youtube"),
     Registration(LinkedInShares(), "a LinkedIn Shares export", "social/linkedin"),
+    Registration(Ga4BigQueryExport(), "a GA4 BigQuery event export", "traffic/ga4_bigquery"),
     Registration(RedditExport(), "a Reddit export", "social/reddit"),
     Registration(XPostAnalytics(), "an X post analytics export", "analytics/x"),
     Registration(MetaBusinessPosts(), "a Meta Business Suite posts export", "analytics/meta"),
@@ -83,7 +86,6 @@ REGISTRATIONS: tuple[Registration, ...] = (
     Registration(Ga4ApiResponses(), "a GA4 Data API response", "traffic/ga4_api"),
     Registration(Ga4ReportCsv(), "a GA4 report download (CSV)", "traffic/ga4"),
     Registration(PlausibleExport(), "a Plausible CSV export", "traffic/plausible"),
-    Registration(Ga4BigQueryExport(), "a GA4 BigQuery event export", "traffic/ga4_bigquery"),
 )
 FORMATS: tuple[SourceFormat, ...] = tuple(registration.source_format for registration in REGISTRATIONS)
 _BY_NAME = {registration.source_format.name: registration for registration in REGISTRATIONS}

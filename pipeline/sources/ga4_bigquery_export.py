@@ -54,8 +54,12 @@ FORMAT = "ga4_bigquery_export"
 TOOL = "ga4"
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
-# An event line is a few KB; its first line is recognised within this much of a member.
-HEAD_BYTES = 256 * 1024
+# The export's first columns are event_date, event_timestamp and event_name: a member's first line shows
+# them within this much, so no more of a member that is not an export is read.
+HEAD_BYTES = 16 * 1024
+# Members named as BigQuery's extract writes them (the destination's pattern; gzip adds .gz): only these are
+# opened, so an archive's other files (a data request's messages) are never read to be recognised.
+MEMBER_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".parquet")
 BLOCK_BYTES = 8 * 1024 * 1024
 BATCH_ROWS = 65_536
 REQUIRED = ("event_date", "event_timestamp", "event_name")
@@ -259,14 +263,14 @@ class Ga4BigQueryExport:
 
     def _members(self, delivery: Delivery) -> list[tuple[str, Kind]]:
         found = []
-        for member in delivery.members():
+        for member in delivery.find(*MEMBER_SUFFIXES):
             kind = self._kind(delivery, member)
             if kind is not None:
                 found.append((member, kind))
         return found
 
     def detect(self, delivery: Delivery) -> bool:
-        return any(self._kind(delivery, member) is not None for member in delivery.members())
+        return any(self._kind(delivery, member) is not None for member in delivery.find(*MEMBER_SUFFIXES))
 
     def parse(self, delivery: Delivery, context: ParseContext) -> Iterator[Extracted]:
         sessions = _Sessions()
