@@ -16,7 +16,7 @@ contenders, each a whole process launched in turn and timed from launch to exit,
 
 Peak memory is the process tree's: the largest sum of its processes' proportional set sizes (PSS: pages
 a forked worker shares with its parent count once), sampled from ``/proc`` every 50 ms (socialrank parses
-in a forked worker), beside the largest single process's ``ru_maxrss``.
+in a forked worker).
 Both contenders must find the same sessions. Target: memory bounded well under the file's size
 (socialrank's tree under half of it; most of its peak is the fixed cost of two Python processes, the rest
 grows with the sessions, not the bytes). Run: ``.venv/bin/python bench/bench_ingest_ga4_bigquery.py``
@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -242,8 +241,7 @@ def _tree_pss(pid: int) -> int:
 
 
 def _measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Wall time from launch to exit, the tree's peak resident set (sampled) and the largest process's."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time from launch to exit and the process tree's peak proportional set size (sampled)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -254,14 +252,7 @@ def _measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"{command[:4]} exited {process.returncode}: {stderr[-2000:]}")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {
-        "seconds": seconds,
-        "peak_tree_pss_bytes": peak,
-        # ru_maxrss of the children waited for: the largest single process so far (this one's if larger).
-        "largest_process_rss_bytes": 1024 * largest if largest > before else None,
-        "stdout": stdout,
-    }
+    return {"seconds": seconds, "peak_tree_pss_bytes": peak, "stdout": stdout}
 
 
 CONTENDERS = {"socialrank": run_socialrank, "duckdb": run_duckdb}

@@ -273,6 +273,12 @@ def test_gzip_shards_in_a_zip_and_parquet_give_the_same_sessions(tmp_path: Path)
     parquet = write_parquet(tmp_path / "events_20261101.parquet", events)
     name, records, rejected = parse_all(parquet, context())
     assert (name, rows(records), rejected) == ("ga4_bigquery_export", EXPECTED, [])
+    # Parquet read from inside a zip (a member is seekable), beside a file that is not an export.
+    zipped_parquet = write_zip(
+        tmp_path / "parquet.zip",
+        {"bq/events_20261101-0.parquet": parquet.read_bytes(), "bq/README.json": "{}"},
+    )
+    assert rows(parse_all(zipped_parquet, context())[1]) == EXPECTED
 
 
 def test_older_export_without_session_last_click_uses_first_user_source(tmp_path: Path) -> None:
