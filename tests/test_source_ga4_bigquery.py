@@ -338,6 +338,25 @@ def test_a_parquet_row_without_its_date_is_quarantined_alone(tmp_path: Path) -> 
     ]
 
 
+def test_a_parquet_file_whose_columns_are_not_the_exports_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    table = pa.table(
+        {
+            "event_date": ["20261101"],
+            "event_timestamp": [1],
+            "event_name": ["page_view"],
+            "event_params": ["ga_session_id=1"],
+            "user_pseudo_id": ["1.1"],
+        }
+    )
+    pq.write_table(table, path)
+    name, records, rejected = parse_all(path, context())
+    assert (name, records) == ("ga4_bigquery_export", [])
+    assert [(item.location, item.reason.startswith("unreadable Parquet")) for item in rejected] == [
+        ("row 0", True)
+    ]
+
+
 def test_other_json_lines_are_not_taken_for_events(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_bytes(b'{"date": "20261101", "name": "page_view"}\n')

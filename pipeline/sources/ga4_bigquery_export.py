@@ -367,8 +367,11 @@ def _parquet_events(delivery: Delivery, member: str, sessions: _Sessions) -> Ite
             for batch in table.iter_batches(batch_size=BATCH_ROWS, columns=columns):
                 yield from _parquet_batch(member, row, batch, sessions)
                 row += batch.num_rows
-        except (*READ_ERRORS, KeyError, TypeError) as exc:
-            raise MalformedInput(member, f"row {row}", f"unreadable Parquet ({exc})") from exc
+        except (*READ_ERRORS, AttributeError, KeyError, TypeError) as exc:
+            # A column of another type than the export's (event_params not a list of key/value records).
+            raise MalformedInput(
+                member, f"row {row}", f"unreadable Parquet ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def _parquet_batch(
