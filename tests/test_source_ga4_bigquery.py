@@ -326,6 +326,26 @@ def test_a_cut_gzip_shard_keeps_what_came_before(tmp_path: Path) -> None:
     assert rejected[0].location.startswith("line ")
 
 
+def test_an_endless_line_ends_the_member_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.sources import ga4_bigquery_export
+
+    monkeypatch.setattr(ga4_bigquery_export, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(ga4_bigquery_export, "BLOCK_BYTES", 1024)
+    path = tmp_path / "events.json"
+    path.write_bytes(
+        ndjson(export_events()[:2])
+        + b'{"event_date":"20261101","event_timestamp":"1","event_name":"'
+        + b"x" * 10_000
+    )
+    name, records, rejected = parse_all(path, context())
+    assert name == "ga4_bigquery_export" and len(of_kind(records, "traffic")) == 1
+    assert [(item.location, item.reason) for item in rejected] == [
+        ("line 3", "a line of over 64 MB: no event; the rest of the member was skipped")
+    ]
+
+
 def test_a_parquet_row_without_its_date_is_quarantined_alone(tmp_path: Path) -> None:
     events = export_events()
     broken = event("page_view", "7.7", 7, at(5), BOOTS)

@@ -61,6 +61,7 @@ HEAD_BYTES = 16 * 1024
 # opened, so an archive's other files (a data request's messages) are never read to be recognised.
 MEMBER_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".parquet")
 BLOCK_BYTES = 8 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024 * 1024
 BATCH_ROWS = 65_536
 REQUIRED = ("event_date", "event_timestamp", "event_name")
 PARQUET_COLUMNS = (
@@ -322,6 +323,10 @@ def _json_events(delivery: Delivery, member: str, sessions: _Sessions) -> Iterat
                 raise MalformedInput(member, f"line {number + 1}", f"unreadable ({exc})") from exc
             lines = (rest + block).split(b"\n")
             rest = lines.pop() if block else b""
+            if len(rest) > MAX_LINE_BYTES:  # no event is near this: damage, and memory stays bounded
+                raise MalformedInput(
+                    member, f"line {number + len(lines) + 1}", "a line of over 64 MB: no event"
+                )
             for line in lines:
                 number += 1
                 if line.strip() and (found := _json_event(member, number, line, sessions)) is not None:
