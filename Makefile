@@ -79,6 +79,7 @@ bench: bench-ingest bench-crawl bench-dags bench-build
 bench-ingest: install
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_ingest_csv.py
+	$(BIN)/python bench/bench_ingest_ga4_bigquery.py
 	$(BIN)/python bench/bench_build.py --ingest-only
 
 bench-crawl: install

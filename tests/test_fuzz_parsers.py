@@ -37,6 +37,7 @@ from tests.conftest import (
     x_tweets_js,
     xlsx_bytes,
 )
+from tests.test_source_ga4_bigquery import export_events, ndjson
 
 CONTEXT = ParseContext(www_policy="strip", landed_on=dt.date(2026, 3, 1))
 EXAMPLES = 12
@@ -448,6 +449,7 @@ SEEDS: dict[str, tuple[str, dict[str, str | bytes] | bytes, str]] = {
         ).encode(),
         "123456789_2026-11-01_20261102T031500000000.json",
     ),
+    "ga4_bigquery_export": ("events_20261101.ndjson", ndjson(export_events()), "events_20261101.ndjson"),
 }
 
 
@@ -542,9 +544,20 @@ def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
     return data[:position] + junk + data[position + len(junk) :]
 
 
+@st.composite
+def ndjson_mutation(draw: st.DrawFn, data: bytes) -> bytes:
+    """One line of newline-delimited JSON mutated as a document of its own; the other lines kept."""
+    lines = data.splitlines(keepends=True)
+    index = draw(st.integers(0, len(lines) - 1))
+    lines[index] = draw(json_mutation(lines[index].decode("utf-8"))) + b"\n"
+    return b"".join(lines)
+
+
 def mutations(data: bytes, member: str) -> st.SearchStrategy[bytes]:
     structured: list[st.SearchStrategy[bytes]] = []
-    if member.endswith((".js", ".json")):
+    if member.endswith(".ndjson"):
+        structured.append(ndjson_mutation(data))
+    elif member.endswith((".js", ".json")):
         structured.append(json_mutation(data.decode("utf-8")))
     elif member.endswith(".csv") and not data.startswith(b"\xff\xfe"):
         structured.append(csv_mutation(data))

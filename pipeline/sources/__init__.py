@@ -4,6 +4,8 @@ Social archives come first (their members are recognised by path and content), t
 exports, backlink tools, ranking data and web-analytics traffic (tables recognised by their headers).
 Where two formats could claim the same header, the more specific one is earlier: Semrush positions and
 the generic rank tracker before Search Console's performance tables, whose first column can be ``Date``.
+GA4's BigQuery event export is recognised from its first line (or Parquet schema) alone and comes before
+Reddit's export and the tables, whose detection would first sniff the text of a gigabyte of events.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipeline.sources.base import HeaderLayout, SourceFormat, TableFormat
 from pipeline.sources.bluesky import BlueskyRepository
 from pipeline.sources.facebook import FacebookPosts
 from pipeline.sources.ga4_api import Ga4ApiResponses
+from pipeline.sources.ga4_bigquery_export import Ga4BigQueryExport
 from pipeline.sources.ga4_report_csv import Ga4ReportCsv
 from pipeline.sources.instagram import InstagramExport
 from pipeline.sources.linkedin import LinkedInShares
@@ -62,6 +65,7 @@ REGISTRATIONS: tuple[Registration, ...] = (
     Registration(TikTokExport(), "a TikTok export", "social/tiktok"),
     Registration(YouTubeTakeout(), "a YouTube Takeout export", "social/youtube"),
     Registration(LinkedInShares(), "a LinkedIn Shares export", "social/linkedin"),
+    Registration(Ga4BigQueryExport(), "a GA4 BigQuery event export", "traffic/ga4_bigquery"),
     Registration(RedditExport(), "a Reddit export", "social/reddit"),
     Registration(XPostAnalytics(), "an X post analytics export", "analytics/x"),
     Registration(MetaBusinessPosts(), "a Meta Business Suite posts export", "analytics/meta"),
