@@ -384,6 +384,30 @@ SEEDS: dict[str, tuple[str, dict[str, str | bytes] | bytes, str]] = {
         },
         "imported_sources_20261101_20261102.csv",
     ),
+    "matomo_export": (
+        "Export _ Entry pages.csv",
+        csv_bytes(
+            [
+                [
+                    "date",
+                    "label",
+                    "nb_visits",
+                    "entry_nb_visits",
+                    "entry_sum_visit_length",
+                    "entry_bounce_count",
+                    "bounce_rate",
+                    "metadata_url",
+                    "idsubdatatable",
+                ],
+                ["2026-11-01", "/a", "9", "5", "70", "4", "80%", "https://example.com/a", ""],
+                ["2026-11-01", "Others", "3", "3", "0", "3", "100%", "", ""],
+                ["2026-11-02", "/b?x=1", "4", "4", "0", "0", "0%", "https://example.com/b?x=1", ""],
+            ],
+            bom=True,
+            encoding="utf-16-le",
+        ),
+        "Export _ Entry pages.csv",
+    ),
     "ga4_api": (
         "123456789_2026-11-01_20261102T031500000000.json",
         json.dumps(

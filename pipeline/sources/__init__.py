@@ -28,6 +28,7 @@ from pipeline.sources.instagram import InstagramExport
 from pipeline.sources.linkedin import LinkedInShares
 from pipeline.sources.majestic import MajesticBacklinks
 from pipeline.sources.mastodon import MastodonOutbox
+from pipeline.sources.matomo_export import MatomoExport
 from pipeline.sources.moz import MozLinks
 from pipeline.sources.plausible_export import PlausibleExport
 from pipeline.sources.rank_tracker import RankTrackerCsv
@@ -86,6 +87,7 @@ REGISTRATIONS: tuple[Registration, ...] = (
     Registration(Ga4ApiResponses(), "a GA4 Data API response", "traffic/ga4_api"),
     Registration(Ga4ReportCsv(), "a GA4 report download (CSV)", "traffic/ga4"),
     Registration(PlausibleExport(), "a Plausible CSV export", "traffic/plausible"),
+    Registration(MatomoExport(), "a Matomo report export (CSV or TSV)", "traffic/matomo"),
 )
 FORMATS: tuple[SourceFormat, ...] = tuple(registration.source_format for registration in REGISTRATIONS)
 _BY_NAME = {registration.source_format.name: registration for registration in REGISTRATIONS}

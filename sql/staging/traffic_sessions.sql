@@ -1,6 +1,7 @@
 -- Web-analytics sessions per day, landing page, session source and medium, as each tool reported them
--- (pipeline/sources/ga4_report_csv.py, plausible_export.py). A NULL dimension is one the tool did not break
--- the sessions down by. Sources, mediums and channel groups are trimmed; placeholders stay as written.
+-- (pipeline/sources/ga4_report_csv.py, plausible_export.py, matomo_export.py, ...). A NULL dimension is one
+-- the tool did not break the sessions down by. Sources, mediums and channel groups are trimmed; placeholders
+-- stay as written.
 -- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 -- delivery_id from the file's name (staging.lake_file_delivery_id).
 CREATE OR REPLACE VIEW staging.traffic_sessions AS
