@@ -7,8 +7,8 @@ reason naming the file and the limit, and goes on with the next one.
 The worker is forked from the ingesting process when no lake write is under way (the previous
 delivery's writer thread has been joined), so it shares the parsers already imported and nothing needs
 pickling on the way in. It sends what it parsed back over a pipe, in order: records as Arrow tables,
-blocks of a parallel section as they come from the block workers (which it forks from its own fork
-server, inside the same limits), rejections, and how it ended. The ingesting process writes the lake,
+blocks of a parallel section as they come from the block workers (which it forks, inside the same
+limits), rejections, and how it ended. The ingesting process writes the lake,
 so the crash-safety guarantees of :mod:`pipeline.ingest` do not change.
 
 Limits: address space (``RLIMIT_AS``) of the worker's own image plus ``memory_mb``; CPU time
@@ -47,7 +47,6 @@ from pipeline.parallel_parse import (
     RowStamp,
     parse_in_process,
     parse_in_workers,
-    start_worker_server,
 )
 from pipeline.schemas import RECORD_DATASETS
 from pipeline.sources import detect_format
@@ -262,8 +261,6 @@ def _worker_main(job: ParseJob, limits: IngestLimits, sender: Connection, stderr
         os._exit(1)
     os.dup2(stderr_fd, 2)
     _apply_limits(limits)
-    if job.workers > 1:
-        start_worker_server()  # while the ingesting process hashes the delivery
     go: Go | None = None
     if not job.detect_only:
         try:

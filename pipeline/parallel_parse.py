@@ -6,22 +6,22 @@ the lake, with their counts and rejections. Results come back in block order, so
 the same as an inline parse would write. At most ``IN_FLIGHT_PER_WORKER`` blocks per worker are
 outstanding, which bounds memory.
 
-Workers are forked from a fork server (a fresh process that imported the parsers once), never from
-the ingesting process itself, whose lake-writer thread may hold locks at the moment of a fork.
+Workers are forked from the process that reads the blocks, the bulkhead's parse worker
+(:mod:`pipeline.bulkhead`): it was itself forked from the ingesting process with the parsers imported,
+and it has no other thread when it forks them (no lake writes happen there), so a fork copies no lock
+mid-use and the workers start with everything imported, at no cost in time or memory (pages are shared
+until written).
 """
 
 from __future__ import annotations
 
-import contextlib
+import importlib
 import multiprocessing
 import os
-import threading
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import forkserver
-from multiprocessing.context import ForkServerContext
 
 import pyarrow as pa
 
@@ -42,42 +42,10 @@ from pipeline.sources.base import (
 from pipeline.sources.jsonstream import ItemBlock
 
 IN_FLIGHT_PER_WORKER = 2
-# Arrow's first compute call imports pandas when it is installed (about a second): once, in the fork
-# server, rather than in every worker.
-_PRELOADED = ["pipeline.parallel_parse", "pipeline.sources", "pandas"]
-
-
-def _forget_inherited_fork_server() -> None:
-    """A process forked from one that had started a fork server inherits that server's handle, which it
-    cannot use: the server is not its child (checking on it fails with ECHILD, "No child processes"). The
-    handle is dropped in the child, which starts its own server when it needs one."""
-    state = vars(forkserver._forkserver)  # the module's one server, behind ensure_running and contexts
-    if state.get("_forkserver_alive_fd") is not None:
-        with contextlib.suppress(OSError):
-            os.close(state["_forkserver_alive_fd"])
-    state.update(
-        _forkserver_address=None, _forkserver_alive_fd=None, _forkserver_pid=None, _inherited_fds=None
-    )
-
-
-os.register_at_fork(after_in_child=_forget_inherited_fork_server)
 
 
 def worker_count() -> int:
     return len(os.sched_getaffinity(0))
-
-
-def _forkserver_context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOADED)
-    return context
-
-
-def start_worker_server() -> None:
-    """Start the fork server in the background (it takes a second or two to import what workers
-    need), so that it is ready when the first block has been read."""
-    _forkserver_context()
-    threading.Thread(target=forkserver.ensure_running, name="forkserver-start", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -208,8 +176,14 @@ def parse_in_workers(section: ParallelSection, stamp: RowStamp, workers: int) ->
     (:class:`MalformedInput`) is raised after the blocks before it.
     """
     blocks = section.blocks
+    # Arrow's first conversion of Python values imports pandas when it is installed (a fifth of a second
+    # of CPU): once here, where the ingesting process has mostly done it already, not in every worker.
+    importlib.import_module("pandas")
     with ProcessPoolExecutor(
-        workers, mp_context=_forkserver_context(), initializer=_install, initargs=(section.parser,)
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_install,
+        initargs=(section.parser,),
     ) as pool:
         pending: deque[tuple[ItemBlock, Future[BlockOutput]]] = deque()
         damage: MalformedInput | None = None

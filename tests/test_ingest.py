@@ -225,14 +225,10 @@ def test_parallel_parse_writes_what_an_inline_parse_writes(
 def test_a_parallel_parse_in_a_process_that_had_started_a_fork_server(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The parse worker is forked from the ingesting process; a fork server that process had started
-    before (another delivery's, a test's) is not the worker's child, so the worker starts its own instead
-    of failing with "No child processes"."""
+    """The parse worker is forked from the ingesting process and forks its block workers itself; a fork
+    server the ingesting process had started (a script's, a test's) is neither used nor in the way."""
     from multiprocessing import forkserver
 
-    from pipeline import parallel_parse
-
-    parallel_parse.start_worker_server()
     forkserver.ensure_running()
     monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 64 * 1024)
     monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
