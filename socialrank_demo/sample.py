@@ -1,9 +1,9 @@
 """Synthetic worlds with a planted truth: realistic exports whose answer is known in advance.
 
 :func:`write_world` writes an X archive, a LinkedIn ``Shares.csv``, a Reddit ``posts.csv``, an Ahrefs
-backlinks export, a rank-tracker CSV and a GA4 traffic report, in the platforms' own formats (SPEC section 4), for an
-outdoor-gear site, as a :class:`WorldSpec` describes it. :func:`write_demo_landing` writes the bundled
-sample world (the spec's defaults). The planted truth, returned as :class:`DemoWorld`:
+backlinks export, a rank-tracker CSV and a GA4 traffic report, in the platforms' own formats (SPEC
+section 4), for an outdoor-gear site, as a :class:`WorldSpec` describes it. :func:`write_demo_landing`
+writes the bundled sample world (the spec's defaults). The planted truth, returned as :class:`DemoWorld`:
 
 - ``pages`` owned pages (80), each with a latent quality ``q ~ N(0, 1)``; 30 tracked keywords, each
   ranking 4-8 owned pages. A page-keyword pair's daily position is a baseline driven by quality (better

@@ -33,10 +33,13 @@ ORDER BY platform = 'any' DESC, platform, canonical_url
 
 def write_engagement(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Compare the engagement rates per platform; write and count the rows."""
-    pages: dict[str, list[tuple[int, int, int, int]]] = {}
+    pages: dict[str, list[list[int]]] = {}
     for platform, *counts in con.execute(PAGES_SQL).fetchall():
-        pages.setdefault(platform, []).append(tuple(counts))  # type: ignore[arg-type]
-    rows = [{"platform": platform} | compare(np.array(counts, dtype=np.float64)) for platform, counts in pages.items()]
+        pages.setdefault(platform, []).append(counts)
+    rows = [
+        {"platform": platform} | compare(np.array(counts, dtype=np.float64))
+        for platform, counts in pages.items()
+    ]
     con.execute("DELETE FROM mart.engagement_comparison")
     for row in rows:
         con.execute(
@@ -65,7 +68,9 @@ def compare(counts: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, Any]:
         "other_rate": float(other_engaged.sum() / other.sum()),
     }
     if pages < MIN_PAGES:
-        note = f"too few pages with sessions from the platform and others ({pages}; at least {MIN_PAGES} needed)"
+        note = (
+            f"too few pages with sessions from the platform and others ({pages}; at least {MIN_PAGES} needed)"
+        )
         return row | {"estimate": None, "std_error": None, "ci_low": None, "ci_high": None, "note": note}
     social_rate, other_rate = row["social_rate"], row["other_rate"]
     linearised = (social_engaged - social_rate * social) / social.mean() - (
