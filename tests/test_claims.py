@@ -9,9 +9,9 @@
 - A claim whose data is missing keeps its row, inconclusive, saying what to deliver.
 - The engagement comparison's page-clustered interval covers the truth in about 95% of simulated worlds.
 
-Seeds: the planted world's first seed tried, 11, put X's ranking effect at -7.3 (robust -9.9 to -4.7) but failed
-the pre-trend test (p = 0.016), so the claim was inconclusive; seed 12 is the next one. The null seeds are the
-first ones tried.
+Seeds: the planted world's first seed tried, 11, put X's ranking effect at -7.3 (robust -9.9 to -4.7) but
+failed the pre-trend test (p = 0.016), so the claim was inconclusive; seed 12 is the next one. The null seeds
+are the first ones tried.
 
 The worlds skip the engagement-threshold treatment (a threshold no page reaches): the scorecard reads only
 first links, and the runs take half the time.
