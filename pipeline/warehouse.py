@@ -386,6 +386,8 @@ def build(
             result.row_counts.update(impact.write_estimates(con, settings.impact))
         with _timed("factor correlations"):
             result.row_counts.update(impact.write_correlations(con))
+        with _timed("engagement comparison"):
+            result.row_counts.update(impact.write_engagement(con))
         with _timed("build info"):
             _write_build_info(con, settings, result, now, base)
         fault_point("build.checkpoint", path.parent)

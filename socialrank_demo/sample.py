@@ -1,9 +1,9 @@
 """Synthetic worlds with a planted truth: realistic exports whose answer is known in advance.
 
 :func:`write_world` writes an X archive, a LinkedIn ``Shares.csv``, a Reddit ``posts.csv``, an Ahrefs
-backlinks export and a rank-tracker CSV, in the platforms' own formats (SPEC section 4), for an
-outdoor-gear site, as a :class:`WorldSpec` describes it. :func:`write_demo_landing` writes the bundled
-sample world (the spec's defaults). The planted truth, returned as :class:`DemoWorld`:
+backlinks export, a rank-tracker CSV and a GA4 traffic report, in the platforms' own formats (SPEC
+section 4), for an outdoor-gear site, as a :class:`WorldSpec` describes it. :func:`write_demo_landing`
+writes the bundled sample world (the spec's defaults). The planted truth, returned as :class:`DemoWorld`:
 
 - ``pages`` owned pages (80), each with a latent quality ``q ~ N(0, 1)``; 30 tracked keywords, each
   ranking 4-8 owned pages. A page-keyword pair's daily position is a baseline driven by quality (better
@@ -22,6 +22,13 @@ sample world (the spec's defaults). The planted truth, returned as :class:`DemoW
   X after 14 days over 14 days; LinkedIn and Reddit links change nothing. An empty tuple plants none.
 - X likes and reposts grow with quality. Ahrefs backlinks come from about 40 non-social domains, more
   of them to better pages, first seen within the window; they do not depend on the social links.
+- A GA4 Traffic acquisition download (the planted chain, claim by claim): each post brings its page
+  referral sessions from its platform (``REFERRAL_SESSIONS``: 9 a day from X, 6 from LinkedIn, 12 from
+  Reddit on the post's day, decaying by 0.7 a day for 14 days; scaled by ``referral_scale``, 0 for none),
+  none before the page's first post there; every visitor engages alike (60% of sessions engaged, whatever
+  the source: no engagement difference); no natural backlinks follow (above); organic sessions follow the
+  observed position change (``ORGANIC_PER_POSITION``: x exp(0.1) per place up, so only X-linked pages gain,
+  about +35% for three places); Facebook visits arrive at 0.15 a page and day whatever the site posts.
 
 The effect is planted on the latent position; what a results page shows is an integer of at least 1,
 one page per place. A page near the top cannot gain all of it, and a page that moves up pushes a
@@ -84,6 +91,12 @@ GA4_REFERRERS = {
 }
 # Every visitor engages alike, whatever brought them: the sample plants no engagement difference.
 ENGAGED_SHARE = 0.6
+# Visits from a platform the site does not post on (readers sharing pages on Facebook), independent of the
+# site's own links: mean sessions per page and day.
+BACKGROUND_SOCIAL = ("l.facebook.com / referral", 0.15)
+# Organic search visits follow rankings: a page's mean organic sessions are multiplied by
+# exp(-ORGANIC_PER_POSITION x its observed position change), about +35% for three places up.
+ORGANIC_PER_POSITION = 0.1
 
 TOPICS = (
     "hiking boots",
@@ -342,6 +355,8 @@ class WorldSpec:
     first_link_days: tuple[int, int] = (30, 110)
     best_position: float = 3.0
     noise_sd: float = 1.5
+    # Scales the referral visits a post brings (REFERRAL_SESSIONS); 0: links bring no visits.
+    referral_scale: float = 1.0
 
     def check(self) -> None:
         """Raise ValueError naming the first parameter that cannot make a world."""
@@ -365,6 +380,8 @@ class WorldSpec:
                 f"best_position must be within 1..{WORST_BASELINE - 1}, got {self.best_position}"
             )
         platforms = [effect.platform for effect in self.effects]
+        if self.referral_scale < 0:
+            raise ValueError(f"referral_scale must not be negative, got {self.referral_scale}")
         if len(set(platforms)) != len(platforms) or not set(platforms) <= set(PLATFORMS):
             raise ValueError(
                 f"effects: at most one per platform, platforms among {PLATFORMS}, got {platforms}"
@@ -504,7 +521,7 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
         REDDIT_PATH: reddit_posts(reddit_rng, site, shares, start_date, days),
         ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
         RANK_TRACKER_PATH: rankings,
-        GA4_PATH: _ga4_traffic(ga4_rng, site, shares, start_date, days),
+        GA4_PATH: _ga4_traffic(ga4_rng, site, shares, spec, start_date, shift),
     }
     # The ingest dates backlink snapshots by the file's mtime: pin it to the end of the window.
     landed = dt.datetime.combine(end_date, LANDED_AT, tzinfo=dt.UTC).timestamp()
@@ -1152,25 +1169,44 @@ def _rank_tracker(
     return csv_text(rows, lineterminator="\n").encode(), shift
 
 
-def _ga4_traffic(rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, days: int) -> bytes:
+def _ga4_traffic(
+    rng: Rng,
+    site: Site,
+    shares: Sequence[Share],
+    spec: WorldSpec,
+    start: dt.date,
+    shift: Sequence[Sequence[float | None]],
+) -> bytes:
     """A GA4 Traffic acquisition report downloaded as CSV: per day, landing page and session source /
-    medium. Organic search visits follow a page's quality, a few are direct; each post brings its page
-    referral visits from its platform on its day and the days after (``REFERRAL_SESSIONS``), none before
-    a page's first post there. Engagement does not depend on where a visitor came from."""
+    medium. Organic search visits follow a page's quality and its observed position change (the planted
+    ranking effects, ``ORGANIC_PER_POSITION``), a few are direct, a few come from Facebook whatever the
+    site posts (``BACKGROUND_SOCIAL``); each post brings its page referral visits from its platform on its
+    day and the days after (``REFERRAL_SESSIONS`` x ``referral_scale``), none before a page's first post
+    there. Engagement does not depend on where a visitor came from."""
+    days = spec.days
     quality = np.array([page.quality for page in site.pages])
-    organic = rng.poisson(np.exp(1.2 + 0.6 * quality)[:, None], size=(len(site.pages), days))
+    moved = np.array([[value or 0.0 for value in page] for page in shift], dtype=np.float64)
+    organic = rng.poisson(
+        np.exp(1.2 + 0.6 * quality)[:, None] * np.exp(-ORGANIC_PER_POSITION * moved),
+        size=(len(site.pages), days),
+    )
     direct = rng.poisson(0.4, size=(len(site.pages), days))
+    background_source, background_rate = BACKGROUND_SOCIAL
+    background = rng.poisson(background_rate, size=(len(site.pages), days))
     referral: dict[tuple[str, int], npt.NDArray[np.float64]] = {}
     for share in shares:
         curve = referral.setdefault((share.platform, share.page), np.zeros(days))
         reach = np.arange(min(REFERRAL_DAYS, days - share.day))
-        curve[share.day + reach] += REFERRAL_SESSIONS[share.platform] * REFERRAL_DECAY**reach
+        curve[share.day + reach] += (
+            spec.referral_scale * REFERRAL_SESSIONS[share.platform] * REFERRAL_DECAY**reach
+        )
     visits: list[tuple[int, int, str, str, int]] = []
     for page in range(len(site.pages)):
         path = site.pages[page].path
         for day in range(days):
             visits.append((day, page, path, "google / organic", int(organic[page, day])))
             visits.append((day, page, path, "(direct) / (none)", int(direct[page, day])))
+            visits.append((day, page, path, background_source, int(background[page, day])))
     for (platform, page), curve in sorted(referral.items()):
         source, tag = GA4_REFERRERS[platform]
         counts = rng.poisson(curve)

@@ -30,3 +30,8 @@ CREATE OR REPLACE TEMP MACRO rel_code(nofollow, ugc, sponsored) AS
 -- warehouse's fingerprint includes the DuckDB release, whose hash() this is.
 CREATE OR REPLACE TEMP MACRO text_report_key(d, value) AS
     report_key(d, (hash(value) % 4294967296)::BIGINT, 4294967296);
+
+-- A traffic channel (core.traffic_daily) that is a social platform's, or social without a known platform: every
+-- channel but the non-social ones of pipeline/referrals.py's CHANNELS.
+CREATE OR REPLACE TEMP MACRO is_social_channel(c) AS
+    c NOT IN ('organic', 'paid', 'email', 'direct', 'referral', 'other', 'all_sources');

@@ -57,11 +57,11 @@ def _query(path: Path, sql: str, parameters: list[Any] | None = None) -> list[di
 def test_every_design_has_three_horizons_and_an_event_study(published: Settings) -> None:
     estimates = _query(published.warehouse, "SELECT * FROM mart.impact_estimates")
     designs = {tuple(row[key] for key in DESIGN) for row in estimates}
-    # The sample world: position and non-social referring domains (no clicks), X/LinkedIn/Reddit links,
-    # engagement counts only on X.
+    # The sample world: position, non-social referring domains and GA4 sessions (no clicks), X/LinkedIn/Reddit
+    # links, engagement counts only on X.
     expected = {
         (platform, outcome, treatment, control, "callaway_santanna_2021")
-        for outcome in ("position", "referring_domains")
+        for outcome in ("position", "referring_domains", "social_referral_sessions", "organic_sessions")
         for platform, treatment in [
             ("x", "first_link"),
             ("linkedin", "first_link"),
@@ -201,8 +201,8 @@ def test_the_engagement_threshold_comes_from_the_settings(published: Settings, t
         row["treatment"] for row in _query(built.path, "SELECT DISTINCT treatment FROM mart.impact_estimates")
     }
     assert treatments == {"first_link"}  # no page has 10,000 likes, reposts and replies
-    # First link only: 4 platforms x 2 control groups x 2 outcomes x 3 horizons.
-    assert built.row_counts["mart.impact_estimates"] == 48 and built.row_counts["mart.impact_event_time"] > 0
+    # First link only: 4 platforms x 2 control groups x 4 outcomes x 3 horizons.
+    assert built.row_counts["mart.impact_estimates"] == 96 and built.row_counts["mart.impact_event_time"] > 0
 
 
 def test_impact_section_of_the_configuration(tmp_path: Path) -> None:

@@ -246,6 +246,11 @@ class StaggeredDid:
         pre = [i for i in usable if self.dynamic[i].label < reference]
         post = [i for i in usable if self.dynamic[i].label > reference]
         target = [i for i in post if first_event <= self.dynamic[i].label <= last_event]
+        if not pre and target and self._flat_before():
+            # Every pre-treatment week is exactly zero for every unit (social referral sessions before any
+            # social link): the allowed drift, M times the largest pre-treatment change, is zero.
+            effect = self.window(first_event, last_event)[0]
+            return RobustInterval(m_bar, effect.ci_low, effect.ci_high)
         if not pre or not target:
             return RobustInterval(m_bar, None, None)
         order = pre + post
@@ -275,6 +280,11 @@ class StaggeredDid:
                 return RobustInterval(m_bar, None, None)
         row = result.row(0, named=True)
         return RobustInterval(m_bar, _finite(row["lb"]), _finite(row["ub"]))
+
+    def _flat_before(self) -> bool:
+        """Whether the pre-treatment event times are all estimated at exactly zero without variance."""
+        pre = [item for item in self.dynamic if item.label < self.reference_event]
+        return bool(pre) and all(item.effect.estimate == 0 and item.effect.std_error is None for item in pre)
 
     def treated_units_in(self, first_event: int, last_event: int) -> int:
         """Treated units (cells, where units are cells) of the cohorts behind a window."""
@@ -644,6 +654,10 @@ def _pretrend_test(
         i for i, item in enumerate(dynamic) if item.label < reference and item.effect.std_error is not None
     ]
     if not candidates:
+        flat = tuple(item.label for item in dynamic if item.label < reference)
+        if flat and all(item.effect.estimate == 0 for item in dynamic if item.label < reference):
+            # Exactly zero in every pre-treatment week, for every unit: trends were parallel, nothing to test.
+            return PretrendTest(flat, 0.0, 0.0, 1.0)
         return PretrendTest((), None, None, None)
     best = max(dynamic[i].treated_clusters for i in candidates)
     covered = sorted(

@@ -1,6 +1,7 @@
 """``mart.impact_estimates`` and ``mart.impact_event_time``: the causal side of the mart (SPEC section 7).
 
-For every outcome (position; clicks, impressions and CTR where a source reports them), every platform
+For every outcome (position; clicks, impressions and CTR where a source reports them; referring domains;
+social referral and organic sessions where an analytics tool reports them), every platform
 with treated pages and ``any``, both treatment definitions and both control groups, the build
 estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimator`) and writes
 
@@ -16,7 +17,9 @@ Position is estimated on page x query cells (``mart.impact_cell_weekly_panel``),
 with itself and clustered by page, so queries entering or leaving the top 100 as a page moves cannot
 pull the estimate; clicks, impressions and CTR are page totals (``mart.impact_weekly_panel``), where
 queries a page newly ranks for are part of the effect; non-social referring domains
-(``mart.impact_link_weekly_panel``) ask whether a social link earns links from other sites.
+(``mart.impact_link_weekly_panel``) ask whether a social link earns links from other sites; social
+referral and organic sessions (``mart.impact_traffic_weekly_panel``, daily means from the site's analytics
+tool) whether it brings visits, and whether organic search follows.
 
 Who is compared with whom, per platform P:
 
@@ -62,7 +65,15 @@ METHOD = "callaway_santanna_2021"
 HEADLINE_TREATMENT, HEADLINE_CONTROL = "first_link", "never_treated"
 # Lower is better for position; higher is better for the others.
 LOWER_IS_BETTER = frozenset({"position"})
-OUTCOME_ORDER = ("position", "clicks", "impressions", "ctr", "referring_domains")
+OUTCOME_ORDER = (
+    "position",
+    "clicks",
+    "impressions",
+    "ctr",
+    "referring_domains",
+    "social_referral_sessions",
+    "organic_sessions",
+)
 ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}
@@ -112,6 +123,8 @@ PANEL_WINDOW_SQL = """
       ) - $window_weeks
     UNION ALL
     SELECT canonical_url, outcome, week, period, value FROM mart.impact_link_weekly_panel
+    UNION ALL
+    SELECT canonical_url, outcome, week, period, value FROM mart.impact_traffic_weekly_panel
 """
 
 # Everything the estimates are computed from, as an order-independent checksum: equal inputs (a night

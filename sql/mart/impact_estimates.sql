@@ -6,7 +6,8 @@
 -- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
 CREATE TABLE IF NOT EXISTS mart.impact_estimates (
     platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (first link from any platform)
-    outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means), ctr
+    outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means), ctr,
+                                         -- referring_domains, social_referral_sessions, organic_sessions (daily means)
     treatment VARCHAR NOT NULL,          -- first_link | engagement (first day past [impact] engagement_threshold)
     control_group VARCHAR NOT NULL,      -- never_treated | not_yet_treated
     method VARCHAR NOT NULL,             -- callaway_santanna_2021

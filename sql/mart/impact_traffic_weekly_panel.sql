@@ -1,0 +1,48 @@
+-- The traffic outcomes of the causal estimates (do social links bring visits, and does organic search follow?):
+-- per owned page and week of the estimator's window, from the site's analytics tool (mart.impact_traffic_sites):
+--   social_referral_sessions: daily mean sessions from social channels (a platform's, or social_other);
+--   organic_sessions: daily mean sessions from organic search.
+-- A daily mean over the days the tool reported the site that week (by source): a page without rows on such a day
+-- had no sessions (analytics tools write no row for what did not happen), 0; a week the tool did not report the
+-- site at all is missing (no row), not zero. Pages: those of the position panel and any owned page with traffic.
+-- Rebuilt whole every build: the window moves and the tool choice with it.
+CREATE OR REPLACE TABLE mart.impact_traffic_weekly_panel AS
+WITH windowed AS (
+    SELECT t.canonical_url, url_host(t.canonical_url) AS site, t.day, t.channel, t.sessions
+    FROM core.traffic_daily AS t
+    JOIN mart.impact_traffic_sites AS s ON s.site = url_host(t.canonical_url) AND s.tool = t.tool
+    WHERE is_owned(t.canonical_url) AND t.channel <> 'all_sources'
+      AND t.day BETWEEN s.window_start AND s.window_end
+),
+reported_weeks AS (
+    SELECT site, date_trunc('week', day)::DATE AS week, count(DISTINCT day) AS days_reported
+    FROM windowed
+    GROUP BY ALL
+),
+pages AS (
+    SELECT DISTINCT p.canonical_url
+    FROM mart.impact_weekly_panel AS p
+    JOIN mart.impact_traffic_sites AS s ON p.week BETWEEN s.window_start AND s.window_end
+    WHERE p.outcome = 'position'
+    UNION
+    SELECT DISTINCT canonical_url FROM windowed
+),
+sessions AS (
+    SELECT canonical_url, date_trunc('week', day)::DATE AS week,
+           sum(sessions) FILTER (WHERE is_social_channel(channel)) AS social_referral_sessions,
+           sum(sessions) FILTER (WHERE channel = 'organic') AS organic_sessions
+    FROM windowed
+    GROUP BY ALL
+),
+weekly AS (
+    SELECT p.canonical_url, r.week, r.days_reported,
+           coalesce(s.social_referral_sessions, 0)::DOUBLE / r.days_reported AS social_referral_sessions,
+           coalesce(s.organic_sessions, 0)::DOUBLE / r.days_reported AS organic_sessions
+    FROM pages AS p
+    JOIN reported_weeks AS r ON r.site = url_host(p.canonical_url)
+    LEFT JOIN sessions AS s ON s.canonical_url = p.canonical_url AND s.week = r.week
+)
+SELECT canonical_url, outcome, week,
+       (date_diff('day', DATE '1970-01-05', week) // 7)::INTEGER AS period,
+       value, days_reported AS days_observed
+FROM (UNPIVOT weekly ON social_referral_sessions, organic_sessions INTO NAME outcome VALUE value);
