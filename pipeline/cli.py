@@ -319,7 +319,8 @@ def _print_scorecard(out: Console, claims: scorecard.Scorecard) -> None:
     sentences.add_column()
     for row in claims.overall:
         verdict = Text(row["verdict"], style=VERDICT_STYLES.get(row["verdict"], "bold"))
-        sentences.add_row(verdict, Text(row["sentence"]) + Text("\n" + row["reason"], style="dim"))
+        reason = scorecard.note(row)
+        sentences.add_row(verdict, Text(row["sentence"]) + Text(f"\n{reason}" if reason else "", style="dim"))
     out.print(Padding(sentences, (0, 0, 0, 2)))
     if not claims.per_platform:
         return

@@ -112,6 +112,7 @@ def write_report(settings: Settings) -> Path:
     )
     environment.filters["signed"] = lambda value, digits=2: "" if value is None else f"{value:+.{digits}f}"
     environment.filters["claim_estimate"] = scorecard.estimate_text
+    environment.filters["claim_note"] = scorecard.note
     environment.filters["claim_label"] = scorecard.claim_label
     environment.filters["platform_label"] = scorecard.platform_label
     html = environment.get_template("report.html.j2").render(**context)

@@ -62,6 +62,12 @@ def platform_label(platform: str) -> str:
     return "overall" if platform == OVERALL else wording.label(platform)
 
 
+def note(row: dict[str, Any]) -> str:
+    """The reason to print under a claim's sentence: empty where the sentence already ends with it (the
+    mart writes an unclear claim's reason into its sentence)."""
+    return "" if row["reason"] in row["sentence"] else row["reason"]
+
+
 def _number(value: float, digits: int) -> str:
     return f"{value:+.{digits}f}"
 

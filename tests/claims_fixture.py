@@ -1,8 +1,8 @@
-"""A stand-in ``mart.claims`` for the scorecard's tests, written into a copy of a published warehouse.
+"""Chosen ``mart.claims`` rows for the scorecard's layout tests, written into a copy of a published warehouse.
 
-The real model (sql/mart/claims.sql) is being built on another branch; once it lands, the tests can read
-the rows it builds from the sample world instead, and this file goes. ``CREATE OR REPLACE`` keeps these
-tests working on a warehouse that already has the real table.
+The sample world's own scorecard (the view sql/mart/claims.sql) holds whatever its data say; these rows hold
+every case the report and the status must lay out: each verdict, a claim without data, a reason with markup
+characters (``<``, ``[ga4]``), small estimates. The view is replaced by a table of these rows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import duckdb
 
 # The model's schema, column for column.
 CREATE = """
-CREATE OR REPLACE TABLE mart.claims (
+DROP VIEW IF EXISTS mart.claims;
+CREATE TABLE mart.claims (
     claim_order INTEGER NOT NULL,
     claim VARCHAR NOT NULL,
     platform VARCHAR NOT NULL,

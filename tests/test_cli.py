@@ -261,7 +261,7 @@ def _copy_with_claims(
     if claims is None:
         con = duckdb.connect(str(warehouse))
         try:
-            con.execute("DROP TABLE IF EXISTS mart.claims")
+            con.execute("DROP VIEW mart.claims")
         finally:
             con.close()
     else:
