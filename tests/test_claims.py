@@ -2,8 +2,8 @@
 
 - The bundled sample world fills every row of the scorecard with a verdict, in the contract's schema.
 - A planted world (links bring referral visits; X links lift rankings by 8 places from the link week, less
-  noise, more pages, so Rambachan-Roth's robust interval can exclude zero) has its referral and X-ranking
-  claims supported.
+  noise, more pages, so Rambachan-Roth's robust interval can exclude zero; organic sessions follow the
+  position) has its referral, X-ranking and X-organic-traffic claims supported.
 - Null worlds (no ranking effect, links bring no visits, nobody engages differently) never have a claim
   supported, over several seeds.
 - A claim whose data is missing keeps its row, inconclusive, saying what to deliver.
@@ -158,7 +158,14 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def test_the_planted_chain_is_supported(planted: Settings) -> None:
     claims = _claims(planted.warehouse)
-    for key in (("referral_traffic", "x"), ("referral_traffic", "any"), ("rankings", "x")):
+    # Organic sessions follow the observed position (exp(0.1) a place): eight places up is about 2.2 times.
+    supported = (
+        ("referral_traffic", "x"),
+        ("referral_traffic", "any"),
+        ("rankings", "x"),
+        ("organic_traffic", "x"),
+    )
+    for key in supported:
         assert claims[key]["verdict"] == "supported", claims[key]
     assert claims[("rankings", "x")]["estimate"] < -4
     # Nothing planted on LinkedIn's rankings, nor on anyone's engagement or backlinks.
