@@ -14,9 +14,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline import gate, stages, warehouse
 from pipeline.config import ConfigError, DataRoot, ImpactSettings, Settings, load_settings
+from pipeline.impact import mart
 from pipeline.impact.estimator import estimate
 from socialrank_demo.sample import write_demo_landing
 
@@ -259,3 +262,11 @@ def test_the_analysts_guide_has_ten_questions_that_run(published: Settings) -> N
         assert rows, f"question {number} returned nothing"
     manifest = json.loads((published.warehouse.parent / "published.json").read_text())
     assert manifest["row_counts"]["mart.impact_event_time"] > 0
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=12))
+def test_holm_adjustment_equals_statsmodels(p_values: list[float]) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(p_values, alpha=0.05, method="holm")[1]
+    assert mart.holm(p_values) == pytest.approx(list(expected), abs=1e-12)

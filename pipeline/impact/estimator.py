@@ -61,6 +61,8 @@ BAND_DRAWS = 10_000
 BAND_SEED = 20210101
 # HonestDiD inverts a test over a grid; 200 points keep each interval under a second.
 ROBUST_GRID_POINTS = 200
+# Fewer intervals than this are solved in this process: starting the workers costs a few seconds.
+ROBUST_PARALLEL_FROM = 6
 # Columns of the normalised panel handed to the library.
 UNIT, TIME, OUTCOME, COHORT, CLUSTER = "unit", "time", "outcome", "cohort", "cluster"
 FloatArray = npt.NDArray[np.float64]
@@ -180,6 +182,69 @@ class RobustInterval:
 
 
 @dataclass(frozen=True)
+class RobustProblem:
+    """Rambachan & Roth's test inversion for one window: the event-time estimates (pre-treatment ones
+    first), their covariance, and the window's weights over the post-treatment ones."""
+
+    betahat: npt.NDArray[np.float64]
+    sigma: npt.NDArray[np.float64]
+    pre_periods: int
+    post_periods: int
+    l_vec: npt.NDArray[np.float64]
+    m_bar: float
+
+    def solve(self) -> RobustInterval:
+        from moderndid import didhonest  # heavy (cvxpy): imported when an interval is asked for
+
+        with _quiet_native_stdout(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = didhonest.create_sensitivity_results_rm(
+                    self.betahat,
+                    self.sigma,
+                    self.pre_periods,
+                    self.post_periods,
+                    m_bar_vec=np.array([self.m_bar]),
+                    l_vec=self.l_vec,
+                    alpha=ALPHA,
+                    grid_points=ROBUST_GRID_POINTS,
+                )
+            except Exception as failure:  # an infeasible or failed solve: no interval, not a failed build
+                log.debug("robust interval not computed: %s", failure)
+                return RobustInterval(self.m_bar, None, None)
+        row = result.row(0, named=True)
+        return RobustInterval(self.m_bar, _finite(row["lb"]), _finite(row["ub"]))
+
+
+def _solve(problem: RobustProblem) -> RobustInterval:
+    return problem.solve()
+
+
+def solve_robust(problems: list[RobustProblem]) -> list[RobustInterval]:
+    """Solve many robust intervals, in order, with the same results as one by one. Each takes about a
+    second of linear programs, so with :data:`ROBUST_PARALLEL_FROM` or more and more than one core they
+    are solved side by side in worker processes. The workers come from a fork server (a fresh process
+    that imported the solver once), not from this process, whose Polars and DuckDB thread pools a fork
+    would copy mid-use. A daemonic process (a Celery task) may not start workers, and workers that cannot
+    start or die leave the work to this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    workers = min(len(problems), len(os.sched_getaffinity(0)))
+    daemonic = multiprocessing.current_process().daemon
+    if len(problems) >= ROBUST_PARALLEL_FROM and workers > 1 and not daemonic:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["pipeline.impact.estimator", "moderndid.didhonest"])
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                return list(pool.map(_solve, problems))
+        except (OSError, BrokenProcessPool) as failure:
+            log.info("robust intervals solved one by one here: the worker processes failed (%s)", failure)
+    return [problem.solve() for problem in problems]
+
+
+@dataclass(frozen=True)
 class PanelSummary:
     """What went into the estimate, and what was left out and why."""
 
@@ -241,6 +306,14 @@ class StaggeredDid:
         """Rambachan & Roth's robust interval for the window's average effect, using the estimated
         pre-treatment event times from ``min(dynamic)`` to the reference period as the evidence on
         how far trends can diverge."""
+        problem = self.robust_problem(first_event, last_event, m_bar)
+        return problem if isinstance(problem, RobustInterval) else problem.solve()
+
+    def robust_problem(
+        self, first_event: int, last_event: int, m_bar: float = 1.0
+    ) -> RobustProblem | RobustInterval:
+        """What :meth:`robust_window` solves (a few small arrays, so it can be solved in another
+        process), or the interval itself where no solve is needed."""
         reference = self.reference_event
         usable = [i for i, item in enumerate(self.dynamic) if item.effect.std_error is not None]
         pre = [i for i in usable if self.dynamic[i].label < reference]
@@ -260,26 +333,7 @@ class StaggeredDid:
         if self.small_sample and clusters > 1:
             sigma = sigma * clusters / (clusters - 1)
         l_vec = np.array([1.0 if i in target else 0.0 for i in post]) / len(target)
-        from moderndid import didhonest  # heavy (cvxpy): imported when an interval is asked for
-
-        with _quiet_native_stdout(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                result = didhonest.create_sensitivity_results_rm(
-                    betahat,
-                    sigma,
-                    len(pre),
-                    len(post),
-                    m_bar_vec=np.array([m_bar]),
-                    l_vec=l_vec,
-                    alpha=ALPHA,
-                    grid_points=ROBUST_GRID_POINTS,
-                )
-            except Exception as failure:  # an infeasible or failed solve: no interval, not a failed build
-                log.debug("robust interval not computed: %s", failure)
-                return RobustInterval(m_bar, None, None)
-        row = result.row(0, named=True)
-        return RobustInterval(m_bar, _finite(row["lb"]), _finite(row["ub"]))
+        return RobustProblem(betahat, sigma, len(pre), len(post), l_vec, m_bar)
 
     def _flat_before(self) -> bool:
         """Whether the pre-treatment event times are all estimated at exactly zero without variance."""
