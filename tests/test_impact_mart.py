@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pipeline import gate, stages, warehouse
@@ -264,6 +265,8 @@ def test_the_analysts_guide_has_ten_questions_that_run(published: Settings) -> N
     assert manifest["row_counts"]["mart.impact_event_time"] > 0
 
 
+# statsmodels' Holm collects garbage on every call (a tenth of a second here): few examples, no deadline.
+@hypothesis_settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=12))
 def test_holm_adjustment_equals_statsmodels(p_values: list[float]) -> None:
     from statsmodels.stats.multitest import multipletests
