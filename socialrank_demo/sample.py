@@ -22,13 +22,20 @@ writes the bundled sample world (the spec's defaults). The planted truth, return
   X after 14 days over 14 days; LinkedIn and Reddit links change nothing. An empty tuple plants none.
 - X likes and reposts grow with quality. Ahrefs backlinks come from about 40 non-social domains, more
   of them to better pages, first seen within the window; they do not depend on the social links.
+- ``natural_backlinks`` plants the natural-links claim, one :class:`PlantedBacklinks` per platform at most:
+  from the day after a page's first link on that platform to the window's end, new non-social referring
+  domains (none of the domains linking the page otherwise) start linking it, Poisson with mean
+  ``domains_per_week`` a week, each first seen on its day and still linking at the end. They are rows of
+  the same Ahrefs export, after the others, drawn from a random stream of their own: a world without them
+  has the bytes it had before they existed. The sample world plants none.
 - A GA4 Traffic acquisition download (the planted chain, claim by claim): each post brings its page
   referral sessions from its platform (``REFERRAL_SESSIONS``: 9 a day from X, 6 from LinkedIn, 12 from
   Reddit on the post's day, decaying by 0.7 a day for 14 days; scaled by ``referral_scale``, 0 for none),
   none before the page's first post there; every visitor engages alike (60% of sessions engaged, whatever
-  the source: no engagement difference); no natural backlinks follow (above); organic sessions follow the
-  observed position change (``ORGANIC_PER_POSITION``: x exp(0.1) per place up, so only X-linked pages gain,
-  about +35% for three places); Facebook visits arrive at 0.15 a page and day whatever the site posts.
+  the source: no engagement difference); no natural backlinks follow (the sample plants none, above);
+  organic sessions follow the observed position change (``ORGANIC_PER_POSITION``: x exp(0.1) per place up,
+  so only X-linked pages gain, about +35% for three places); Facebook visits arrive at 0.15 a page and day
+  whatever the site posts.
 
 The effect is planted on the latent position; what a results page shows is an integer of at least 1,
 one page per place. A page near the top cannot gain all of it, and a page that moves up pushes a
@@ -265,6 +272,18 @@ DOMAIN_SECOND = (
 )
 DOMAIN_SUFFIXES = (".com", ".net", ".org", ".co.uk")
 DOMAIN_PLATFORMS = ("Blogs", "CMS", "News", "Forums", "E-commerce")
+# Every referring domain name the generator writes (with and without a hyphen, as _domain_name does).
+DOMAIN_NAMES = tuple(
+    sorted(
+        first + joiner + second + suffix
+        for first in DOMAIN_FIRST
+        for joiner in ("", "-")
+        for second in DOMAIN_SECOND
+        for suffix in DOMAIN_SUFFIXES
+    )
+)
+# The names planted natural backlinks are drawn from: all but the export's REFERRING_DOMAINS.
+NEW_DOMAIN_NAMES = len(DOMAIN_NAMES) - REFERRING_DOMAINS
 ANCHOR_GENERIC = ("this guide", "here", "read more", "great breakdown")
 AHREFS_COLUMNS = (
     "Referring page title",
@@ -338,6 +357,21 @@ SAMPLE_EFFECTS = (PlantedEffect("x", -3.0, lag_days=14, ramp_days=14),)
 
 
 @dataclass(frozen=True)
+class PlantedBacklinks:
+    """Natural backlinks a platform's link earns: from the day after a page's first link on ``platform`` to
+    the window's end, new non-social referring domains start linking the page, Poisson with mean
+    ``domains_per_week`` a week (``domains_per_week / 7`` a day)."""
+
+    platform: str
+    domains_per_week: float
+
+    def expected_by(self, days_since_first_link: int) -> float:
+        """Expected new referring domains first seen by ``days_since_first_link`` days after the first link
+        (none on the link's own day)."""
+        return self.domains_per_week / 7 * max(0, days_since_first_link)
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     """Parameters of a synthetic world; the defaults are the bundled sample world."""
 
@@ -357,6 +391,8 @@ class WorldSpec:
     noise_sd: float = 1.5
     # Scales the referral visits a post brings (REFERRAL_SESSIONS); 0: links bring no visits.
     referral_scale: float = 1.0
+    # New referring domains after a page's first link, at most one entry per platform; none in the sample.
+    natural_backlinks: tuple[PlantedBacklinks, ...] = ()
 
     def check(self) -> None:
         """Raise ValueError naming the first parameter that cannot make a world."""
@@ -386,6 +422,21 @@ class WorldSpec:
             raise ValueError(
                 f"effects: at most one per platform, platforms among {PLATFORMS}, got {platforms}"
             )
+        earning = [planted.platform for planted in self.natural_backlinks]
+        if len(set(earning)) != len(earning) or not set(earning) <= set(PLATFORMS):
+            raise ValueError(
+                f"natural_backlinks: at most one per platform, platforms among {PLATFORMS}, got {earning}"
+            )
+        # A page's new domains are drawn without replacement from the names no other link uses: the
+        # expected number over the whole window must leave most of them free.
+        for planted in self.natural_backlinks:
+            expected = planted.expected_by(self.days)
+            if not planted.domains_per_week > 0 or expected > NEW_DOMAIN_NAMES / 2:
+                raise ValueError(
+                    f"natural_backlinks: domains_per_week must be positive and a page's expected new domains "
+                    f"over the window at most {NEW_DOMAIN_NAMES // 2}, got {planted.domains_per_week} "
+                    f"({expected:.0f} over {self.days} days)"
+                )
 
 
 @dataclass(frozen=True)
@@ -408,6 +459,7 @@ class DemoWorld:
     files: tuple[str, ...]
     first_links: tuple[FirstLink, ...]
     observed_shift: tuple[tuple[str, tuple[float | None, ...]], ...]
+    natural_backlinks: tuple[PlantedBacklinks, ...] = ()
 
     @property
     def effect_platform(self) -> str | None:
@@ -433,6 +485,9 @@ class DemoWorld:
 
     def effect_of(self, platform: str) -> PlantedEffect | None:
         return next((effect for effect in self.effects if effect.platform == platform), None)
+
+    def backlinks_of(self, platform: str) -> PlantedBacklinks | None:
+        return next((planted for planted in self.natural_backlinks if planted.platform == platform), None)
 
     def shift_of(self, page_url: str) -> tuple[float | None, ...]:
         """Per window day, the observed position change of ``page_url`` caused by the planted effects."""
@@ -492,9 +547,11 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
     end_date, days = spec.end_date, spec.days
     site_domain = spec.owned_site.lower().removeprefix("www.")
     start_date = end_date - dt.timedelta(days=days - 1)
-    # One stream per file: changing one writer does not reshuffle the others.
-    site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng, ga4_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(spec.seed).spawn(8)
+    # One stream per file: changing one writer does not reshuffle the others. The planted natural backlinks
+    # have their own (the ninth child; the first eight are the same whatever the count): a world without
+    # them has the bytes it had before they existed.
+    site_rng, share_rng, x_rng, linkedin_rng, reddit_rng, ahrefs_rng, rank_rng, ga4_rng, natural_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(spec.seed).spawn(9)
     )
     site = _build_site(site_rng, site_domain, end_date.year, spec.pages)
     shares = _plan_shares(share_rng, site, start_date, spec)
@@ -513,13 +570,14 @@ def write_world(landing: Path, spec: WorldSpec) -> DemoWorld:
         files=(x_path, LINKEDIN_PATH, REDDIT_PATH, ahrefs_path, RANK_TRACKER_PATH, GA4_PATH),
         first_links=_first_links(site, shares, start_date),
         observed_shift=tuple((site.url(page), shift[page]) for page in range(len(site.pages))),
+        natural_backlinks=spec.natural_backlinks,
     )
     generated = dt.datetime.combine(end_date, GENERATED_AT, tzinfo=dt.UTC)
     contents = {
         x_path: x_archive(x_rng, site, shares, start_date, days, generated),
         LINKEDIN_PATH: linkedin_shares(linkedin_rng, site, shares, start_date, days),
         REDDIT_PATH: reddit_posts(reddit_rng, site, shares, start_date, days),
-        ahrefs_path: _ahrefs_backlinks(ahrefs_rng, site, start_date, days),
+        ahrefs_path: _ahrefs_backlinks(ahrefs_rng, natural_rng, site, shares, spec, start_date),
         RANK_TRACKER_PATH: rankings,
         GA4_PATH: _ga4_traffic(ga4_rng, site, shares, spec, start_date, shift),
     }
@@ -1025,86 +1083,176 @@ def reddit_posts(rng: Rng, site: Site, shares: Sequence[Share], start: dt.date, 
 # --- Ahrefs ---------------------------------------------------------------------------------------------
 
 
-def _ahrefs_backlinks(rng: Rng, site: Site, start: dt.date, days: int) -> bytes:
-    domains: list[str] = []
-    while len(domains) < REFERRING_DOMAINS:
-        joiner = "-" if rng.random() < 0.2 else ""
-        name = _pick(rng, DOMAIN_FIRST) + joiner + _pick(rng, DOMAIN_SECOND)
-        suffix = DOMAIN_SUFFIXES[int(rng.choice(len(DOMAIN_SUFFIXES), p=(0.6, 0.15, 0.15, 0.1)))]
-        if name + suffix not in domains:
-            domains.append(name + suffix)
-    rating = rng.integers(8, 83, size=len(domains))
-    traffic = np.round(np.exp(rng.normal(7, 2, size=len(domains)))).astype(int)
-    platform = [_pick(rng, DOMAIN_PLATFORMS) for _ in domains]
+@dataclass(frozen=True)
+class ReferringDomain:
+    """A site linking owned pages, with the figures Ahrefs reports for it."""
+
+    name: str
+    rating: int
+    traffic: int
+    platform: str
+
+
+def _domain_name(rng: Rng) -> str:
+    joiner = "-" if rng.random() < 0.2 else ""
+    name: str = _pick(rng, DOMAIN_FIRST) + joiner + _pick(rng, DOMAIN_SECOND)
+    return name + DOMAIN_SUFFIXES[int(rng.choice(len(DOMAIN_SUFFIXES), p=(0.6, 0.15, 0.15, 0.1)))]
+
+
+def _ahrefs_backlinks(
+    rng: Rng, natural_rng: Rng, site: Site, shares: Sequence[Share], spec: WorldSpec, start: dt.date
+) -> bytes:
+    """The Ahrefs export: BACKLINK_ROWS links from REFERRING_DOMAINS sites, more to better pages, first seen
+    anywhere in the window and independent of the social links; then the planted natural backlinks
+    (``spec.natural_backlinks``), drawn from ``natural_rng`` alone."""
+    days = spec.days
+    names: list[str] = []
+    while len(names) < REFERRING_DOMAINS:
+        name = _domain_name(rng)
+        if name not in names:
+            names.append(name)
+    rating = rng.integers(8, 83, size=len(names))
+    traffic = np.round(np.exp(rng.normal(7, 2, size=len(names)))).astype(int)
+    platform = [_pick(rng, DOMAIN_PLATFORMS) for _ in names]
+    domains = [
+        ReferringDomain(name, int(rating[i]), int(traffic[i]), platform[i]) for i, name in enumerate(names)
+    ]
     popularity = rng.dirichlet(np.full(len(domains), 0.8))
     # Better pages attract more links: the same latent quality that drives rankings.
     quality = np.array([page.quality for page in site.pages])
     attraction = np.exp(0.9 * quality)
     targets = rng.choice(len(site.pages), size=BACKLINK_ROWS, p=attraction / attraction.sum())
     sources = rng.choice(len(domains), size=BACKLINK_ROWS, p=popularity)
+    rows: list[Sequence[str]] = [AHREFS_COLUMNS]
+    for target, source in zip(targets.tolist(), sources.tolist(), strict=True):
+        domain = domains[source]
+        referring = _referring_page(rng, site, target, domain)
+        first = int(rng.integers(days))
+        lost = days - 1 > first + 5 and rng.random() < 0.12
+        lost_day = int(rng.integers(first + 5, days)) if lost else None
+        last = (
+            lost_day - int(rng.integers(1, 4))
+            if lost_day is not None
+            else int(rng.integers(max(first, days - 10), days))
+        )
+        rows.append(
+            _backlink_row(rng, site, target, domain, referring, start, first, max(first, last), lost_day)
+        )
+    for target, domain, first in _natural_backlinks(natural_rng, site, shares, spec, set(names)):
+        referring = _referring_page(natural_rng, site, target, domain)
+        # Still linking at the end of the window: the planted domains are the page's for good.
+        last = int(natural_rng.integers(max(first, days - 10), days))
+        rows.append(_backlink_row(natural_rng, site, target, domain, referring, start, first, last, None))
+    text = csv_text(rows, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
+def _natural_backlinks(
+    rng: Rng, site: Site, shares: Sequence[Share], spec: WorldSpec, taken: set[str]
+) -> list[tuple[int, ReferringDomain, int]]:
+    """The planted natural backlinks as (page, referring domain, first-seen window day): per page and
+    planted platform, Poisson(domains_per_week / 7) new domains a day from the day after the page's first
+    link there to the window's end. A page's domains are distinct and none of ``taken`` (the domains of the
+    other links), so each is a new referring domain of the page; a domain may link several pages, with
+    the same figures."""
+    first_day = {(share.platform, share.page): share.day for share in shares if not share.repeat}
+    pool = [name for name in DOMAIN_NAMES if name not in taken]
+    known: dict[str, ReferringDomain] = {}
+    links: list[tuple[int, ReferringDomain, int]] = []
+    for page in range(len(site.pages)):
+        arrivals: list[int] = []
+        for planted in spec.natural_backlinks:
+            linked = first_day.get((planted.platform, page))
+            if linked is None:
+                continue
+            after = np.arange(linked + 1, spec.days)
+            counts = rng.poisson(planted.domains_per_week / 7, size=len(after))
+            arrivals.extend(np.repeat(after, counts).tolist())
+        chosen = rng.choice(len(pool), size=len(arrivals), replace=False)
+        for name, day in zip((pool[int(i)] for i in chosen), arrivals, strict=True):
+            if name not in known:
+                traffic = int(np.round(np.exp(rng.normal(7, 2))))
+                known[name] = ReferringDomain(
+                    name, int(rng.integers(8, 83)), traffic, _pick(rng, DOMAIN_PLATFORMS)
+                )
+            links.append((page, known[name], day))
+    return links
+
+
+def _referring_page(rng: Rng, site: Site, target: int, domain: ReferringDomain) -> tuple[str, str, str]:
+    """A page of ``domain`` linking owned page ``target``: its title, URL and the link's anchor text."""
+    page = site.pages[target]
+    words = " ".join(
+        rng.choice(
+            ["notes", "kit", "trip", "gear", "season", "list", "picks", "advice", "weekend", "route"],
+            size=3,
+            replace=False,
+        ).tolist()
+    )
+    host = ("www." if rng.random() < 0.5 else "") + domain.name
+    section = _pick(rng, ("blog", "articles", "news", "forum"))
+    url = f"https://{host}/{section}/{words.replace(' ', '-')}-{int(rng.integers(100, 9999))}/"
+    anchor = _pick(rng, (page.title, page.title.lower(), *ANCHOR_GENERIC, site.url(target, "")))
+    title = f"{words.title()} | {domain.name.split('.')[0].replace('-', ' ').title()}"
+    return title, url, anchor
+
+
+def _backlink_row(
+    rng: Rng,
+    site: Site,
+    target: int,
+    domain: ReferringDomain,
+    referring: tuple[str, str, str],
+    start: dt.date,
+    first: int,
+    last: int,
+    lost_day: int | None,
+) -> tuple[str, ...]:
+    """One row of the export (AHREFS_COLUMNS): a link first seen, last seen and lost (None: still there)
+    on those window days."""
 
     def seen(day: int) -> str:
         moment = dt.time(int(rng.integers(24)), int(rng.integers(60)), int(rng.integers(60)))
         return f"{dt.datetime.combine(start + dt.timedelta(days=day), moment):%Y-%m-%d %H:%M:%S}"
 
-    rows: list[Sequence[str]] = [AHREFS_COLUMNS]
-    for target, source in zip(targets.tolist(), sources.tolist(), strict=True):
-        page, domain = site.pages[target], domains[source]
-        words = " ".join(
-            rng.choice(
-                ["notes", "kit", "trip", "gear", "season", "list", "picks", "advice", "weekend", "route"],
-                size=3,
-                replace=False,
-            ).tolist()
-        )
-        host = ("www." if rng.random() < 0.5 else "") + domain
-        section = _pick(rng, ("blog", "articles", "news", "forum"))
-        referring = f"https://{host}/{section}/{words.replace(' ', '-')}-{int(rng.integers(100, 9999))}/"
-        forum = platform[source] == "Forums"
-        anchor = _pick(rng, (page.title, page.title.lower(), *ANCHOR_GENERIC, site.url(target, "")))
-        first = int(rng.integers(days))
-        lost = days - 1 > first + 5 and rng.random() < 0.12
-        lost_day = int(rng.integers(first + 5, days)) if lost else 0
-        last = lost_day - int(rng.integers(1, 4)) if lost else int(rng.integers(max(first, days - 10), days))
-        linked = int(rng.integers(1, 40))
-        rows.append(
-            (
-                f"{words.title()} | {domain.split('.')[0].replace('-', ' ').title()}",
-                referring,
-                "en",
-                platform[source],
-                "200",
-                str(rating[source]),
-                str(int(rng.integers(0, 40))),
-                str(traffic[source]),
-                str(int(rng.integers(0, 60))),
-                str(linked),
-                str(linked + int(rng.integers(0, 30))),
-                str(int(rng.poisson(30))),
-                str(int(rng.poisson(12))),
-                site.url(target, _pick(rng, ("https://www.", "https://", "http://www."))),
-                "We compared a few options, and",
-                anchor,
-                "is the one we keep sending friends to.",
-                "text",
-                str(not forum).lower(),
-                str(forum or rng.random() < 0.15).lower(),
-                str(forum).lower(),
-                str(rng.random() < 0.03).lower(),
-                "true",
-                "true",
-                "removedfromhtml" if lost else "",
-                "",
-                "" if lost else "pagefound",
-                "",
-                "false",
-                seen(first),
-                seen(max(first, last)),
-                seen(lost_day) if lost else "",
-            )
-        )
-    text = csv_text(rows, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    title, url, anchor = referring
+    forum = domain.platform == "Forums"
+    lost = lost_day is not None
+    linked = int(rng.integers(1, 40))
+    return (
+        title,
+        url,
+        "en",
+        domain.platform,
+        "200",
+        str(domain.rating),
+        str(int(rng.integers(0, 40))),
+        str(domain.traffic),
+        str(int(rng.integers(0, 60))),
+        str(linked),
+        str(linked + int(rng.integers(0, 30))),
+        str(int(rng.poisson(30))),
+        str(int(rng.poisson(12))),
+        site.url(target, _pick(rng, ("https://www.", "https://", "http://www."))),
+        "We compared a few options, and",
+        anchor,
+        "is the one we keep sending friends to.",
+        "text",
+        str(not forum).lower(),
+        str(forum or rng.random() < 0.15).lower(),
+        str(forum).lower(),
+        str(rng.random() < 0.03).lower(),
+        "true",
+        "true",
+        "removedfromhtml" if lost else "",
+        "",
+        "" if lost else "pagefound",
+        "",
+        "false",
+        seen(first),
+        seen(last),
+        seen(lost_day) if lost_day is not None else "",
+    )
 
 
 # --- Rankings -------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -18,10 +19,12 @@ import pytest
 from pipeline.canonical import host_of
 from pipeline.delivery import Delivery
 from pipeline.ingest import discover_deliveries
+from pipeline.referrals import HOSTS
 from pipeline.sources import detect_format
 from pipeline.sources.base import ParseContext, Record, Rejected
 from socialrank_demo.sample import (
     DemoWorld,
+    PlantedBacklinks,
     PlantedEffect,
     WorldSpec,
     landing_is_empty,
@@ -56,27 +59,30 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoWorld]:
     return landing, write_demo_landing(landing, seed=7)
 
 
+def _parse(path: Path) -> Parsed:
+    """A file through format detection and its parser, as the ingest runs them."""
+    delivery = Delivery(path)
+    try:
+        source_format = detect_format(delivery)
+        assert source_format is not None, path
+        landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
+        context = ParseContext("strip", landed_on, owned_sites=("example.com",))
+        items = list(source_format.parse(delivery, context))
+    finally:
+        delivery.close()
+    return Parsed(
+        source_format.name,
+        [item for item in items if isinstance(item, Record)],
+        [item for item in items if isinstance(item, Rejected)],
+    )
+
+
 @pytest.fixture(scope="module")
 def parsed(demo: tuple[Path, DemoWorld]) -> dict[str, Parsed]:
-    """Each file through format detection and its parser, as the ingest runs them."""
     landing, _ = demo
-    result = {}
-    for path in discover_deliveries(landing):
-        delivery = Delivery(path)
-        try:
-            source_format = detect_format(delivery)
-            assert source_format is not None, path
-            landed_on = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
-            context = ParseContext("strip", landed_on, owned_sites=("example.com",))
-            items = list(source_format.parse(delivery, context))
-        finally:
-            delivery.close()
-        result[path.relative_to(landing).parent.as_posix()] = Parsed(
-            source_format.name,
-            [item for item in items if isinstance(item, Record)],
-            [item for item in items if isinstance(item, Rejected)],
-        )
-    return result
+    return {
+        path.relative_to(landing).parent.as_posix(): _parse(path) for path in discover_deliveries(landing)
+    }
 
 
 def _file(demo: tuple[Path, DemoWorld], family: str) -> Path:
@@ -324,6 +330,14 @@ def _mean_shift(world: DemoWorld, pages: list[str], first_day: int = 0) -> float
         ({"best_position": 99.0}, "best_position"),
         ({"effects": (PlantedEffect("facebook", -1.0, 0, 0),)}, "effects"),
         ({"effects": (PlantedEffect("x", -1.0, 0, 0), PlantedEffect("x", -2.0, 0, 0))}, "effects"),
+        ({"natural_backlinks": (PlantedBacklinks("facebook", 1.0),)}, "natural_backlinks: at most one"),
+        (
+            {"natural_backlinks": (PlantedBacklinks("x", 1.0), PlantedBacklinks("x", 2.0))},
+            "natural_backlinks: at most one",
+        ),
+        ({"natural_backlinks": (PlantedBacklinks("x", 0.0),)}, "domains_per_week must be positive"),
+        ({"natural_backlinks": (PlantedBacklinks("x", float("nan")),)}, "domains_per_week must be positive"),
+        ({"natural_backlinks": (PlantedBacklinks("x", 100.0),)}, r"at most 1260, got 100.0 \(2143 over"),
     ],
 )
 def test_world_parameters_are_checked(change: dict[str, Any], message: str, tmp_path: Path) -> None:
@@ -402,3 +416,49 @@ def test_social_referral_visits_to_a_page_start_with_its_first_post_there(
         for platform, source in sources.items()
         if row["session_source"] == source
     )
+
+
+def test_natural_backlinks_are_new_referring_domains_after_the_first_link(tmp_path: Path) -> None:
+    """Planted natural backlinks only append rows to the Ahrefs export: every other file, and the rows
+    before them, are the bytes of the same world without them (their own random stream). Each page first
+    linked on LinkedIn gains non-social domains that link it nowhere else in the export, first seen after
+    that link and still live at the end; about ``domains_per_week`` a week."""
+    spec = WorldSpec(seed=14, effects=())
+    planted = PlantedBacklinks("linkedin", 2.0)
+    plain = write_world(tmp_path / "plain", spec)
+    world = write_world(tmp_path / "planted", replace(spec, natural_backlinks=(planted,)))
+    assert plain.natural_backlinks == () and plain.backlinks_of("linkedin") is None
+    assert world.backlinks_of("linkedin") == planted and world.backlinks_of("x") is None
+    for relative in world.files:
+        before = (tmp_path / "plain" / relative).read_bytes()
+        after = (tmp_path / "planted" / relative).read_bytes()
+        if relative.startswith("backlinks/"):
+            assert after.startswith(before) and len(after) > len(before)
+        else:
+            assert after == before, relative
+    ahrefs = _parse(tmp_path / "planted" / next(f for f in world.files if f.startswith("backlinks/")))
+    assert ahrefs.rejected == []
+    rows = ahrefs.rows("backlink")
+    other, added = rows[:600], rows[600:]
+    assert other == _parse(
+        tmp_path / "plain" / next(f for f in plain.files if f.startswith("backlinks/"))
+    ).rows("backlink")
+    first_link = {
+        _canonical(link.page_url): link.day for link in world.first_links if link.platform == "linkedin"
+    }
+    linking: dict[str, set[str]] = defaultdict(set)
+    for row in other:
+        linking[row["target_canonical"]].add(row["source_domain"])
+    by_page: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in added:
+        by_page[row["target_canonical"]].append(row)
+    assert set(by_page) <= set(first_link) and len(by_page) >= 0.8 * len(first_link)
+    for page, links in by_page.items():
+        domains = [row["source_domain"] for row in links]
+        assert len(set(domains)) == len(domains) and not set(domains) & linking[page], page
+        assert not set(domains) & set(HOSTS), page
+        for row in links:
+            assert first_link[page] < row["first_seen"] <= row["last_seen"] <= world.end_date, row
+            assert not row["lost"], row
+    expected = sum(planted.expected_by((world.end_date - day).days) for day in first_link.values())
+    assert abs(len(added) - expected) < 3 * math.sqrt(expected), (len(added), expected)
