@@ -151,7 +151,7 @@ def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite
     """Copy an incremental build's rewritten rows (each ``changed_rows`` query's result) into the
     rewritten-rows file, one table per suite; return their row counts. Every row-level metric then
     reads the copy instead of selecting the rows from the whole table again."""
-    from pipeline.gx_duckdb import sql_string
+    from pipeline.sql_quoting import sql_string
 
     target = rewritten_rows_path(settings)
     counts = {}

@@ -19,6 +19,8 @@ from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 
+from pipeline.sql_quoting import sql_string
+
 DIALECT_NAME = "duckdb_buffered"
 WAREHOUSE_SCHEMAS = ("core", "mart", "meta")
 
@@ -46,11 +48,6 @@ class BufferedDuckDBDialect(duckdb_engine.Dialect):
         search_path = ",".join([*WAREHOUSE_SCHEMAS, *(f"{alias}.main" for alias in attach)])
         connection.execute(f"SET search_path = '{search_path}'")
         return connection
-
-
-def sql_string(text: str) -> str:
-    """``text`` as a DuckDB string literal, for statements that take no parameters (ATTACH)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def register() -> None:

@@ -3,7 +3,9 @@
 Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table, view or stored
 macro, each named after what it builds; their order comes from the ``schema.table`` names they mention.
 Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are DuckDB variables set with bound
-parameters, so no SQL is ever assembled from data.
+parameters, so no SQL is ever assembled from data. Every core and mart table and column is described in
+``sql/{core,mart}/schema.yml`` (dbt's format); the build stores the descriptions as the catalog's comments
+(:mod:`pipeline.schema_docs`).
 
 Builds are incremental when they can be (dbt's pattern): the new file starts as a copy of the
 published warehouse, the day-keyed models (``{% if incremental %}`` in their SQL) redo only the days
@@ -40,7 +42,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from pipeline import impact, lake, locks, referrals
+from pipeline import impact, lake, locks, referrals, schema_docs
 from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.freshness import Freshness, last_ranking_day
@@ -388,6 +390,8 @@ def build(
             result.row_counts.update(impact.write_correlations(con))
         with _timed("engagement comparison"):
             result.row_counts.update(impact.write_engagement(con))
+        with _timed("table and column comments (schema.yml)"):
+            schema_docs.persist(con, resource_dir() / "sql")
         with _timed("build info"):
             _write_build_info(con, settings, result, now, base)
         fault_point("build.checkpoint", path.parent)

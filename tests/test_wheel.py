@@ -60,4 +60,5 @@ def test_wheel_runs_the_pipeline_from_a_fresh_venv(tmp_path: Path) -> None:
     assert summary["gate"]["success"] is True
     installed = next((venv / "lib").glob("python*/site-packages/pipeline"))
     assert not (installed / "sql").is_symlink() and (installed / "sql" / "macros.sql").is_file()
+    assert (installed / "sql" / "core" / "schema.yml").is_file()  # the descriptions the build comments with
     assert (user / "data" / "warehouse" / "warehouse.duckdb").is_file()
