@@ -32,6 +32,7 @@ from pipeline import scorecard
 from pipeline.config import Settings
 from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.impact import wording
+from pipeline.impact.mart import OUTCOME_UNITS
 from pipeline.impact.wording import HEADLINE, HEADLINE_HORIZON
 from pipeline.warehouse import PUBLISHED_MANIFEST, connect_read_only
 
@@ -95,6 +96,7 @@ def gather(settings: Settings) -> dict[str, Any]:
         "answers": answers,
         "assumptions": wording.ASSUMPTIONS,
         "multiple_testing": wording.MULTIPLE_TESTING,
+        "outcome_units": OUTCOME_UNITS,
         "anticipation_weeks": max((row["anticipation_weeks"] for row in data["estimates"]), default=0),
         "quarantined_total": counted[0] if counted else 0,
         "gate": manifest.get("gate", {}),

@@ -61,11 +61,17 @@ def _query(path: Path, sql: str, parameters: list[Any] | None = None) -> list[di
 def test_every_design_has_three_horizons_and_an_event_study(published: Settings) -> None:
     estimates = _query(published.warehouse, "SELECT * FROM mart.impact_estimates")
     designs = {tuple(row[key] for key in DESIGN) for row in estimates}
-    # The sample world: position, non-social referring domains and GA4 sessions (no clicks), X/LinkedIn/Reddit
-    # links, engagement counts only on X.
+    # The sample world: position, non-social referring domains and GA4 sessions with engaged sessions (no
+    # clicks), X/LinkedIn/Reddit links, engagement counts only on X.
     expected = {
         (platform, outcome, treatment, control, "callaway_santanna_2021")
-        for outcome in ("position", "referring_domains", "social_referral_sessions", "organic_sessions")
+        for outcome in (
+            "position",
+            "referring_domains",
+            "social_referral_sessions",
+            "organic_sessions",
+            "page_engagement_rate",
+        )
         for platform, treatment in [
             ("x", "first_link"),
             ("linkedin", "first_link"),
@@ -125,6 +131,30 @@ def test_horizons_average_their_event_weeks(published: Settings) -> None:
         assert row["finding"] in ("improves", "worsens", "inconclusive")
     assert horizons["weeks_4_8"]["pretrend_passed"] is True
     assert horizons["weeks_4_8"]["pretrend_weeks"] > 3  # every estimated pre-period with enough pages
+
+
+def test_the_sample_worlds_engagement_rate_did_not_change_after_links(published: Settings) -> None:
+    """Every visitor of the sample world engages alike (60% of sessions, whatever brought them), so a page's
+    engagement rate does not move after its first link: the headline design's intervals, for every link,
+    hold zero and nothing is found. The page-level rate is a difference in differences of its own, not the
+    engagement claim (a comparison of sessions): the scorecard keeps one row per claim and platform."""
+    rows = _query(
+        published.warehouse,
+        "SELECT * FROM mart.impact_estimates WHERE outcome = 'page_engagement_rate' AND platform = 'any' "
+        "AND treatment = 'first_link' AND control_group = 'never_treated' ORDER BY first_week, last_week",
+    )
+    assert [row["horizon"] for row in rows] == ["weeks_0_3", "weeks_0_8", "weeks_4_8"]
+    for row in rows:
+        assert row["treated_units"] == 36 and row["control_units"] == 44
+        assert row["ci_low"] < 0 < row["ci_high"], row
+        assert row["robust_ci_low"] <= row["ci_low"] and row["ci_high"] <= row["robust_ci_high"]
+        assert row["finding"] == "inconclusive"
+    claims = _query(
+        published.warehouse,
+        "SELECT count(*) AS rows, count(DISTINCT (claim, platform)) AS claims, "
+        "count(*) FILTER (WHERE outcome = 'page_engagement_rate') AS page_rate_rows FROM mart.claims",
+    )
+    assert claims == [{"rows": 20, "claims": 20, "page_rate_rows": 0}]
 
 
 def test_the_cli_on_the_marts_panel_gives_the_marts_numbers(published: Settings, tmp_path: Path) -> None:
@@ -205,8 +235,8 @@ def test_the_engagement_threshold_comes_from_the_settings(published: Settings, t
         row["treatment"] for row in _query(built.path, "SELECT DISTINCT treatment FROM mart.impact_estimates")
     }
     assert treatments == {"first_link"}  # no page has 10,000 likes, reposts and replies
-    # First link only: 4 platforms x 2 control groups x 4 outcomes x 3 horizons.
-    assert built.row_counts["mart.impact_estimates"] == 96 and built.row_counts["mart.impact_event_time"] > 0
+    # First link only: 4 platforms x 2 control groups x 5 outcomes x 3 horizons.
+    assert built.row_counts["mart.impact_estimates"] == 120 and built.row_counts["mart.impact_event_time"] > 0
 
 
 def test_impact_section_of_the_configuration(tmp_path: Path) -> None:

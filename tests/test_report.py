@@ -79,6 +79,24 @@ def test_the_report_names_each_platform(reported: tuple[Settings, str]) -> None:
     assert "too few treated pages" in answers.group(1)  # Reddit
 
 
+def test_the_table_of_all_estimates_names_each_outcomes_unit(reported: tuple[Settings, str]) -> None:
+    _, html = reported
+    table = re.search(r"All causal estimates(.*?)</details>", html, flags=re.DOTALL)
+    assert table is not None
+    units = dict(
+        re.findall(
+            r'<tr><td>[^<]*</td><td class="text">(\w+)</td><td class="text">([^<]*)</td>', table.group(1)
+        )
+    )
+    assert units == {
+        "position": "positions (negative = higher in results)",
+        "referring_domains": "referring domains",
+        "social_referral_sessions": "sessions a day",
+        "organic_sessions": "sessions a day",
+        "page_engagement_rate": "percentage points",
+    }
+
+
 def test_the_report_shows_coverage_and_the_gate(reported: tuple[Settings, str]) -> None:
     _, html = reported
     assert re.search(r'Quality gate: <span class="pass">passed</span>', html)

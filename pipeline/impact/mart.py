@@ -1,9 +1,9 @@
 """``mart.impact_estimates`` and ``mart.impact_event_time``: the causal side of the mart (SPEC section 7).
 
 For every outcome (position; clicks, impressions and CTR where a source reports them; referring domains;
-social referral and organic sessions where an analytics tool reports them), every platform
-with treated pages and ``any``, both treatment definitions and both control groups, the build
-estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimator`) and writes
+social referral and organic sessions and the page's engagement rate where an analytics tool reports them),
+every platform with treated pages and ``any``, both treatment definitions and both control groups, the
+build estimates Callaway & Sant'Anna group-time effects (:mod:`pipeline.impact.estimator`) and writes
 
 - the event study, event weeks -4..8, relative to week -1 - anticipation (a universal base period, so
   the curve reads "compared with the week before the link"), with pointwise intervals and a
@@ -19,7 +19,9 @@ pull the estimate; clicks, impressions and CTR are page totals (``mart.impact_we
 queries a page newly ranks for are part of the effect; non-social referring domains
 (``mart.impact_link_weekly_panel``) ask whether a social link earns links from other sites; social
 referral and organic sessions (``mart.impact_traffic_weekly_panel``, daily means from the site's analytics
-tool) whether it brings visits, and whether organic search follows.
+tool) whether it brings visits, and whether organic search follows; the page's engagement rate (the same
+panel: the percentage of the week's sessions that engaged, missing in a week without such sessions) whether
+its visitors engage more once it is linked.
 
 Who is compared with whom, per platform P:
 
@@ -65,15 +67,18 @@ METHOD = "callaway_santanna_2021"
 HEADLINE_TREATMENT, HEADLINE_CONTROL = "first_link", "never_treated"
 # Lower is better for position; higher is better for the others.
 LOWER_IS_BETTER = frozenset({"position"})
-OUTCOME_ORDER = (
-    "position",
-    "clicks",
-    "impressions",
-    "ctr",
-    "referring_domains",
-    "social_referral_sessions",
-    "organic_sessions",
-)
+# Every outcome, in the order designs are estimated, with the unit of its estimates (a change in the outcome).
+OUTCOME_UNITS = {
+    "position": "positions (negative = higher in results)",
+    "clicks": "clicks a day",
+    "impressions": "impressions a day",
+    "ctr": "clicks per impression",
+    "referring_domains": "referring domains",
+    "social_referral_sessions": "sessions a day",
+    "organic_sessions": "sessions a day",
+    "page_engagement_rate": "percentage points",
+}
+OUTCOME_ORDER = tuple(OUTCOME_UNITS)
 ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}

@@ -2,12 +2,15 @@
 -- platform (and 'any'), outcome, treatment definition, control group, method and horizon. Rows are
 -- computed by pipeline.impact.mart (Callaway & Sant'Anna group-time effects) from
 -- mart.impact_cell_weekly_panel (position, per page x query cell), mart.impact_weekly_panel (clicks,
--- impressions, CTR, per page), core.first_social_links and core.page_social_daily, then inserted here.
+-- impressions, CTR, per page), mart.impact_link_weekly_panel (referring domains),
+-- mart.impact_traffic_weekly_panel (sessions, engagement rate), core.first_social_links and
+-- core.page_social_daily, then inserted here.
 -- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
 CREATE TABLE IF NOT EXISTS mart.impact_estimates (
     platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (first link from any platform)
     outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means), ctr,
-                                         -- referring_domains, social_referral_sessions, organic_sessions (daily means)
+                                         -- referring_domains, social_referral_sessions, organic_sessions (daily means),
+                                         -- page_engagement_rate (% of the week's sessions engaged; percentage points)
     treatment VARCHAR NOT NULL,          -- first_link | engagement (first day past [impact] engagement_threshold)
     control_group VARCHAR NOT NULL,      -- never_treated | not_yet_treated
     method VARCHAR NOT NULL,             -- callaway_santanna_2021
