@@ -29,7 +29,7 @@ from pipeline.crawl.settings import (
     search_console_settings,
 )
 from pipeline.hosts import WWW_POLICIES, NotAHostName, owned_hosts
-from pipeline.referrals import PLATFORMS
+from pipeline.project import var
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +252,10 @@ def _traffic_settings(raw: dict[str, Any], where: str) -> TrafficSettings:
         )
     pairs = []
     for host, platform in sorted(hosts.items()):
-        if platform not in PLATFORMS:
+        if platform not in var("platforms"):
             raise ConfigError(
                 f"{where}: [traffic] social_hosts: {host!r} = {platform!r}: the platform must be one of "
-                f"{', '.join(PLATFORMS)}"
+                f"{', '.join(var('platforms'))}"
             )
         name = host.strip().lower().removeprefix("www.")
         if not name or any(character in name for character in "/: ") or "." not in name:

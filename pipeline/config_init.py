@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from pipeline.config import ConfigError, parse_timezone
 from pipeline.hosts import NotAHostName, owned_hosts
+from pipeline.project import var
 
 TEMPLATE = "socialrank.toml.j2"
 # The policy the written file names (its comments say what the other one does).
@@ -37,6 +38,7 @@ def render_config(sites: Sequence[str], timezone: str) -> str:
     return environment.get_template(TEMPLATE).render(
         owned_sites="[" + ", ".join(_toml_string(site) for site in sites) + "]",
         timezone=_toml_string(timezone),
+        platforms=", ".join(var("platforms")),
     )
 
 

@@ -4,7 +4,10 @@ against a built warehouse file before it may be published.
 Validation runs through GX's SQL datasource on DuckDB (see :mod:`pipeline.gx_duckdb`), so metrics
 are computed by DuckDB and memory stays bounded whatever the table size. Run-dependent bounds (the
 run's date window, row counts in the lake) are suite parameters (``{"$PARAMETER": ...}``) filled
-here, so the suites stay static JSON. Results are rendered as Data Docs under the data root.
+here, so the suites stay static JSON. The project's shared constants (``sql/project_vars.yml``: the
+platforms, the event weeks) are named as the SQL models name them, in a JSON string that is one Jinja
+expression (``"{{ var('platforms') + ['any'] }}"``), replaced by its value when the suite is loaded, as
+dbt renders its tests' arguments. Results are rendered as Data Docs under the data root.
 
 An incremental build rewrites only some rows of its big tables; the rest were validated when the build
 it started from was gated. For a suite with an ``expectations/<table>.changed_rows.sql`` query (the rows
@@ -31,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from jinja2 import StrictUndefined
+from jinja2.nativetypes import NativeEnvironment
 
 from pipeline.config import Settings
 from pipeline.faults import fault_point
-from pipeline.warehouse import resource_dir
+from pipeline.project import UnknownVar, resource_dir, var
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,10 @@ CHANGED_ROWS = "changed_rows"
 # checking most of a table costs about what checking all of it does.
 MAX_CHANGED_ROWS = 500_000
 REWRITTEN_CATALOG = "rewritten_rows"
+# A suite value that is one Jinja expression: replaced by the expression's value (a list, a number).
+_VARS_EXPRESSION = re.compile(r"^\{\{.*\}\}$", re.DOTALL)
+_SUITE_VALUES = NativeEnvironment(undefined=StrictUndefined)
+_SUITE_VALUES.globals["var"] = var
 
 
 class GateFailed(RuntimeError):
@@ -95,7 +104,10 @@ def load_suites(directory: Path) -> list[Suite]:
         table = path.stem
         if not _TABLE_NAME.match(table):
             raise ValueError(f"{path}: suite files are named <core|mart>.<table>.json")
-        spec = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            spec = with_vars(json.loads(path.read_text(encoding="utf-8")))
+        except UnknownVar as exc:
+            raise ValueError(f"{path}: {exc}") from exc
         if spec.get("name") != table:
             raise ValueError(f"{path}: suite name {spec.get('name')!r} must match the file name {table!r}")
         query_path = directory / f"{table}.{CHANGED_ROWS}.sql"
@@ -104,6 +116,18 @@ def load_suites(directory: Path) -> list[Suite]:
         if not path.with_name(path.name.removesuffix(f".{CHANGED_ROWS}.sql") + ".json").exists():
             raise ValueError(f"{path}: no suite of that table to go with it")
     return suites
+
+
+def with_vars(value: Any) -> Any:
+    """A suite's JSON with every string that is one Jinja expression (``"{{ var('platforms') }}"``)
+    replaced by its value, at any depth."""
+    if isinstance(value, dict):
+        return {key: with_vars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_vars(item) for item in value]
+    if isinstance(value, str) and _VARS_EXPRESSION.match(value):
+        return _SUITE_VALUES.from_string(value).render()
+    return value
 
 
 def _query(path: Path) -> str:

@@ -1,5 +1,8 @@
 """Which traffic source is which social platform or channel: the one reference the warehouse classifies by.
 
+The platforms and the other channels themselves are vars of ``sql/project_vars.yml`` (``platforms``,
+``channels``; :func:`pipeline.project.var`): this table says which hosts and names are which of them.
+
 The build writes these rows to ``staging.referral_sources`` (bound parameters, a fixed statement), and
 ``sql/core/traffic_source_channels.sql`` applies them, in a fixed order of precedence, to every
 (session source, medium, channel group) the analytics exports hold:
@@ -26,21 +29,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the configuration imports this module, and DAG files import the configuration
     import duckdb
-
-PLATFORMS = (
-    "x",
-    "facebook",
-    "instagram",
-    "threads",
-    "linkedin",
-    "reddit",
-    "mastodon",
-    "youtube",
-    "bluesky",
-    "tiktok",
-)
-# What a traffic row is classified as besides a platform (core.traffic_daily's ``channel``).
-CHANNELS = ("social_other", "organic", "paid", "email", "direct", "referral", "other", "all_sources")
 
 # Referrer hosts of each platform; a subdomain of one is that platform too (l.facebook.com, old.reddit.com).
 HOSTS: Mapping[str, str] = {

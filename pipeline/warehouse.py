@@ -2,6 +2,8 @@
 
 Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table, view or stored
 macro, each named after what it builds; their order comes from the ``schema.table`` names they mention.
+They are Jinja templates: ``{{ var('platforms') }}`` is a value of the project's shared constants
+(``sql/project_vars.yml``, :mod:`pipeline.project`), as in dbt.
 Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are DuckDB variables set with bound
 parameters, so no SQL is ever assembled from data. Every core and mart table and column is described in
 ``sql/{core,mart}/schema.yml`` (dbt's format); the build stores the descriptions as the catalog's comments
@@ -42,13 +44,14 @@ from typing import Any
 import duckdb
 import jinja2
 
-from pipeline import impact, lake, locks, referrals, schema_docs
+from pipeline import impact, lake, locks, project, referrals, schema_docs
 from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.hosts import owned_url_pattern
 from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
+from pipeline.project import resource_dir
 from pipeline.schemas import ALL_DATASETS, QUARANTINED_RECORDS, RECORD_DATASETS
 
 log = logging.getLogger(__name__)
@@ -72,17 +75,11 @@ class NotPublishable(Exception):
     """A build that must not be checked or published: half-written, or stale (exit 1)."""
 
 
-def resource_dir() -> Path:
-    """Where ``sql/`` and ``expectations/`` are read from: ``SOCIALRANK_PROJECT_DIR`` (a checkout whose SQL
-    is being edited) or the installed package, which carries both (package data; in a checkout, links to
-    the repository's top-level folders)."""
-    configured = os.environ.get("SOCIALRANK_PROJECT_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parent
-
-
 _TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
 )
+# The project's shared constants (sql/project_vars.yml), as dbt's models read them: {{ var('platforms') }}.
+_TEMPLATES.globals["var"] = project.var
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,8 @@ def build_fingerprint(settings: Settings) -> str:
     """What a build's contents depend on besides the lake: the SQL, the settings the SQL reads and the
     DuckDB release that runs it. An incremental build only starts from a base with the same fingerprint."""
     digest = hashlib.sha256(duckdb.__version__.encode())
-    for path in sorted((resource_dir() / "sql").rglob("*.sql")):
+    # The vars file too: models render its values (a new platform is a new column).
+    for path in [*sorted((resource_dir() / "sql").rglob("*.sql")), project.vars_path()]:
         digest.update(path.relative_to(resource_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         json.dumps(
@@ -433,7 +431,7 @@ def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult
     started = time.perf_counter()
     try:
         con.execute(model.render(incremental))
-    except duckdb.Error as exc:
+    except (duckdb.Error, project.UnknownVar) as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
     if model.name.startswith("staging."):
         log.debug("  %-34s defined  %.2fs", model.name, time.perf_counter() - started)

@@ -32,6 +32,12 @@ CREATE OR REPLACE TEMP MACRO text_report_key(d, value) AS
     report_key(d, (hash(value) % 4294967296)::BIGINT, 4294967296);
 
 -- A traffic channel (core.traffic_daily) that is a social platform's, or social without a known platform: every
--- channel but the non-social ones of pipeline/referrals.py's CHANNELS.
+-- channel but the non-social ones of var('channels') in sql/project_vars.yml (tests/test_project_vars.py checks).
 CREATE OR REPLACE TEMP MACRO is_social_channel(c) AS
     c NOT IN ('organic', 'paid', 'email', 'direct', 'referral', 'other', 'all_sources');
+
+-- Weeks run Monday to Sunday in the site's days and are named by their Monday. A week's period numbers it: weeks
+-- since Monday 1970-01-05, so consecutive weeks have consecutive periods (the estimator's time axis, and a page's
+-- cohort is the period of its treatment week).
+CREATE OR REPLACE TEMP MACRO week_start(d) AS date_trunc('week', d)::DATE;
+CREATE OR REPLACE TEMP MACRO week_period(monday) AS (date_diff('day', DATE '1970-01-05', monday) // 7)::INTEGER;

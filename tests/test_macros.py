@@ -50,3 +50,21 @@ def test_is_owned_matches_owned_sites_and_their_subdomains(url: str | None, owne
 def test_with_no_owned_sites_nothing_is_owned() -> None:
     con = _connection(())
     assert con.execute("SELECT is_owned('https://example.com/')").fetchone() == (False,)
+
+
+@pytest.mark.parametrize(
+    ("day", "monday", "period"),
+    [
+        ("1970-01-05", "1970-01-05", 0),  # the first Monday of the count
+        ("1970-01-11", "1970-01-05", 0),  # its Sunday
+        ("1970-01-12", "1970-01-12", 1),
+        ("2026-10-26", "2026-10-26", 2964),
+        ("2026-11-01", "2026-10-26", 2964),  # a Sunday belongs to the week of the Monday before it
+        ("2026-11-02", "2026-11-02", 2965),
+    ],
+)
+def test_weeks_start_on_monday_and_count_from_1970_01_05(day: str, monday: str, period: int) -> None:
+    con = _connection(())
+    assert con.execute(
+        "SELECT week_start(?::DATE)::VARCHAR, week_period(week_start(?::DATE))", [day, day]
+    ).fetchone() == (monday, period)

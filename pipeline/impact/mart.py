@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipeline.config import ImpactSettings
+from pipeline.project import var
 
 if TYPE_CHECKING:
     import polars as pl
@@ -82,8 +83,8 @@ OUTCOME_ORDER = tuple(OUTCOME_UNITS)
 ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}
-# Event study from four weeks before to eight weeks after the treatment week (SPEC: -28..+56 days).
-FIRST_EVENT_WEEK, LAST_EVENT_WEEK = -4, 8
+# The event study's weeks around the treatment week are first_event_week..last_event_week of
+# sql/project_vars.yml (SPEC: -28..+56 days), shared with mart.impact_trajectories and the suites.
 REFERENCE_WEEK = -1
 HORIZONS = (("weeks_0_3", 0, 3), ("weeks_4_8", 4, 8), ("weeks_0_8", 0, 8))
 MIN_TREATED = 5
@@ -152,9 +153,7 @@ SELECT (SELECT count(*) || ':' || coalesce(sum(hash(canonical_url, outcome, peri
 # Pages treated by a platform (and definition) with their cohort, the period of their treatment week.
 # For one platform, only pages whose first social link of all came from it (known on the link's day).
 TREATED_SQL = """
-SELECT t.canonical_url,
-       (date_diff('day', DATE '1970-01-05', date_trunc('week', t.treatment_day)::DATE) // 7)::INTEGER
-           AS cohort
+SELECT t.canonical_url, week_period(week_start(t.treatment_day)) AS cohort
 FROM treatment_days AS t
 WHERE t.platform = $platform AND t.treatment = $treatment
   AND ($platform = 'any' OR NOT EXISTS (
@@ -331,7 +330,7 @@ def design_sample(con: duckdb.DuckDBPyConnection, design: Design, settings: Impa
 
 def estimate_sample(sample: pl.DataFrame, design: Design, settings: ImpactSettings) -> StaggeredDid:
     """Callaway & Sant'Anna on a design's sample as the mart estimates it: units clustered by page, a
-    universal base period, event weeks -4..8, the configured anticipation."""
+    universal base period, the project's event weeks (-4..8), the configured anticipation."""
     from pipeline.impact.estimator import estimate
 
     return estimate(
@@ -344,8 +343,8 @@ def estimate_sample(sample: pl.DataFrame, design: Design, settings: ImpactSettin
         control=CONTROL_GROUPS[design.control_group],
         base_period="universal",
         anticipation=settings.anticipation_weeks,
-        min_event=FIRST_EVENT_WEEK,
-        max_event=LAST_EVENT_WEEK,
+        min_event=var("first_event_week"),
+        max_event=var("last_event_week"),
     )
 
 

@@ -11,17 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.project import var
+
 # The headline design: first link, never-linked controls, average position 4-8 weeks after the link.
 HEADLINE = {"outcome": "position", "treatment": "first_link", "control_group": "never_treated"}
 HEADLINE_HORIZON = "weeks_4_8"
 EARLY_HORIZON = "weeks_0_3"
-PLATFORM_LABELS = {
-    "x": "X",
-    "linkedin": "LinkedIn",
-    "youtube": "YouTube",
-    "tiktok": "TikTok",
-    "any": "Any platform",
-}
+ANY_LABEL = "Any platform"
 
 ASSUMPTIONS = (
     "What each answer rests on: (1) parallel trends: had they not been linked, the linked pages' rankings "
@@ -49,7 +45,12 @@ class Answer:
 
 
 def label(platform: str) -> str:
-    return PLATFORM_LABELS.get(platform, platform.capitalize())
+    """A platform's name as readers know it (``platform_labels`` of sql/project_vars.yml). A warehouse built
+    before a platform was renamed or removed can still hold it: its own name, capitalised, then."""
+    if platform == "any":
+        return ANY_LABEL
+    labels: dict[str, str] = var("platform_labels")
+    return labels.get(platform, platform.capitalize())
 
 
 def p_value(value: float | None) -> str:

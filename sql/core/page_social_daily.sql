@@ -3,7 +3,8 @@
 -- Incremental: a page's totals change only from the first day of its redone engagement groups on. Those
 -- rows are redone from the page's totals the day before and its engagement rows from that day on; the
 -- replaced rows are kept aside (a temporary table) for meta.changed_pages.
-{% set platforms = ['x', 'facebook', 'instagram', 'linkedin', 'reddit', 'mastodon', 'youtube', 'bluesky', 'tiktok'] %}
+-- A column pair per platform of var('panel_platforms') (sql/project_vars.yml); `any` counts every platform.
+{% set platforms = var('panel_platforms') %}
 {% if incremental %}
 CREATE OR REPLACE TEMP TABLE changed_social_pages AS
 SELECT canonical_url, min(day) AS from_day FROM meta.changed_engagement GROUP BY canonical_url;

@@ -14,9 +14,9 @@
 -- Sums of doubles are taken as exact decimals, so the same run gives byte-identical tables.
 CREATE OR REPLACE TABLE mart.impact_cell_weekly_panel AS
 WITH last_week AS (
-    SELECT max(date_trunc('week', day))::DATE AS week
+    SELECT max(week_start(day)) AS week
     FROM core.rankings_daily
-    WHERE date_trunc('week', day)::DATE + 6 <= getvariable('as_of')
+    WHERE week_start(day) + 6 <= getvariable('as_of')
 ),
 window_rows AS (
     SELECT r.canonical_url, r.query, r.day, r.position, r.impressions
@@ -48,8 +48,8 @@ daily AS (
     SELECT canonical_url, query, day, 101.0 AS position, NULL AS impressions, true AS censored FROM unranked
 )
 SELECT canonical_url, query,
-       date_trunc('week', day)::DATE AS week,
-       (date_diff('day', DATE '1970-01-05', date_trunc('week', day)::DATE) // 7)::INTEGER AS period,
+       week_start(day) AS week,
+       week_period(week_start(day)) AS period,
        CASE WHEN sum(impressions) > 0
             THEN (sum((position * impressions)::DECIMAL(38, 9)) / sum(impressions))::DOUBLE
             ELSE (sum(position::DECIMAL(38, 9)) / count(*))::DOUBLE END AS position,

@@ -22,7 +22,7 @@ WITH windowed AS (
       AND t.day BETWEEN s.window_start AND s.window_end
 ),
 reported_weeks AS (
-    SELECT site, date_trunc('week', day)::DATE AS week, count(DISTINCT day) AS days_reported
+    SELECT site, week_start(day) AS week, count(DISTINCT day) AS days_reported
     FROM windowed
     GROUP BY ALL
 ),
@@ -35,7 +35,7 @@ pages AS (
     SELECT DISTINCT canonical_url FROM windowed
 ),
 sessions AS (
-    SELECT canonical_url, date_trunc('week', day)::DATE AS week,
+    SELECT canonical_url, week_start(day) AS week,
            sum(sessions) FILTER (WHERE is_social_channel(channel)) AS social_referral_sessions,
            sum(sessions) FILTER (WHERE channel = 'organic') AS organic_sessions,
            -- The rate's sessions: those of the rows giving engaged sessions (sum() skips the others' NULLs).
@@ -55,7 +55,7 @@ weekly AS (
     LEFT JOIN sessions AS s ON s.canonical_url = p.canonical_url AND s.week = r.week
 )
 SELECT canonical_url, outcome, week,
-       (date_diff('day', DATE '1970-01-05', week) // 7)::INTEGER AS period,
+       week_period(week) AS period,
        value, days_reported AS days_observed
 FROM (
     UNPIVOT weekly ON social_referral_sessions, organic_sessions, page_engagement_rate

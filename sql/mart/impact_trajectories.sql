@@ -1,9 +1,9 @@
 -- Raw rank trajectories around a page's first social link, per platform (and 'any'): the mean weekly
--- position of the linked pages by weeks since the week of their first link (-4..8, as in
--- mart.impact_event_time), next to the mean position of never-linked pages in the same calendar weeks.
--- The pages are those of the causal estimates (for one platform, pages whose first social link of all
--- came from it: pipeline.impact.mart), and only those observed in every one of the 13 weeks, so each
--- line follows one fixed set of pages (linked_pages) and a change of composition cannot pass for a trend.
+-- position of the linked pages by weeks since the week of their first link (the event weeks of
+-- sql/project_vars.yml, -4..8, as in mart.impact_event_time), next to the mean position of never-linked pages in
+-- the same calendar weeks. The pages are those of the causal estimates (for one platform, pages whose first social
+-- link of all came from it: pipeline.impact.mart), and only those observed in every one of the event weeks (13),
+-- so each line follows one fixed set of pages (linked_pages) and a change of composition cannot pass for a trend.
 -- Descriptive, nothing adjusted: the gap between the lines before the link is the confounding
 -- (shared pages already ranked differently); only the causal estimates account for it.
 -- Float aggregates take their rows in a fixed order: a sum of doubles depends on it, and the same run
@@ -16,7 +16,7 @@ WITH weekly AS (
 ),
 first_weeks AS (
     SELECT f.canonical_url, f.platform,
-           (date_diff('day', DATE '1970-01-05', date_trunc('week', f.first_day)::DATE) // 7)::INTEGER AS cohort
+           week_period(week_start(f.first_day)) AS cohort
     FROM core.first_social_links AS f
     WHERE f.platform = 'any' OR NOT EXISTS (
         SELECT 1 FROM core.first_social_links AS o
@@ -33,11 +33,11 @@ in_window AS (
     SELECT f.platform, w.canonical_url, w.period - f.cohort AS event_week, w.period, w.position
     FROM first_weeks AS f
     JOIN weekly AS w USING (canonical_url)
-    WHERE w.period - f.cohort BETWEEN -4 AND 8
+    WHERE w.period - f.cohort BETWEEN {{ var('first_event_week') }} AND {{ var('last_event_week') }}
 ),
 linked AS (
     SELECT * FROM in_window
-    QUALIFY count(*) OVER (PARTITION BY platform, canonical_url) = 13
+    QUALIFY count(*) OVER (PARTITION BY platform, canonical_url) = {{ var('last_event_week') - var('first_event_week') + 1 }}
 )
 SELECT l.platform, l.event_week,
        avg(l.position ORDER BY l.canonical_url, l.period) AS linked_position,

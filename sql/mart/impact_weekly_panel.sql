@@ -1,14 +1,14 @@
 -- The estimator's panel: per owned page, outcome and week (Monday to Sunday in the site's days), the
 -- mean daily value over the days the page was observed. Weeks rather than days: a one-day base period
 -- would carry a whole day's noise into every comparison, and 150 daily cohorts of one or two pages give
--- the estimator little to work with. ``period`` numbers weeks from Monday 1970-01-05, so a page's
+-- the estimator little to work with. ``period`` numbers the weeks (week_period, sql/macros.sql), so a page's
 -- cohort is the ``period`` of the week of its first link (pipeline.impact.mart).
 -- Incremental: the weeks holding a changed day are redone.
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 {% if incremental %}
 DELETE FROM mart.impact_weekly_panel
-WHERE week IN (SELECT DISTINCT date_trunc('week', day)::DATE FROM meta.changed_days);
+WHERE week IN (SELECT DISTINCT week_start(day) FROM meta.changed_days);
 INSERT INTO mart.impact_weekly_panel BY NAME
 {% else %}
 CREATE OR REPLACE TABLE mart.impact_weekly_panel AS
@@ -20,15 +20,15 @@ WITH daily AS (
                ctr::DOUBLE AS ctr
         FROM mart.impact_panel
         {% if incremental %}
-        WHERE date_trunc('week', day)::DATE IN (SELECT date_trunc('week', day)::DATE FROM meta.changed_days)
+        WHERE week_start(day) IN (SELECT week_start(day) FROM meta.changed_days)
         {% endif %}
     )
     ON position, clicks, impressions, ctr
     INTO NAME outcome VALUE value
 )
 SELECT canonical_url, outcome,
-       date_trunc('week', day)::DATE AS week,
-       (date_diff('day', DATE '1970-01-05', date_trunc('week', day)::DATE) // 7)::INTEGER AS period,
+       week_start(day) AS week,
+       week_period(week_start(day)) AS period,
        (sum(value::DECIMAL(38, 9)) / count(value))::DOUBLE AS value,
        count(*) AS days_observed
 FROM daily

@@ -1,5 +1,6 @@
 -- The analysts' panel: per canonical URL, query and day, the ranking outcome next to everything
--- social and link-related known about the page on that day (running totals as of that day).
+-- social and link-related known about the page on that day (running totals as of that day): social links and
+-- engagement from any platform and from each of var('panel_platforms') (sql/project_vars.yml).
 -- Incremental: the rows of meta.changed_days, and of meta.changed_pages from their first changed day on.
 -- Most changed pages change from a changed day on: rows from the first changed day on are picked by a
 -- constant filter (row groups of earlier days are skipped), the few pages changed earlier by their URL.
@@ -43,26 +44,11 @@ CREATE OR REPLACE TABLE mart.ranking_impact AS
 {% endif %}
 SELECT r.canonical_url, r.query, r.day,
        r.position, r.clicks, r.impressions,
-       coalesce(s.cum_links_any, 0) AS social_links_any,
-       coalesce(s.cum_links_x, 0) AS social_links_x,
-       coalesce(s.cum_links_facebook, 0) AS social_links_facebook,
-       coalesce(s.cum_links_instagram, 0) AS social_links_instagram,
-       coalesce(s.cum_links_linkedin, 0) AS social_links_linkedin,
-       coalesce(s.cum_links_reddit, 0) AS social_links_reddit,
-       coalesce(s.cum_links_mastodon, 0) AS social_links_mastodon,
-       coalesce(s.cum_links_youtube, 0) AS social_links_youtube,
-       coalesce(s.cum_links_bluesky, 0) AS social_links_bluesky,
-       coalesce(s.cum_links_tiktok, 0) AS social_links_tiktok,
-       coalesce(s.cum_engagement_any, 0) AS social_engagement_any,
-       coalesce(s.cum_engagement_x, 0) AS social_engagement_x,
-       coalesce(s.cum_engagement_facebook, 0) AS social_engagement_facebook,
-       coalesce(s.cum_engagement_instagram, 0) AS social_engagement_instagram,
-       coalesce(s.cum_engagement_linkedin, 0) AS social_engagement_linkedin,
-       coalesce(s.cum_engagement_reddit, 0) AS social_engagement_reddit,
-       coalesce(s.cum_engagement_mastodon, 0) AS social_engagement_mastodon,
-       coalesce(s.cum_engagement_youtube, 0) AS social_engagement_youtube,
-       coalesce(s.cum_engagement_bluesky, 0) AS social_engagement_bluesky,
-       coalesce(s.cum_engagement_tiktok, 0) AS social_engagement_tiktok,
+{%- for kind in ['links', 'engagement'] %}
+{%- for platform in ['any'] + var('panel_platforms') %}
+       coalesce(s.cum_{{ kind }}_{{ platform }}, 0) AS social_{{ kind }}_{{ platform }},
+{%- endfor %}
+{%- endfor %}
        coalesce(d.referring_domains, 0) AS referring_domains_nonsocial,
        f.first_day AS first_social_link_date,
        CASE WHEN f.first_day <= r.day THEN date_diff('day', f.first_day, r.day) END
