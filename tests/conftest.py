@@ -18,6 +18,7 @@ from pipeline.schemas import LakeDataset
 from pipeline.sources.base import ParseContext, Record, Rejected
 from pipeline.warehouse import BuildResult
 from tests.http_servers import LoopbackServer
+from tests.pipeline_runs import Reference, new_world, run_ok, snapshot
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The sample data's configuration (`make run` names it): `socialrank init --site example.com`'s output.
@@ -50,16 +51,20 @@ def demo_world_settings(root: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def published_demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo world run once through every stage. Tests read it, or copy it before changing anything."""
-    from pipeline import stages
-    from socialrank_demo.sample import write_demo_landing
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """The sample world run once by ``socialrank run`` in its own process, never crashed, on the demo's run
+    date. One run (about a minute) for every module that starts from the published sample world: tests read
+    it, or copy it (``copy_world``) before changing anything."""
+    world = new_world(tmp_path_factory.mktemp("sample-run"))
+    result = run_ok(world, DEMO_RUN_DATE)
+    return Reference(world, snapshot(world, result.seconds))
 
-    root = tmp_path_factory.mktemp("published-demo")
-    settings = demo_world_settings(root)
-    write_demo_landing(settings.data.landing)
-    stages.run_all(settings, DEMO_RUN_DATE)
-    return root
+
+@pytest.fixture(scope="session")
+def published_demo_world(sample_run: Reference) -> Path:
+    """The demo world run once through every stage (``sample_run``): a folder whose ``data/`` is the data
+    root. Tests read it, or copy it before changing anything."""
+    return sample_run.world.root
 
 
 def keep_build(built: BuildResult) -> BuildResult:

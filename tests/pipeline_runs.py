@@ -354,6 +354,14 @@ class Snapshot:
         return files_by_delivery(self.lake)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A world after a run that never crashed, and what that run left: what a faulty run is held to."""
+
+    world: World
+    after: Snapshot
+
+
 def snapshot(world: World, seconds: float = 0.0) -> Snapshot:
     version, run_date = build_version(world.warehouse)
     return Snapshot(

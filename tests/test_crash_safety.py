@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from tests.pipeline_runs import (
     FLOAT_DIGITS,
     PROJECT_DIR,
     RUN_DATE,
+    Reference,
     Snapshot,
     World,
     build_version,
@@ -53,19 +53,11 @@ RANDOM_TRIALS = 3
 RANDOM_SEED = 20261101
 
 
-@dataclass(frozen=True)
-class Reference:
-    world: World
-    after: Snapshot
-
-
 @pytest.fixture(scope="module")
-def first(tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    """The sample world run once, never crashed: the reference for first runs and the published
-    previous version for later runs."""
-    world = new_world(tmp_path_factory.mktemp("first"))
-    result = run_ok(world)
-    return Reference(world, snapshot(world, result.seconds))
+def first(sample_run: Reference) -> Reference:
+    """The sample world run once, never crashed (the session's): the reference for first runs and the
+    published previous version for later runs."""
+    return sample_run
 
 
 @pytest.fixture(scope="module")

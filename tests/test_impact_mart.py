@@ -18,11 +18,10 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline import gate, stages, warehouse
+from pipeline import gate, warehouse
 from pipeline.config import ConfigError, DataRoot, ImpactSettings, Settings, load_settings
 from pipeline.impact import mart
 from pipeline.impact.estimator import estimate
-from socialrank_demo.sample import write_demo_landing
 
 RUN_DATE = dt.date(2026, 11, 1)
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -41,11 +40,12 @@ def _settings(root: Path, impact: ImpactSettings | None = None) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = _settings(tmp_path_factory.mktemp("mart"))
-    write_demo_landing(settings.data.landing)
-    stages.run_all(settings, RUN_DATE)
-    return settings
+def published(published_demo_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the session's published sample world: the gate test below runs a gate in this data root."""
+    root = tmp_path_factory.mktemp("mart")
+    ignored = shutil.ignore_patterns("gx", "reports")  # GX's project keeps absolute paths (copy_world)
+    shutil.copytree(published_demo_world / "data", root / "data", ignore=ignored)
+    return _settings(root)
 
 
 def _query(path: Path, sql: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:

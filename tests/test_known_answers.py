@@ -30,6 +30,7 @@ import pytest
 from pipeline import stages, warehouse
 from pipeline.config import DataRoot, Settings
 from socialrank_demo.sample import DemoWorld, PlantedEffect, WorldSpec, write_world
+from tests.conftest import demo_world_settings
 
 RUN_DATE = dt.date(2026, 11, 1)
 TOLERANCE = 1.0
@@ -67,7 +68,14 @@ def _run_world(root: Path, spec: WorldSpec) -> tuple[Settings, DemoWorld]:
 def planted(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, DemoWorld]:
-    return _run_world(tmp_path_factory.mktemp("planted"), PLANTED_WORLDS[request.param])
+    spec = PLANTED_WORLDS[request.param]
+    if spec == WorldSpec():
+        # The bundled sample world, run through every stage once for the session: only its truth is
+        # written again (same spec, same bytes), into a landing zone nothing runs.
+        published: Path = request.getfixturevalue("published_demo_world")
+        truth = write_world(tmp_path_factory.mktemp("sample-truth") / "landing", spec)
+        return demo_world_settings(published), truth
+    return _run_world(tmp_path_factory.mktemp("planted"), spec)
 
 
 @pytest.fixture(scope="module", params=list(CONFOUNDED_NULL_WORLDS))

@@ -22,6 +22,7 @@ from tests.pipeline_runs import (
     EXTRA_KEYWORD,
     RUN_DATE,
     CliRun,
+    Reference,
     World,
     build_version,
     cli_command,
@@ -29,7 +30,6 @@ from tests.pipeline_runs import (
     copy_world,
     land_extra_rankings,
     manifest_version,
-    new_world,
     run_cli,
     run_ok,
     run_pipeline,
@@ -37,10 +37,9 @@ from tests.pipeline_runs import (
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> World:
-    world = new_world(tmp_path_factory.mktemp("published"))
-    run_ok(world)
-    return world
+def published(sample_run: Reference) -> World:
+    """The sample world run once (the session's): tests copy it before changing anything."""
+    return sample_run.world
 
 
 def _extra_rows(world: World) -> int:

@@ -16,7 +16,6 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -28,6 +27,7 @@ from tests.pipeline_runs import (
     EXTRA_KEYWORD,
     RUN_DATE,
     CliRun,
+    Reference,
     Snapshot,
     World,
     build_version,
@@ -57,12 +57,6 @@ MORE_RANKINGS_PATH = "rankings/rank_tracker/positions-sleeping-bags.csv"
 NO_SPACE = "No space left on device"
 
 
-@dataclass(frozen=True)
-class Reference:
-    world: World
-    after: Snapshot
-
-
 def _land_new_deliveries(world: World) -> tuple[Path, Path]:
     more = world.landing / MORE_RANKINGS_PATH
     more.write_text(MORE_RANKINGS, encoding="utf-8")
@@ -70,10 +64,9 @@ def _land_new_deliveries(world: World) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    world = new_world(tmp_path_factory.mktemp("published"))
-    run_ok(world)
-    return Reference(world, snapshot(world))
+def published(sample_run: Reference) -> Reference:
+    """The sample world run once (the session's): tests copy it before changing anything."""
+    return sample_run
 
 
 @pytest.fixture(scope="module")
