@@ -46,6 +46,7 @@ def dbt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env.setenv("SOCIALRANK_HOME", str(target / "data"))
         _dbt(target, "parse")
         listed = _dbt(target, "ls", "--resource-type", "model", "--output", "name")
+        _dbt(target, "compile", "--select", "path:models/staging")
     (target / "listed.json").write_text(json.dumps(sorted(listed)), encoding="utf-8")
     return target
 
@@ -74,6 +75,17 @@ def test_dbts_manifest_has_the_engines_relations_and_dependencies(dbt_dir: Path)
     assert engine["stg_social_links"].relation == "staging.social_links"
     assert engine["social_links"].relation == "core.social_links"
     assert {model.schema for model in engine.values()} == {"staging", "core", "mart", "meta"}
+
+
+def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -> None:
+    compiled = dbt_dir / "target" / "compiled" / "socialrank" / "models" / "staging"
+    staging = [model for model in sql_project.load(SQL_DIR).models if model.schema == "staging"]
+    assert len(staging) == len(list(compiled.glob("*.sql"))) == 10
+    for model in staging:
+        ((source, table),) = model.sources
+        location = sql_project.load(SQL_DIR).sources[source, table]
+        assert location.startswith(f"read_parquet('lake/{table}/")
+        assert location in (compiled / f"{model.name}.sql").read_text(encoding="utf-8"), model.name
 
 
 def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path) -> None:
