@@ -31,7 +31,6 @@ from pipeline import project
 
 PROJECT_FILE = "dbt_project.yml"
 PROJECT_NAME = "socialrank"
-HOOKS = ("on-run-start", "on-run-end")
 INCREMENTAL_BUILD_VAR = "incremental_build"
 """The run var the hooks read (``dbt build --vars '{incremental_build: true}'``): an incremental build."""
 _NO_DEFAULT = object()
