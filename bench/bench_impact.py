@@ -6,7 +6,8 @@ violated parallel trends, confounded and plain nulls), ``--replications`` worlds
 two ways, side by side:
 
 - **after**: the mart's own path. The world's rows go into DuckDB as ``core.rankings_daily`` and
-  ``staging.rankings`` (with the tracker's "not ranked" rows), ``sql/mart/impact_cell_weekly_panel.sql``
+  ``staging.rankings`` (with the tracker's "not ranked" rows),
+  ``sql/models/marts/impact_cell_weekly_panel.sql``
   builds the cell panel, and :func:`pipeline.impact.mart.design_sample` / ``estimate_sample`` estimate
   the headline design (position, first link on X, never-linked controls), weeks 4-8, with the robust
   interval; anticipation as the world needs it (one week in the anticipation world, as its
@@ -42,6 +43,7 @@ import pyarrow as pa
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from pipeline import sql_project  # noqa: E402
 from pipeline.config import ImpactSettings  # noqa: E402
 from pipeline.hosts import owned_url_pattern  # noqa: E402
 from pipeline.impact.estimator import PanelError, StaggeredDid, estimate  # noqa: E402
@@ -63,7 +65,9 @@ def after(world: RankWorld, anticipation: int) -> StaggeredDid:
         con.execute("SET VARIABLE as_of = ?", [world.spec.end_date])
         con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern((world.spec.owned_site,))])
         con.execute("SET VARIABLE impact_window_weeks = ?", [settings.window_weeks])
-        con.execute((PROJECT / "sql" / "macros.sql").read_text(encoding="utf-8"))
+        models = sql_project.load(PROJECT / "sql")
+        for hook in models.hooks("on-run-start", incremental=False):
+            con.execute(hook)
         con.register("world_rankings", world.rankings)
         con.register("tracked", _tracked_query_days(world))
         con.execute("CREATE TABLE core.rankings_daily AS SELECT * FROM world_rankings")
@@ -72,7 +76,7 @@ def after(world: RankWorld, anticipation: int) -> StaggeredDid:
             "SELECT query, day AS ranking_date, position, impressions FROM world_rankings "
             "UNION ALL SELECT query, day, NULL, NULL FROM tracked"
         )
-        con.execute((PROJECT / "sql" / "mart" / "impact_cell_weekly_panel.sql").read_text(encoding="utf-8"))
+        con.execute(models.model("impact_cell_weekly_panel").render(incremental=False))
         con.register("links", world.first_links)
         con.execute(
             "CREATE TEMP TABLE window_first_links AS "

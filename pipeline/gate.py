@@ -4,7 +4,7 @@ against a built warehouse file before it may be published.
 Validation runs through GX's SQL datasource on DuckDB (see :mod:`pipeline.gx_duckdb`), so metrics
 are computed by DuckDB and memory stays bounded whatever the table size. Run-dependent bounds (the
 run's date window, row counts in the lake) are suite parameters (``{"$PARAMETER": ...}``) filled
-here, so the suites stay static JSON. The project's shared constants (``sql/project_vars.yml``: the
+here, so the suites stay static JSON. The project's shared constants (``sql/dbt_project.yml``: the
 platforms, the event weeks) are named as the SQL models name them, in a JSON string that is one Jinja
 expression (``"{{ var('platforms') + ['any'] }}"``), replaced by its value when the suite is loaded, as
 dbt renders its tests' arguments. Results are rendered as Data Docs under the data root.

@@ -1,11 +1,11 @@
 """The project's own files: where ``sql/`` and ``expectations/`` are read from, and the constants they share.
 
-The shared constants (the platforms, the event study's weeks...) live in one file,
-``sql/project_vars.yml``, under a ``vars:`` key shaped like dbt's in ``dbt_project.yml``: SQL models read
-them with ``{{ var('name') }}`` (:mod:`pipeline.warehouse` gives its templates :func:`var`, with dbt's
-semantics), expectation suites with the same expression in a JSON string (:mod:`pipeline.gate`), Python
-with :func:`var`. The file is read once per process, on first use, never on import: DAG files import
-modules that use it, and importing a DAG file must stay cheap.
+The shared constants (the platforms, the event study's weeks...) live in one place, the ``vars:`` block
+of the dbt project's ``sql/dbt_project.yml``: SQL models read them with ``{{ var('name') }}``
+(:mod:`pipeline.sql_project` gives its templates :func:`var`, with dbt's semantics), expectation suites with
+the same expression in a JSON string (:mod:`pipeline.gate`), Python with :func:`var`. The file is read once
+per process, on first use, never on import: DAG files import modules that use it, and importing a DAG file
+must stay cheap.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-VARS_FILE = "project_vars.yml"
+VARS_FILE = "dbt_project.yml"
 _NO_DEFAULT = object()
 
 
 class UnknownVar(LookupError):
-    """A name ``var()`` was asked for that the vars file does not define (and no default was given)."""
+    """A name ``var()`` was asked for that the project's vars do not define (and no default was given)."""
 
 
 def resource_dir() -> Path:
@@ -39,7 +39,7 @@ def vars_path() -> Path:
 
 @functools.cache
 def _vars_of(path: Path) -> Mapping[str, Any]:
-    """Every var of a vars file, read once per file and process."""
+    """Every var of a project file, read once per file and process."""
     import yaml  # only when a value is first asked for: DAG files import this module
 
     document = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,10 +1,10 @@
 """Which traffic source is which social platform or channel: the one reference the warehouse classifies by.
 
-The platforms and the other channels themselves are vars of ``sql/project_vars.yml`` (``platforms``,
+The platforms and the other channels themselves are vars of ``sql/dbt_project.yml`` (``platforms``,
 ``channels``; :func:`pipeline.project.var`): this table says which hosts and names are which of them.
 
 The build writes these rows to ``staging.referral_sources`` (bound parameters, a fixed statement), and
-``sql/core/traffic_source_channels.sql`` applies them, in a fixed order of precedence, to every
+``sql/models/core/traffic_source_channels.sql`` applies them, in a fixed order of precedence, to every
 (session source, medium, channel group) the analytics exports hold:
 
 1. no source, medium or channel group at all (a tool's per-page totals): ``all_sources``;

@@ -1,8 +1,8 @@
 """The analysts' reference, in the warehouse: every core and mart table's and column's description.
 
-The descriptions live in ``sql/core/schema.yml`` and ``sql/mart/schema.yml``, dbt's model properties
-(``version: 2``, ``models:`` with ``name``, ``description`` and ``columns``), so they move unchanged into
-the dbt project of issue 19. After the models and the tables the build's Python fills exist,
+The descriptions live in ``sql/models/core/schema.yml`` and ``sql/models/marts/schema.yml``, dbt's model
+properties (``version: 2``, ``models:`` with ``name``, ``description`` and ``columns``) beside the models
+of the dbt project (issue 19). After the models and the tables the build's Python fills exist,
 :func:`persist` stores them as the catalog's comments, as dbt-duckdb's ``persist_docs`` does: an analyst
 reads them in ``duckdb_tables().comment`` (``duckdb_views()`` for a view) and ``duckdb_columns().comment``.
 
@@ -28,7 +28,9 @@ from pipeline.sql_quoting import quoted_identifier, sql_string
 
 log = logging.getLogger(__name__)
 
-DOCUMENTED_LAYERS = ("core", "mart")
+# The documented schemas and the model folders (sql/models/<folder>/schema.yml) that build them.
+DOCUMENTED_FOLDERS = {"core": "core", "mart": "marts"}
+DOCUMENTED_LAYERS = tuple(DOCUMENTED_FOLDERS)
 SCHEMA_FILE = "schema.yml"
 
 
@@ -62,15 +64,15 @@ class Persisted:
     """Relations and columns a file describes that the catalog does not have."""
 
 
-def schema_files(sql_dir: Path) -> list[Path]:
-    return [sql_dir / layer / SCHEMA_FILE for layer in DOCUMENTED_LAYERS]
+def schema_files(sql_dir: Path) -> dict[str, Path]:
+    """Each documented schema's file, in the dbt project ``sql_dir``."""
+    return {layer: sql_dir / "models" / folder / SCHEMA_FILE for layer, folder in DOCUMENTED_FOLDERS.items()}
 
 
 def load(sql_dir: Path) -> dict[str, ModelDocs]:
     """Every documented model, by ``layer.name``."""
     models: dict[str, ModelDocs] = {}
-    for path in schema_files(sql_dir):
-        layer = path.parent.name
+    for layer, path in schema_files(sql_dir).items():
         for model in _parse(path):
             columns: dict[str, str] = {}
             for column in model["columns"]:

@@ -1,16 +1,17 @@
 """The warehouse: built from ``sql/`` into a new DuckDB file, gated, then swapped into place.
 
-Models are the ``.sql`` files under ``sql/{staging,core,mart,meta}``, one per table, view or stored
-macro, each named after what it builds; their order comes from the ``schema.table`` names they mention.
-They are Jinja templates: ``{{ var('platforms') }}`` is a value of the project's shared constants
-(``sql/project_vars.yml``, :mod:`pipeline.project`), as in dbt.
+``sql/`` is a dbt project (:mod:`pipeline.sql_project`): the models are the ``.sql`` files under
+``sql/models/{staging,core,marts,meta}``, one per table or view, run in the order of their ``ref()``s, after
+the ``on-run-start`` hooks of ``sql/dbt_project.yml`` (the DuckDB macros of ``sql/macros/``) and before its
+``on-run-end`` ones. ``{{ var('platforms') }}`` is a value of the project's shared constants (the ``vars:`` of
+``sql/dbt_project.yml``, :mod:`pipeline.project`), as in dbt.
 Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are DuckDB variables set with bound
 parameters, so no SQL is ever assembled from data. Every core and mart table and column is described in
-``sql/{core,mart}/schema.yml`` (dbt's format); the build stores the descriptions as the catalog's comments
-(:mod:`pipeline.schema_docs`).
+``sql/models/{core,marts}/schema.yml`` (dbt's format); the build stores the descriptions as the catalog's
+comments (:mod:`pipeline.schema_docs`).
 
 Builds are incremental when they can be (dbt's pattern): the new file starts as a copy of the
-published warehouse, the day-keyed models (``{% if incremental %}`` in their SQL) redo only the days
+published warehouse, the day-keyed models (``{% if is_incremental() %}`` in their SQL) redo only the days
 and pages that changed (``meta.changed_days``, ``meta.changed_pages``), and the rest are rebuilt. A
 full build (``socialrank build --full``, or whenever the base cannot be trusted: other SQL, other
 settings, a delivery purged from the lake) builds every model from the lake into an empty file.
@@ -27,12 +28,10 @@ last ``socialrank build`` made (``builds/current.json``), never on a leftover.
 from __future__ import annotations
 
 import datetime as dt
-import graphlib
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -42,9 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import jinja2
 
-from pipeline import impact, lake, locks, project, referrals, schema_docs
+from pipeline import impact, lake, locks, project, referrals, schema_docs, sql_project
 from pipeline.config import Settings
 from pipeline.faults import fault_point
 from pipeline.freshness import Freshness, last_ranking_day
@@ -57,8 +55,6 @@ from pipeline.schemas import ALL_DATASETS, QUARANTINED_RECORDS, RECORD_DATASETS
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "core", "mart", "meta")
-_REFERENCE = re.compile(r"\b(staging|core|mart|meta)\.([a-z_][a-z0-9_]*)\b")
-_COMMENT = re.compile(r"--[^\n]*")
 PUBLISHED_MANIFEST = "published.json"
 CURRENT_BUILD = "current.json"
 # Lake datasets whose files are named after their delivery (staging views take delivery_id from the name).
@@ -75,38 +71,9 @@ class NotPublishable(Exception):
     """A build that must not be checked or published: half-written, or stale (exit 1)."""
 
 
-_TEMPLATES = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
-# The project's shared constants (sql/project_vars.yml), as dbt's models read them: {{ var('platforms') }}.
-_TEMPLATES.globals["var"] = project.var
-
-
-@dataclass(frozen=True)
-class Model:
-    name: str
-    path: Path
-    sql: str
-
-    @property
-    def depends_on(self) -> set[str]:
-        # Names in comments are prose, not dependencies.
-        code = _COMMENT.sub("", self.sql)
-        return {f"{schema}.{table}" for schema, table in _REFERENCE.findall(code)} - {self.name}
-
-    def render(self, incremental: bool) -> str:
-        return _TEMPLATES.from_string(self.sql).render(incremental=incremental)
-
-
-def load_models(sql_dir: Path) -> list[Model]:
-    """All models, dependencies first."""
-    models = {}
-    for layer in LAYERS:
-        for path in sorted((sql_dir / layer).glob("*.sql")):
-            name = f"{layer}.{path.stem}"
-            models[name] = Model(name, path, path.read_text(encoding="utf-8"))
-    graph = {name: model.depends_on & models.keys() for name, model in models.items()}
-    return [models[name] for name in graphlib.TopologicalSorter(graph).static_order()]
+def load_models(sql_dir: Path) -> list[sql_project.Model]:
+    """All models of the dbt project in ``sql_dir``, dependencies first."""
+    return sql_project.load(sql_dir).models
 
 
 @dataclass
@@ -140,18 +107,28 @@ class IncrementalBase:
 
 
 def define_macros(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """The site's variables (its time zone, the owned-site rule) and the helpers of ``sql/macros.sql``."""
+    """The site's variables (its time zone, the owned-site rule) and the DuckDB macros of
+    ``sql/macros/duckdb_macros.sql`` (the ``on-run-start`` hooks of a full build)."""
+    _run_start(con, settings, sql_project.load(resource_dir() / "sql"), incremental=False)
+
+
+def _run_start(
+    con: duckdb.DuckDBPyConnection, settings: Settings, sql: sql_project.Project, incremental: bool
+) -> None:
+    """The site's variables, then ``on-run-start``: the macros (and in an incremental build, the snapshot)."""
     con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
     con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern(settings.owned_sites)])
-    con.execute((resource_dir() / "sql" / "macros.sql").read_text(encoding="utf-8"))
+    for hook in sql.hooks("on-run-start", incremental):
+        con.execute(hook)
 
 
 def build_fingerprint(settings: Settings) -> str:
     """What a build's contents depend on besides the lake: the SQL, the settings the SQL reads and the
     DuckDB release that runs it. An incremental build only starts from a base with the same fingerprint."""
     digest = hashlib.sha256(duckdb.__version__.encode())
-    # The vars file too: models render its values (a new platform is a new column).
-    for path in [*sorted((resource_dir() / "sql").rglob("*.sql")), project.vars_path()]:
+    # The models, macros, sources and dbt_project.yml (its vars: a new platform is a new column; its hooks).
+    sql_dir = resource_dir() / "sql"
+    for path in sorted([*sql_dir.rglob("*.sql"), *sql_dir.rglob("*.yml")]):
         digest.update(path.relative_to(resource_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         json.dumps(
@@ -341,7 +318,8 @@ def build(
     builds.mkdir(parents=True, exist_ok=True)
     path = builds / f"warehouse-{version}.duckdb"
     path.unlink(missing_ok=True)
-    models = load_models(resource_dir() / "sql")
+    sql = sql_project.load(resource_dir() / "sql")
+    models = sql.models
     base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
     result = BuildResult(path, version, run_date, as_of, started_from=started_from)
     if base is not None:
@@ -369,18 +347,16 @@ def build(
         con.execute("SET VARIABLE as_of = ?", [as_of])
         con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
         con.execute("SET VARIABLE impact_window_weeks = ?", [settings.impact.window_weeks])
-        define_macros(con, settings)
+        with _timed("on-run-start hooks"):
+            _run_start(con, settings, sql, incremental)
         referrals.write_reference(con, dict(settings.traffic.social_hosts))
-        if incremental:
-            with _timed("snapshot of the base build"):
-                con.execute(_incremental_step("snapshot"))
         with progress_bar("build", total=len(models)) as advance:
             for model in models:
                 _run_model(con, model, result, incremental)
                 fault_point("build.model")
                 advance()
-        if incremental:
-            con.execute(_incremental_step("cleanup"))
+        for hook in sql.hooks("on-run-end", incremental):
+            con.execute(hook)
         result.data_through = last_ranking_day(con)
         with _timed("impact estimates"):
             result.row_counts.update(impact.write_estimates(con, settings.impact))
@@ -423,22 +399,20 @@ def _remove_build(path: Path) -> None:
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
-def _incremental_step(name: str) -> str:
-    return (resource_dir() / "sql" / "incremental" / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _run_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult, incremental: bool) -> None:
+def _run_model(
+    con: duckdb.DuckDBPyConnection, model: sql_project.Model, result: BuildResult, incremental: bool
+) -> None:
     started = time.perf_counter()
     try:
         con.execute(model.render(incremental))
-    except (duckdb.Error, project.UnknownVar) as exc:
+    except (duckdb.Error, project.UnknownVar, sql_project.ProjectError) as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
-    if model.name.startswith("staging."):
-        log.debug("  %-34s defined  %.2fs", model.name, time.perf_counter() - started)
+    if model.schema == "staging":
+        log.debug("  %-34s defined  %.2fs", model.relation, time.perf_counter() - started)
         return
-    rows = _count(con, model.name)
-    result.row_counts[model.name] = rows
-    log.debug("  %-34s %9d rows  %.2fs", model.name, rows, time.perf_counter() - started)
+    rows = _count(con, model.relation)
+    result.row_counts[model.relation] = rows
+    log.debug("  %-34s %9d rows  %.2fs", model.relation, rows, time.perf_counter() - started)
 
 
 # Which rows a dataset's lake count counts: a rank tracker's "not ranked" rows only mark the days a query was

@@ -1,8 +1,8 @@
 """Chosen ``mart.claims`` rows for the scorecard's layout tests, written into a copy of a published warehouse.
 
-The sample world's own scorecard (the view sql/mart/claims.sql) holds whatever its data say; these rows hold
-every case the report and the status must lay out: each verdict, a claim without data, a reason with markup
-characters (``<``, ``[ga4]``), small estimates. The view is replaced by a table of these rows.
+The sample world's own scorecard (the view sql/models/marts/claims.sql) holds whatever its data say; these
+rows hold every case the report and the status must lay out: each verdict, a claim without data, a reason with
+markup characters (``<``, ``[ga4]``), small estimates. The view is replaced by a table of these rows.
 """
 
 from __future__ import annotations

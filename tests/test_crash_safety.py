@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import sql_project
 from tests.pipeline_runs import (
     FLOAT_DIGITS,
     PROJECT_DIR,
@@ -81,7 +82,7 @@ def _nth(point: str, share: float, reference: Snapshot) -> int:
     elif point.startswith("ingest."):
         visits = len(reference.ledger)
     elif point == "build.model":
-        visits = len(list((PROJECT_DIR / "sql").glob("*/*.sql")))
+        visits = len(sql_project.load(PROJECT_DIR / "sql").models)
     else:
         visits = 1
     return max(1, round(share * visits))

@@ -154,10 +154,11 @@ def run_models(settings: Settings, names: set[str]) -> duckdb.DuckDBPyConnection
     con.execute("SET VARIABLE as_of = ?", [dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)])
     define_macros(con, settings)
     models = load_models(PROJECT_DIR / "sql")
-    wanted = names | {model.name for model in models if model.name.startswith("staging.")}
-    wanted |= {needed for model in models if model.name in wanted for needed in model.depends_on}
+    relations = {model.name: model.relation for model in models}
+    wanted = names | {model.relation for model in models if model.schema == "staging"}
+    wanted |= {relations[up] for model in models if model.relation in wanted for up in model.depends_on}
     for model in models:
-        if model.name in wanted:
+        if model.relation in wanted:
             con.execute(model.render(incremental=False))
     return con
 

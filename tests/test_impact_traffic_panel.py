@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from pipeline import sql_project
 from pipeline.config import DataRoot, ImpactSettings, Settings
 from pipeline.impact.mart import Design, design_sample, estimate_sample
 from pipeline.warehouse import define_macros
@@ -56,8 +57,9 @@ def _traffic_panel(traffic: pa.Table, pages: list[str], weeks: list[dt.date]) ->
         "INSERT INTO mart.impact_weekly_panel VALUES (?, 'position', ?, ?, 10.0, 7)",
         [(page, week, _period(week)) for page in pages for week in weeks],
     )
+    models = sql_project.load(PROJECT_DIR / "sql")
     for model in ("impact_traffic_sites", "impact_traffic_weekly_panel"):
-        con.execute((PROJECT_DIR / "sql" / "mart" / f"{model}.sql").read_text(encoding="utf-8"))
+        con.execute(models.model(model).render(incremental=False))
     return con
 
 

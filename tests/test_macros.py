@@ -1,4 +1,4 @@
-"""The SQL helpers every model uses (sql/macros.sql), on DuckDB."""
+"""The SQL helpers every model uses (sql/macros/duckdb_macros.sql), on DuckDB."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The project's shared constants (sql/project_vars.yml): read as dbt's ``var()`` reads them, and the places
-that must agree with them (the warehouse's columns, the referral classification, the parsers, the report's
-labels, the expectation suites, the SQL helpers) do."""
+"""The project's shared constants (the vars of sql/dbt_project.yml): read as dbt's ``var()`` reads them, and
+the places that must agree with them (the warehouse's columns, the referral classification, the parsers, the
+report's labels, the expectation suites, the SQL helpers) do."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import duckdb
 import pytest
 
 import pipeline.sources
-from pipeline import gate, project, referrals
+from pipeline import gate, project, referrals, sql_project
 from pipeline.config import DataRoot, Settings
 from pipeline.impact import wording
-from pipeline.warehouse import Model, define_macros
+from pipeline.warehouse import define_macros
 from socialrank_demo import rank_worlds, sample
 from tests.conftest import PROJECT_DIR, demo_world_settings
 
@@ -30,9 +30,16 @@ PARSER_PLATFORM_NAMES = ("PLATFORM", "INSTAGRAM", "THREADS")
 
 
 def _project_with_vars(root: Path, text: str) -> Path:
-    (root / "sql").mkdir(parents=True)
-    (root / "sql" / project.VARS_FILE).write_text(text, encoding="utf-8")
+    (root / "sql" / "macros").mkdir(parents=True)
+    (root / "sql" / project.VARS_FILE).write_text(
+        f"name: socialrank\nmodel-paths: [models]\nmacro-paths: [macros]\n{text}", encoding="utf-8"
+    )
     return root
+
+
+def _render(root: Path, sql: str) -> str:
+    """``sql`` rendered as a model of the project at ``root`` is."""
+    return sql_project.load(root / "sql").render(sql, sql_project.Recorder(), "core", "t", incremental=False)
 
 
 # --- var() as dbt's ---------------------------------------------------------------------------------
@@ -46,8 +53,7 @@ def test_var_reads_the_vars_block_of_the_projects_file(
     assert project.var("platforms") == ["x", "reddit"]
     assert project.var("first_event_week") == -2
     # A model renders the same values (the engine's var is this one).
-    model = Model("core.t", root / "sql" / "core" / "t.sql", "SELECT {{ var('platforms') | length }}")
-    assert model.render(incremental=False) == "SELECT 2"
+    assert _render(root, "SELECT {{ var('platforms') | length }}") == "SELECT 2"
 
 
 def test_an_unknown_var_is_an_error_naming_it_unless_a_default_is_given(
@@ -55,12 +61,11 @@ def test_an_unknown_var_is_an_error_naming_it_unless_a_default_is_given(
 ) -> None:
     root = _project_with_vars(tmp_path, "vars:\n  platforms: [x]\n")
     monkeypatch.setenv("SOCIALRANK_PROJECT_DIR", str(root))
-    with pytest.raises(project.UnknownVar, match=r"'platform' not found in .*project_vars\.yml"):
+    with pytest.raises(project.UnknownVar, match=r"'platform' not found in .*dbt_project\.yml"):
         project.var("platform")
     assert project.var("platform", "x") == "x"
-    model = Model("core.t", tmp_path / "t.sql", "SELECT '{{ var('window') }}'")
     with pytest.raises(project.UnknownVar, match="'window'"):
-        model.render(incremental=False)
+        _render(root, "SELECT '{{ var('window') }}'")
 
 
 def test_a_callers_change_to_a_value_stays_its_own() -> None:

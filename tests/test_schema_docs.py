@@ -1,5 +1,5 @@
-"""The analysts' reference: ``sql/{core,mart}/schema.yml`` describe every core and mart table and column the
-build makes, nothing else, and the build stores the descriptions as the catalog's comments."""
+"""The analysts' reference: ``sql/models/{core,marts}/schema.yml`` describe every core and mart table and
+column the build makes, nothing else, and the build stores the descriptions as the catalog's comments."""
 
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ def test_a_nul_character_or_lone_surrogate_is_refused_not_cut() -> None:
 
 def _write_schema_files(sql_dir: Path, core: str, mart: str) -> None:
     for layer, text in (("core", core), ("mart", mart)):
-        (sql_dir / layer).mkdir(parents=True)
-        (sql_dir / layer / "schema.yml").write_text(text, encoding="utf-8")
+        path = schema_docs.schema_files(sql_dir)[layer]
+        path.parent.mkdir(parents=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def _comments(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:

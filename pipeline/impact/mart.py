@@ -84,7 +84,7 @@ ANY = "any"
 TREATMENTS = ("first_link", "engagement")
 CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_treated": "notyet"}
 # The event study's weeks around the treatment week are first_event_week..last_event_week of
-# sql/project_vars.yml (SPEC: -28..+56 days), shared with mart.impact_trajectories and the suites.
+# sql/dbt_project.yml (SPEC: -28..+56 days), shared with mart.impact_trajectories and the suites.
 HORIZONS = (("weeks_0_3", 0, 3), ("weeks_4_8", 4, 8), ("weeks_0_8", 0, 8))
 MIN_TREATED = 5
 ALPHA = 0.05

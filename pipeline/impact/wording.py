@@ -45,7 +45,7 @@ class Answer:
 
 
 def label(platform: str) -> str:
-    """A platform's name as readers know it (``platform_labels`` of sql/project_vars.yml). A warehouse built
+    """A platform's name as readers know it (``platform_labels`` of sql/dbt_project.yml). A warehouse built
     before a platform was renamed or removed can still hold it: its own name, capitalised, then."""
     if platform == "any":
         return ANY_LABEL

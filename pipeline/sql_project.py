@@ -1,0 +1,225 @@
+"""The dbt project under ``sql/``: its models, rendered and ordered as dbt parses and runs them.
+
+``sql/dbt_project.yml`` names the folders of ``sql/models/`` and each folder's schema (``+schema``, used as it
+stands: ``sql/macros/generate_schema_name.sql``), the hooks run before and after the models and the project's
+vars (:mod:`pipeline.project`). A model is a Jinja template rendered with dbt's context: ``{{ ref('name') }}``
+is the relation another model builds (``schema.alias``, the alias from the model's ``config(alias=...)``, else
+its name), ``{{ source('lake', 'dataset') }}`` a lake dataset (the ``meta: external_location`` of
+``models/*/sources.yml``, dbt-duckdb's idiom for external Parquet), ``{{ this }}`` the model's own relation,
+``is_incremental()`` whether the build updates a copy of the published warehouse, and the Jinja macros of
+``sql/macros/`` are callable.
+
+A model's dependencies are the ``ref()`` calls its rendering records with ``is_incremental()`` false, as dbt's
+parse records them: a model whose incremental branch reads a model its full branch does not names it in a
+``-- depends_on: {{ ref('name') }}`` comment (dbt's idiom). Rendering a model for a build that refers to a
+model its parse did not record is an error, as in dbt. ``tests/test_dbt_project.py`` checks that dbt's own
+parse of the project finds the same models with the same dependencies.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from pipeline import project
+
+PROJECT_FILE = "dbt_project.yml"
+PROJECT_NAME = "socialrank"
+INCREMENTAL_BUILD_VAR = "incremental_build"
+"""The run var the hooks read (``dbt build --vars '{incremental_build: true}'``): an incremental build."""
+_NO_DEFAULT = object()
+
+
+class ProjectError(ValueError):
+    """A model, ``ref()`` or ``source()`` the project does not define, or a dependency dbt could not see."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What ``ref()``, ``source()`` and ``this`` render as."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Recorder:
+    """What one rendering of a model called: its ``ref()``s, ``source()``s and ``config()``."""
+
+    refs: set[str] = field(default_factory=set)
+    sources: set[tuple[str, str]] = field(default_factory=set)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    """dbt's name of the model: its file's stem, unique in the project."""
+    path: Path
+    sql: str
+    schema: str
+    alias: str
+    depends_on: frozenset[str]
+    """The models it ``ref()``s (as dbt's parse records them)."""
+    sources: frozenset[tuple[str, str]]
+    project: Project = field(repr=False, compare=False)
+
+    @property
+    def relation(self) -> str:
+        """What it builds: ``schema.alias``."""
+        return f"{self.schema}.{self.alias}"
+
+    def render(self, incremental: bool) -> str:
+        """The SQL a build runs; an error if it ``ref()``s a model its parse did not record."""
+        recorder = Recorder()
+        sql = self.project.render(self.sql, recorder, self.schema, self.name, incremental=incremental)
+        unseen = recorder.refs - self.depends_on
+        if unseen:
+            raise ProjectError(
+                f"{self.path}: its incremental branch refers to {', '.join(sorted(unseen))}, which dbt's "
+                "parse does not see; name each in a '-- depends_on: {{ ref(...) }}' comment"
+            )
+        return sql
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Mapping[str, Any]
+    sources: dict[tuple[str, str], str]
+    """``(source, table)``: the SQL a ``source()`` of it renders as."""
+    models: list[Model] = field(default_factory=list)
+    """Dependencies first."""
+    _templates: jinja2.Environment = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._templates = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        self._templates.globals["var"] = project.var
+        for path in sorted((self.root / self._setting("macro-paths")[0]).glob("*.sql")):
+            module = self._templates.from_string(path.read_text(encoding="utf-8")).module
+            macros = {
+                name: value for name, value in vars(module).items() if isinstance(value, jinja2.runtime.Macro)
+            }
+            self._templates.globals.update(macros)
+
+    def _setting(self, key: str) -> Any:
+        if key not in self.settings:
+            raise ProjectError(f"{self.root / PROJECT_FILE}: no {key!r}")
+        return self.settings[key]
+
+    def model(self, name: str) -> Model:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise ProjectError(f"no model {name!r} in {self.root}")
+
+    def hooks(self, kind: str, incremental: bool) -> list[str]:
+        """The SQL of ``on-run-start`` or ``on-run-end``, each hook rendered (empty ones left out)."""
+        rendered = (
+            self.render(hook, Recorder(), "main", None, incremental=incremental)
+            for hook in self.settings.get(kind, [])
+        )
+        return [sql for sql in rendered if sql.strip()]
+
+    def render(self, text: str, recorder: Recorder, schema: str, model: str | None, incremental: bool) -> str:
+        relations = {model.name: model.relation for model in self.models}
+
+        def ref(name: str) -> Relation:
+            recorder.refs.add(name)
+            if name not in relations:
+                raise ProjectError(f"ref({name!r}): no such model")
+            return Relation(relations[name])
+
+        def source(source_name: str, table: str) -> Relation:
+            recorder.sources.add((source_name, table))
+            if (source_name, table) not in self.sources:
+                raise ProjectError(f"source({source_name!r}, {table!r}): not declared")
+            return Relation(self.sources[source_name, table])
+
+        def config(**settings: Any) -> str:
+            recorder.config.update(settings)
+            return ""
+
+        def var(name: str, default: Any = _NO_DEFAULT) -> Any:
+            if name == INCREMENTAL_BUILD_VAR:
+                return incremental
+            return project.var(name) if default is _NO_DEFAULT else project.var(name, default)
+
+        this = _This(schema, model, recorder) if model else None
+        return self._templates.from_string(text).render(
+            ref=ref,
+            source=source,
+            config=config,
+            var=var,
+            this=this,
+            is_incremental=lambda: incremental,
+        )
+
+
+@dataclass(frozen=True)
+class _This:
+    """``{{ this }}``: the model's own relation, its alias from a ``config()`` called before."""
+
+    schema: str
+    name: str
+    recorder: Recorder
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.recorder.config.get('alias', self.name)}"
+
+
+def load(sql_dir: Path) -> Project:
+    """The project, its models parsed and ordered (dependencies first)."""
+    settings = yaml.safe_load((sql_dir / PROJECT_FILE).read_text(encoding="utf-8"))
+    if not isinstance(settings, dict) or settings.get("name") != PROJECT_NAME:
+        raise ProjectError(f"{sql_dir / PROJECT_FILE}: not the {PROJECT_NAME} dbt project")
+    model_dir = sql_dir / settings["model-paths"][0]
+    result = Project(sql_dir, settings, _sources(model_dir))
+    folders: dict[str, dict[str, Any]] = settings.get("models", {}).get(PROJECT_NAME, {})
+    parsed: dict[str, tuple[Path, str, str, Recorder]] = {}
+    for folder, folder_config in folders.items():
+        for path in sorted((model_dir / folder).glob("*.sql")):
+            if path.stem in parsed:
+                raise ProjectError(f"{path}: another model is named {path.stem!r} ({parsed[path.stem][0]})")
+            sql = path.read_text(encoding="utf-8")
+            parsed[path.stem] = (path, sql, folder_config["+schema"], Recorder())
+    # Parse as dbt does: every model rendered once with is_incremental() false, recording what it calls.
+    # Relations are known only after every config(alias=...) is: a parse's ref() renders a placeholder.
+    placeholder = Project(sql_dir, settings, result.sources)
+    placeholder.models = [_model(name, entry, placeholder, frozenset()) for name, entry in parsed.items()]
+    for name, (_, sql, schema, recorder) in parsed.items():
+        placeholder.render(sql, recorder, schema, name, incremental=False)
+    models = {name: _model(name, entry, result, frozenset(entry[3].refs)) for name, entry in parsed.items()}
+    graph = {name: set(model.depends_on) for name, model in models.items()}
+    result.models = [models[name] for name in graphlib.TopologicalSorter(graph).static_order()]
+    return result
+
+
+def _model(
+    name: str, entry: tuple[Path, str, str, Recorder], owner: Project, depends_on: frozenset[str]
+) -> Model:
+    path, sql, schema, recorder = entry
+    alias = str(recorder.config.get("alias", name))
+    return Model(name, path, sql, schema, alias, depends_on, frozenset(recorder.sources), owner)
+
+
+def _sources(model_dir: Path) -> dict[tuple[str, str], str]:
+    """Every declared source table and the SQL it renders as: its ``external_location``, ``{name}`` filled."""
+    sources: dict[tuple[str, str], str] = {}
+    for path in sorted(model_dir.glob("*/*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for source in document.get("sources", []):
+            for table in source["tables"]:
+                location: str = {**source.get("meta", {}), **table.get("meta", {})}["external_location"]
+                sources[source["name"], table["name"]] = location.format_map({"name": table["name"]})
+    return sources

@@ -1,5 +1,0 @@
--- The checksum of the estimator's inputs behind mart.impact_estimates (pipeline.impact.mart): an
--- incremental build whose inputs match keeps the estimates instead of computing them again.
-CREATE TABLE IF NOT EXISTS meta.impact_inputs (
-    checksum VARCHAR NOT NULL
-);

@@ -1,0 +1,19 @@
+-- One row per post (the same post can arrive in several deliveries), dated in the site's time zone.
+-- Incremental: only meta.changed_posts are redone, each from all its lake rows. The replaced rows are kept
+-- aside (a temporary table): core.post_engagement maps snapshots to posts by their old permalinks too.
+-- depends_on: {{ ref('changed_posts') }}
+{% if is_incremental() %}
+CREATE OR REPLACE TEMP TABLE replaced_social_posts AS
+SELECT * FROM {{ this }} SEMI JOIN {{ ref('changed_posts') }} USING (platform, post_id);
+DELETE FROM {{ this }} AS p
+USING {{ ref('changed_posts') }} AS c
+WHERE p.platform = c.platform AND p.post_id = c.post_id;
+INSERT INTO {{ this }} BY NAME
+{% else %}
+CREATE OR REPLACE TABLE {{ this }} AS
+{% endif %}
+SELECT platform, post_id, permalink, posted_at, site_day(posted_at) AS post_day, text, is_repost
+FROM {{ ref('stg_social_posts') }}
+{% if is_incremental() %}SEMI JOIN {{ ref('changed_posts') }} USING (platform, post_id){% endif %}
+WHERE site_day(posted_at) <= getvariable('as_of')
+QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY delivery_id) = 1;

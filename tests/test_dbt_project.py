@@ -1,0 +1,117 @@
+"""sql/ is a dbt project that dbt itself parses, and dbt sees the models the build runs as the build does.
+
+One rule in one place: the build's engine (pipeline/sql_project.py) takes a model's dependencies from the
+ref() calls of its parse, as dbt does; this checks dbt's manifest against it, model for model. Real dbt, in
+process, offline (no package hub, no usage statistics), with the committed profile and a build file under
+tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbt.cli.main import dbtRunner
+
+from pipeline import sql_project
+from tests.conftest import PROJECT_DIR
+
+SQL_DIR = PROJECT_DIR / "sql"
+
+
+def _dbt(target: Path, *args: str) -> Any:
+    result = dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir", str(SQL_DIR),
+            "--profiles-dir", str(SQL_DIR),
+            "--target-path", str(target / "target"),
+            "--log-path", str(target / "logs"),
+            "--quiet",
+        ]
+    )  # fmt: skip
+    assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
+    return result.result
+
+
+@pytest.fixture(scope="module")
+def dbt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("dbt")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DO_NOT_TRACK", "1")
+        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        env.setenv("SOCIALRANK_BUILD_PATH", str(target / "warehouse.duckdb"))
+        env.setenv("SOCIALRANK_HOME", str(target / "data"))
+        _dbt(target, "parse")
+        listed = _dbt(target, "ls", "--resource-type", "model", "--output", "name")
+        _dbt(target, "compile", "--select", "path:models/staging")
+    (target / "listed.json").write_text(json.dumps(sorted(listed)), encoding="utf-8")
+    return target
+
+
+def test_dbt_parses_and_lists_exactly_the_models_the_build_runs(dbt_dir: Path) -> None:
+    listed = json.loads((dbt_dir / "listed.json").read_text(encoding="utf-8"))
+    engine = sql_project.load(SQL_DIR)
+    assert listed == sorted(model.name for model in engine.models)
+    assert not (SQL_DIR / "target").exists() and not (SQL_DIR / "logs").exists()  # dbt wrote under tmp only
+
+
+def test_dbts_manifest_has_the_engines_relations_and_dependencies(dbt_dir: Path) -> None:
+    manifest = json.loads((dbt_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
+    dbt_models = {
+        node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"
+    }
+    engine = {model.name: model for model in sql_project.load(SQL_DIR).models}
+    assert dbt_models.keys() == engine.keys()
+    for name, node in dbt_models.items():
+        model = engine[name]
+        upstream = [unique_id.split(".") for unique_id in node["depends_on"]["nodes"]]
+        assert {parts[-1] for parts in upstream if parts[0] == "model"} == model.depends_on, name
+        assert {tuple(parts[-2:]) for parts in upstream if parts[0] == "source"} == model.sources, name
+        assert f"{node['schema']}.{node['alias']}" == model.relation, name
+    # Every built relation keeps its name: staging views too (stg_<name> models, aliased).
+    assert engine["stg_social_links"].relation == "staging.social_links"
+    assert engine["social_links"].relation == "core.social_links"
+    assert {model.schema for model in engine.values()} == {"staging", "core", "mart", "meta"}
+
+
+def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -> None:
+    compiled = dbt_dir / "target" / "compiled" / "socialrank" / "models" / "staging"
+    staging = [model for model in sql_project.load(SQL_DIR).models if model.schema == "staging"]
+    assert len(staging) == len(list(compiled.glob("*.sql"))) == 10
+    for model in staging:
+        ((source, table),) = model.sources
+        location = sql_project.load(SQL_DIR).sources[source, table]
+        assert location.startswith(f"read_parquet('lake/{table}/")
+        assert location in (compiled / f"{model.name}.sql").read_text(encoding="utf-8"), model.name
+
+
+def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path) -> None:
+    sql = tmp_path / "sql"
+    (sql / "models" / "core").mkdir(parents=True)
+    (sql / "macros").mkdir()
+    (sql / "dbt_project.yml").write_text(
+        "name: socialrank\nmodel-paths: [models]\nmacro-paths: [macros]\n"
+        "models:\n  socialrank:\n    core:\n      +schema: core\n",
+        encoding="utf-8",
+    )
+    (sql / "models" / "core" / "a.sql").write_text(
+        "CREATE TABLE {{ this }} AS SELECT 1 AS x", encoding="utf-8"
+    )
+    reader = sql / "models" / "core" / "b.sql"
+    reader.write_text(
+        "CREATE TABLE {{ this }} AS SELECT 1{% if is_incremental() %} FROM {{ ref('a') }}{% endif %}",
+        encoding="utf-8",
+    )
+    model = sql_project.load(sql).model("b")
+    assert model.depends_on == frozenset()  # as dbt's parse: is_incremental() is false
+    with pytest.raises(sql_project.ProjectError, match="depends_on"):
+        model.render(incremental=True)
+    reader.write_text(
+        "-- depends_on: {{ ref('a') }}\n" + reader.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    declared = sql_project.load(sql).model("b")
+    assert declared.depends_on == {"a"}
+    assert declared.render(incremental=True).endswith("SELECT 1 FROM core.a")
