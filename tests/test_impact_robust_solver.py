@@ -74,3 +74,13 @@ def test_a_daemonic_process_solves_them_itself(
     finally:
         daemon.join(timeout=60)
     assert daemon.exitcode == 0
+
+
+def test_a_problem_handed_in_again_gets_its_interval_in_its_place(
+    problems: list[RobustProblem], one_by_one: list[RobustInterval]
+) -> None:
+    """A platform whose treated pages are all of ``any``'s hands in ``any``'s problems again: they are
+    solved once, and each place gets its interval."""
+    again = [problems[0], *problems, problems[3]]
+    assert problems[0].key != problems[3].key
+    assert _solve_all(again) == [one_by_one[0], *one_by_one, one_by_one[3]]

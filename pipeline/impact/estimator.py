@@ -196,6 +196,13 @@ class RobustProblem:
     l_vec: npt.NDArray[np.float64]
     m_bar: float
 
+    @property
+    def key(self) -> bytes:
+        """Equal for problems whose intervals are equal: every input of the solve, value for value."""
+        shape = f"{self.betahat.shape}{self.sigma.shape}{self.l_vec.shape}"
+        head = f"{self.pre_periods}/{self.post_periods}/{self.m_bar!r}/{shape}/".encode()
+        return head + self.betahat.tobytes() + self.sigma.tobytes() + self.l_vec.tobytes()
+
     def solve(self) -> RobustInterval:
         from moderndid import didhonest  # heavy (cvxpy): imported when an interval is asked for
 
@@ -240,7 +247,9 @@ class RobustSolver:
     def __init__(self, expected: int) -> None:
         import multiprocessing
 
-        self._problems: list[RobustProblem] = []
+        self._problems: list[RobustProblem] = []  # distinct ones, solved in this order
+        self._positions: dict[bytes, int] = {}  # a problem's key: its place in _problems
+        self._handed_in: list[int] = []  # every problem handed in: its place in _problems
         self._futures: list[Future[RobustInterval]] = []
         self._pool: ProcessPoolExecutor | None = None
         workers = min(expected, len(os.sched_getaffinity(0)))
@@ -266,7 +275,14 @@ class RobustSolver:
             self._pool = None
 
     def submit(self, problem: RobustProblem) -> None:
-        """Hand in one problem; a worker starts on it as soon as one is free."""
+        """Hand in one problem; a worker starts on it as soon as one is free. A problem equal to one
+        handed in before (a platform whose treated pages are those of ``any``) is not solved again."""
+        key = problem.key
+        if key in self._positions:
+            self._handed_in.append(self._positions[key])
+            return
+        self._positions[key] = len(self._problems)
+        self._handed_in.append(len(self._problems))
         self._problems.append(problem)
         if self._pool is None:
             return
@@ -289,7 +305,7 @@ class RobustSolver:
                     del self._futures[position:]
                     self._give_up(failure)
             intervals.append(problem.solve())
-        return intervals
+        return [intervals[position] for position in self._handed_in]
 
     def _give_up(self, failure: BaseException) -> None:
         """Stop handing problems to workers; the rest are solved here."""
