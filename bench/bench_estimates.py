@@ -118,6 +118,7 @@ def run(warehouse: Path, tree: Path | None) -> dict[str, Any]:
         "SOCIALRANK_PROJECT_DIR": str(tree or PROJECT),
     }
     env.pop("PYTHONPATH", None)
+    load_before = os.getloadavg()[0]
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     finished = subprocess.run(
@@ -129,7 +130,8 @@ def run(warehouse: Path, tree: Path | None) -> dict[str, Any]:
         cwd=warehouse.parent,
     )
     result: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
-    return result
+    # The machine may be shared: its load while the run ran, beside the run's time.
+    return result | {"load_average_1min": load_before, "load_average_1min_after": os.getloadavg()[0]}
 
 
 def main() -> None:

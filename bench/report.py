@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -230,13 +231,27 @@ def build_rows(data: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _machine_load(data: dict[str, Any]) -> str:
+    """The machine's median 1-minute load average over the runs, where they recorded it."""
+    loads = [
+        run["load_average_1min"]
+        for runs in data["runs"].values()
+        for run in runs
+        if "load_average_1min" in run
+    ]
+    return (
+        f"; machine load {statistics.median(loads):.1f} on {data['machine']['cores']} cores" if loads else ""
+    )
+
+
 def estimates_rows(data: dict[str, Any]) -> list[Row]:
     medians = data["median_seconds"]
     return [
         (
             f"impact estimation step of a sample build, against {data['baseline']}",
             f"{medians['current']:.1f} s vs {medians['baseline']:.1f} s: {data['ratio']:.2f}x the time"
-            f"{_run_by_run(data)}; rows identical: {'yes' if data['identical_rows'] else 'no'}",
+            f"{_run_by_run(data)}; rows identical: {'yes' if data['identical_rows'] else 'no'}"
+            f"{_machine_load(data)}",
             "(reported)",
             None,
         )
