@@ -1,7 +1,7 @@
 """The benchmark report: every figure of ``make bench`` in one JSON file and one Markdown table.
 
 Reads what the benchmarks wrote (``bench/results/{ingest,ingest_csv,ingest_ga4_bigquery,ingest_world,crawl,
-dags,build}.json``), writes
+dags,build,estimates}.json``), writes
 ``bench/results/report.json`` and ``bench/results/report.md`` (the table the README shows), and prints
 the table. A benchmark that has not been run is listed as missing, not left out.
 
@@ -14,11 +14,21 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SOURCES = ("ingest", "ingest_csv", "ingest_ga4_bigquery", "ingest_world", "crawl", "dags", "build")
+SOURCES = (
+    "ingest",
+    "ingest_csv",
+    "ingest_ga4_bigquery",
+    "ingest_world",
+    "crawl",
+    "dags",
+    "build",
+    "estimates",
+)
 Row = tuple[str, str, str, bool | None]
 
 
@@ -221,6 +231,33 @@ def build_rows(data: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _machine_load(data: dict[str, Any]) -> str:
+    """The machine's median 1-minute load average over the runs, where they recorded it."""
+    loads = [
+        run["load_average_1min"]
+        for runs in data["runs"].values()
+        for run in runs
+        if "load_average_1min" in run
+    ]
+    return (
+        f"; machine load {statistics.median(loads):.1f} on {data['machine']['cores']} cores" if loads else ""
+    )
+
+
+def estimates_rows(data: dict[str, Any]) -> list[Row]:
+    medians = data["median_seconds"]
+    return [
+        (
+            f"impact estimation step of a sample build, against {data['baseline']}",
+            f"{medians['current']:.1f} s vs {medians['baseline']:.1f} s: {data['ratio']:.2f}x the time"
+            f"{_run_by_run(data)}; rows identical: {'yes' if data['identical_rows'] else 'no'}"
+            f"{_machine_load(data)}",
+            "(reported)",
+            None,
+        )
+    ]
+
+
 RENDERERS = {
     "ingest": ingest_rows,
     "ingest_csv": ingest_csv_rows,
@@ -229,6 +266,7 @@ RENDERERS = {
     "crawl": crawl_rows,
     "dags": dags_rows,
     "build": build_rows,
+    "estimates": estimates_rows,
 }
 
 

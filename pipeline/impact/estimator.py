@@ -43,12 +43,15 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import stats
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,13 @@ class RobustProblem:
     l_vec: npt.NDArray[np.float64]
     m_bar: float
 
+    @property
+    def key(self) -> bytes:
+        """Equal for problems whose intervals are equal: every input of the solve, value for value."""
+        shape = f"{self.betahat.shape}{self.sigma.shape}{self.l_vec.shape}"
+        head = f"{self.pre_periods}/{self.post_periods}/{self.m_bar!r}/{shape}/".encode()
+        return head + self.betahat.tobytes() + self.sigma.tobytes() + self.l_vec.tobytes()
+
     def solve(self) -> RobustInterval:
         from moderndid import didhonest  # heavy (cvxpy): imported when an interval is asked for
 
@@ -220,28 +230,89 @@ def _solve(problem: RobustProblem) -> RobustInterval:
     return problem.solve()
 
 
-def solve_robust(problems: list[RobustProblem]) -> list[RobustInterval]:
-    """Solve many robust intervals, in order, with the same results as one by one. Each takes about a
-    second of linear programs, so with :data:`ROBUST_PARALLEL_FROM` or more and more than one core they
-    are solved side by side in worker processes. The workers come from a fork server (a fresh process
-    that imported the solver once), not from this process, whose Polars and DuckDB thread pools a fork
-    would copy mid-use. A daemonic process (a Celery task) may not start workers, and workers that cannot
-    start or die leave the work to this process."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+class RobustSolver:
+    """Solves robust intervals as they are handed in, while the caller goes on estimating; ``results``
+    returns them in the order handed in, the same numbers as one by one (each solve is seeded).
 
-    workers = min(len(problems), len(os.sched_getaffinity(0)))
-    daemonic = multiprocessing.current_process().daemon
-    if len(problems) >= ROBUST_PARALLEL_FROM and workers > 1 and not daemonic:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipeline.impact.estimator", "moderndid.didhonest"])
+    Each takes about a second of linear programs, so where :data:`ROBUST_PARALLEL_FROM` or more are
+    ``expected`` and there is more than one core, they are solved side by side in worker processes, one
+    per core, from the first one handed in: the solving overlaps the caller's estimation instead of
+    following it. The workers come from a fork server (a fresh process that imports the solver once,
+    started here so that it does so while the caller estimates), not from this process, whose Polars and
+    DuckDB thread pools a fork would copy mid-use. A daemonic process (a Celery task) may not start
+    workers, and workers that cannot start or die leave the work to this process. Use it as a context
+    manager: leaving it stops the workers.
+    """
+
+    def __init__(self, expected: int) -> None:
+        import multiprocessing
+
+        self._problems: list[RobustProblem] = []  # distinct ones, solved in this order
+        self._positions: dict[bytes, int] = {}  # a problem's key: its place in _problems
+        self._handed_in: list[int] = []  # every problem handed in: its place in _problems
+        self._futures: list[Future[RobustInterval]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        workers = min(expected, len(os.sched_getaffinity(0)))
+        if expected >= ROBUST_PARALLEL_FROM and workers > 1 and not multiprocessing.current_process().daemon:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import forkserver
+
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["pipeline.impact.estimator", "moderndid.didhonest"])
+            try:
+                forkserver.ensure_running()
+            except OSError as failure:
+                log.info("robust intervals solved one by one here: no fork server (%s)", failure)
+                return
+            self._pool = ProcessPoolExecutor(workers, mp_context=context)
+
+    def __enter__(self) -> RobustSolver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def submit(self, problem: RobustProblem) -> None:
+        """Hand in one problem; a worker starts on it as soon as one is free. A problem equal to one
+        handed in before (a platform whose treated pages are those of ``any``) is not solved again."""
+        key = problem.key
+        if key in self._positions:
+            self._handed_in.append(self._positions[key])
+            return
+        self._positions[key] = len(self._problems)
+        self._handed_in.append(len(self._problems))
+        self._problems.append(problem)
+        if self._pool is None:
+            return
         try:
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                return list(pool.map(_solve, problems))
-        except (OSError, BrokenProcessPool) as failure:
-            log.info("robust intervals solved one by one here: the worker processes failed (%s)", failure)
-    return [problem.solve() for problem in problems]
+            self._futures.append(self._pool.submit(_solve, problem))
+        except (OSError, RuntimeError) as failure:  # workers that cannot start; a broken pool's submit
+            self._give_up(failure)
+
+    def results(self) -> list[RobustInterval]:
+        """Every interval handed in, in order, once all are solved."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        intervals: list[RobustInterval] = []
+        for position, problem in enumerate(self._problems):
+            if position < len(self._futures):
+                try:
+                    intervals.append(self._futures[position].result())
+                    continue
+                except (OSError, BrokenProcessPool) as failure:
+                    del self._futures[position:]
+                    self._give_up(failure)
+            intervals.append(problem.solve())
+        return [intervals[position] for position in self._handed_in]
+
+    def _give_up(self, failure: BaseException) -> None:
+        """Stop handing problems to workers; the rest are solved here."""
+        log.info("robust intervals solved one by one here: the worker processes failed (%s)", failure)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass(frozen=True)

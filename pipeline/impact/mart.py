@@ -88,7 +88,7 @@ CONTROL_GROUPS: dict[str, ControlGroup] = {"never_treated": "never", "not_yet_tr
 HORIZONS = (("weeks_0_3", 0, 3), ("weeks_4_8", 4, 8), ("weeks_0_8", 0, 8))
 MIN_TREATED = 5
 ALPHA = 0.05
-# A row's robust interval while it waits to be solved with the others (never written to the mart).
+# A row's robust problem until it is handed to the solver (never written to the mart).
 PENDING_ROBUST = "robust_problem"
 
 # Candidate treated pages per platform and definition, and their treatment day.
@@ -242,13 +242,7 @@ def write_estimates(con: duckdb.DuckDBPyConnection, settings: ImpactSettings) ->
         log.info("impact: inputs unchanged since the base build; its estimates are kept")
         return {table: _count(con, table) for table in ("mart.impact_estimates", "mart.impact_event_time")}
     designs = _designs(con, settings)
-    estimate_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
-    for design in designs:
-        rows, events = _estimate_design(con, design, settings)
-        estimate_rows += rows
-        event_rows += events
-    _solve_robust_intervals(estimate_rows)
+    estimate_rows, event_rows = _estimate_designs(con, designs, settings)
     _adjust_and_conclude(estimate_rows)
     con.execute("DROP TABLE treatment_days; DROP TABLE window_first_links")
     con.execute("DELETE FROM mart.impact_estimates; DELETE FROM mart.impact_event_time")
@@ -384,16 +378,31 @@ def _estimate_design(
     return rows, _event_rows(design, result)
 
 
-def _solve_robust_intervals(rows: list[dict[str, Any]]) -> None:
-    """Fill in the robust intervals the rows wait for, solved together (side by side where there are
-    several: they are most of the estimator's time)."""
-    from pipeline.impact.estimator import solve_robust
+def _estimate_designs(
+    con: duckdb.DuckDBPyConnection, designs: list[Design], settings: ImpactSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every design's estimate and event-week rows, in design order, robust intervals filled in. The
+    intervals (most of the estimator's time) are handed to a :class:`RobustSolver` as each design is
+    estimated, so its workers solve them while the next designs are estimated."""
+    from pipeline.impact.estimator import RobustSolver
 
-    waiting = [row for row in rows if row.get(PENDING_ROBUST) is not None]
-    for row, interval in zip(waiting, solve_robust([row[PENDING_ROBUST] for row in waiting]), strict=True):
-        row["robust_ci_low"], row["robust_ci_high"] = interval.low, interval.high
-    for row in rows:
-        row.pop(PENDING_ROBUST, None)
+    headline = sum((d.treatment, d.control_group) == (HEADLINE_TREATMENT, HEADLINE_CONTROL) for d in designs)
+    estimate_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
+    with RobustSolver(expected=headline * len(HORIZONS)) as robust:
+        for design in designs:
+            rows, events = _estimate_design(con, design, settings)
+            for row in rows:
+                problem = row.pop(PENDING_ROBUST, None)
+                if problem is not None:
+                    robust.submit(problem)
+                    waiting.append(row)
+            estimate_rows += rows
+            event_rows += events
+        for row, interval in zip(waiting, robust.results(), strict=True):
+            row["robust_ci_low"], row["robust_ci_high"] = interval.low, interval.high
+    return estimate_rows, event_rows
 
 
 def _horizon_rows(design: Design, result: StaggeredDid, control_pages: int) -> list[dict[str, Any]]:
