@@ -123,6 +123,13 @@ class Project:
                 return model
         raise ProjectError(f"no model {name!r} in {self.root}")
 
+    def files(self) -> list[Path]:
+        """What a build reads of the project: ``dbt_project.yml`` and the ``.sql`` and ``.yml`` files under
+        its model and macro paths; not what running dbt here writes (``target/``, ``logs/``)."""
+        folders = [self.root / path for key in ("model-paths", "macro-paths") for path in self._setting(key)]
+        found = (path for folder in folders for path in folder.rglob("*") if path.suffix in {".sql", ".yml"})
+        return sorted([self.root / PROJECT_FILE, *found])
+
     def hooks(self, kind: str, incremental: bool) -> list[str]:
         """The SQL of ``on-run-start`` or ``on-run-end``, each hook rendered (empty ones left out)."""
         rendered = (

@@ -127,8 +127,7 @@ def build_fingerprint(settings: Settings) -> str:
     DuckDB release that runs it. An incremental build only starts from a base with the same fingerprint."""
     digest = hashlib.sha256(duckdb.__version__.encode())
     # The models, macros, sources and dbt_project.yml (its vars: a new platform is a new column; its hooks).
-    sql_dir = resource_dir() / "sql"
-    for path in sorted([*sql_dir.rglob("*.sql"), *sql_dir.rglob("*.yml")]):
+    for path in sql_project.load(resource_dir() / "sql").files():
         digest.update(path.relative_to(resource_dir()).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         json.dumps(

@@ -9,13 +9,15 @@ tmp_path.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dbt.cli.main import dbtRunner
 
-from pipeline import sql_project
+from pipeline import sql_project, warehouse
+from pipeline.config import Settings
 from tests.conftest import PROJECT_DIR
 
 SQL_DIR = PROJECT_DIR / "sql"
@@ -115,3 +117,18 @@ def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path
     declared = sql_project.load(sql).model("b")
     assert declared.depends_on == {"a"}
     assert declared.render(incremental=True).endswith("SELECT 1 FROM core.a")
+
+
+def test_the_build_fingerprint_follows_the_projects_files_not_what_dbt_writes_beside_them(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(SQL_DIR, tmp_path / "project" / "sql", ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("SOCIALRANK_PROJECT_DIR", str(tmp_path / "project"))
+    before = warehouse.build_fingerprint(settings)
+    compiled = tmp_path / "project" / "sql" / "target" / "compiled" / "socialrank" / "models"
+    compiled.mkdir(parents=True)
+    (compiled / "social_links.sql").write_text("SELECT 1", encoding="utf-8")  # `dbt compile` run from sql/
+    assert warehouse.build_fingerprint(settings) == before
+    model = tmp_path / "project" / "sql" / "models" / "core" / "social_links.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+    assert warehouse.build_fingerprint(settings) != before
