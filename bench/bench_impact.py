@@ -76,7 +76,7 @@ def after(world: RankWorld, anticipation: int) -> StaggeredDid:
             "SELECT query, day AS ranking_date, position, impressions FROM world_rankings "
             "UNION ALL SELECT query, day, NULL, NULL FROM tracked"
         )
-        con.execute(models.model("impact_cell_weekly_panel").render(incremental=False))
+        models.model("impact_cell_weekly_panel").run(con, incremental=False)
         con.register("links", world.first_links)
         con.execute(
             "CREATE TEMP TABLE window_first_links AS "

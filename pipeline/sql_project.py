@@ -9,6 +9,10 @@ its name), ``{{ source('lake', 'dataset') }}`` a lake dataset (the ``meta: exter
 ``is_incremental()`` whether the build updates a copy of the published warehouse, and the Jinja macros of
 ``sql/macros/`` are callable.
 
+Each model is one ``SELECT``, materialized as dbt does (:meth:`Model.statements`): a view, a table, an
+``incremental`` model's rows appended in an incremental build after its ``pre_hook`` deleted what it redoes,
+or (``ddl``, the project's materialization for the tables the build's Python fills) its DDL as written.
+
 A model's dependencies are the ``ref()`` calls its rendering records with ``is_incremental()`` false, as dbt's
 parse records them: a model whose incremental branch reads a model its full branch does not names it in a
 ``-- depends_on: {{ ref('name') }}`` comment (dbt's idiom). Rendering a model for a build that refers to a
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import yaml
 
@@ -33,6 +38,9 @@ PROJECT_FILE = "dbt_project.yml"
 PROJECT_NAME = "socialrank"
 INCREMENTAL_BUILD_VAR = "incremental_build"
 """The run var the hooks read (``dbt build --vars '{incremental_build: true}'``): an incremental build."""
+MATERIALIZATIONS = frozenset({"view", "table", "incremental", "ddl"})
+"""dbt's view, table and incremental, and the project's ``ddl`` (``sql/macros/materializations/``): a table
+the build's Python fills, created by the model's own DDL."""
 _NO_DEFAULT = object()
 
 
@@ -70,6 +78,8 @@ class Model:
     depends_on: frozenset[str]
     """The models it ``ref()``s (as dbt's parse records them)."""
     sources: frozenset[tuple[str, str]]
+    folder_materialized: str
+    """Its folder's ``+materialized``, which a ``config(materialized=...)`` overrides."""
     project: Project = field(repr=False, compare=False)
 
     @property
@@ -77,17 +87,56 @@ class Model:
         """What it builds: ``schema.alias``."""
         return f"{self.schema}.{self.alias}"
 
-    def render(self, incremental: bool) -> str:
-        """The SQL a build runs; an error if it ``ref()``s a model its parse did not record."""
-        recorder = Recorder()
-        sql = self.project.render(self.sql, recorder, self.schema, self.name, incremental=incremental)
+    def statements(self, incremental: bool) -> list[str]:
+        """The SQL a build runs for the model, as dbt's materializations run it: its ``pre_hook``s, then its
+        ``SELECT`` as a view, a table or, in an incremental build of an ``incremental`` model, rows appended
+        to the table the build started with (the ``append`` strategy: what a model redoes, its pre-hook
+        deletes first), then its ``post_hook``s. An error if it ``ref()``s a model its parse did not
+        record."""
+        recorder = Recorder(config={"materialized": self.folder_materialized})
+        body = self.project.render(self.sql, recorder, self.schema, self.name, incremental=incremental)
+        # config() may choose by a var: a scratch model is a view in full builds, a table in incremental ones.
+        materialized = recorder.config["materialized"]
+        if materialized not in MATERIALIZATIONS:
+            raise ProjectError(
+                f"{self.path}: materialized={materialized!r}; one of {', '.join(sorted(MATERIALIZATIONS))}"
+            )
+        appending = incremental and materialized == "incremental"
+        if materialized == "ddl":
+            main = body
+        elif materialized == "view":
+            main = f"CREATE OR REPLACE VIEW {self.relation} AS (\n{body}\n)"
+        elif appending:
+            main = f"INSERT INTO {self.relation} BY NAME SELECT * FROM (\n{body}\n)"
+        else:
+            main = f"CREATE OR REPLACE TABLE {self.relation} AS (\n{body}\n)"
+        hooks = {
+            kind: [
+                self.project.render(hook, recorder, self.schema, self.name, incremental=incremental)
+                for hook in _listed(recorder.config.get(kind))
+            ]
+            for kind in ("pre_hook", "post_hook")
+        }
         unseen = recorder.refs - self.depends_on
         if unseen:
             raise ProjectError(
                 f"{self.path}: its incremental branch refers to {', '.join(sorted(unseen))}, which dbt's "
                 "parse does not see; name each in a '-- depends_on: {{ ref(...) }}' comment"
             )
-        return sql
+        # A hook that only acts in incremental builds renders empty in a full one.
+        return [sql for sql in (*hooks["pre_hook"], main, *hooks["post_hook"]) if sql.strip()]
+
+    def run(self, con: duckdb.DuckDBPyConnection, incremental: bool) -> None:
+        """Build the model on ``con``."""
+        for statement in self.statements(incremental):
+            con.execute(statement)
+
+
+def _listed(hooks: str | list[str] | None) -> list[str]:
+    """A ``pre_hook`` or ``post_hook`` config: one SQL string or a list of them (dbt takes both)."""
+    if hooks is None:
+        return []
+    return [hooks] if isinstance(hooks, str) else list(hooks)
 
 
 @dataclass
@@ -162,6 +211,10 @@ class Project:
                 return incremental
             return project.var(name) if default is _NO_DEFAULT else project.var(name, default)
 
+        def is_incremental() -> bool:
+            # dbt's rule: an incremental model whose table the build already has (it started from a copy).
+            return incremental and recorder.config.get("materialized") == "incremental"
+
         this = _This(schema, model, recorder) if model else None
         return self._templates.from_string(text).render(
             ref=ref,
@@ -169,7 +222,7 @@ class Project:
             config=config,
             var=var,
             this=this,
-            is_incremental=lambda: incremental,
+            is_incremental=is_incremental,
         )
 
 
@@ -193,31 +246,53 @@ def load(sql_dir: Path) -> Project:
     model_dir = sql_dir / settings["model-paths"][0]
     result = Project(sql_dir, settings, _sources(model_dir))
     folders: dict[str, dict[str, Any]] = settings.get("models", {}).get(PROJECT_NAME, {})
-    parsed: dict[str, tuple[Path, str, str, Recorder]] = {}
+    parsed: dict[str, _Parsed] = {}
     for folder, folder_config in folders.items():
         for path in sorted((model_dir / folder).glob("*.sql")):
             if path.stem in parsed:
-                raise ProjectError(f"{path}: another model is named {path.stem!r} ({parsed[path.stem][0]})")
+                raise ProjectError(f"{path}: another model is named {path.stem!r} ({parsed[path.stem].path})")
             sql = path.read_text(encoding="utf-8")
-            parsed[path.stem] = (path, sql, folder_config["+schema"], Recorder())
+            materialized = folder_config.get("+materialized", "view")  # dbt's default
+            parsed[path.stem] = _Parsed(path, sql, folder_config["+schema"], materialized, Recorder())
     # Parse as dbt does: every model rendered once with is_incremental() false, recording what it calls.
     # Relations are known only after every config(alias=...) is: a parse's ref() renders a placeholder.
     placeholder = Project(sql_dir, settings, result.sources)
-    placeholder.models = [_model(name, entry, placeholder, frozenset()) for name, entry in parsed.items()]
-    for name, (_, sql, schema, recorder) in parsed.items():
-        placeholder.render(sql, recorder, schema, name, incremental=False)
-    models = {name: _model(name, entry, result, frozenset(entry[3].refs)) for name, entry in parsed.items()}
+    placeholder.models = [entry.model(name, placeholder, frozenset()) for name, entry in parsed.items()]
+    for name, entry in parsed.items():
+        entry.recorder.config["materialized"] = entry.folder_materialized
+        placeholder.render(entry.sql, entry.recorder, entry.schema, name, incremental=False)
+    models = {
+        name: entry.model(name, result, frozenset(entry.recorder.refs)) for name, entry in parsed.items()
+    }
     graph = {name: set(model.depends_on) for name, model in models.items()}
     result.models = [models[name] for name in graphlib.TopologicalSorter(graph).static_order()]
     return result
 
 
-def _model(
-    name: str, entry: tuple[Path, str, str, Recorder], owner: Project, depends_on: frozenset[str]
-) -> Model:
-    path, sql, schema, recorder = entry
-    alias = str(recorder.config.get("alias", name))
-    return Model(name, path, sql, schema, alias, depends_on, frozenset(recorder.sources), owner)
+@dataclass(frozen=True)
+class _Parsed:
+    """A model file, and what its parse recorded."""
+
+    path: Path
+    sql: str
+    schema: str
+    folder_materialized: str
+    recorder: Recorder
+
+    def model(self, name: str, owner: Project, depends_on: frozenset[str]) -> Model:
+        alias = str(self.recorder.config.get("alias", name))
+        sources = frozenset(self.recorder.sources)
+        return Model(
+            name,
+            self.path,
+            self.sql,
+            self.schema,
+            alias,
+            depends_on,
+            sources,
+            self.folder_materialized,
+            owner,
+        )
 
 
 def _sources(model_dir: Path) -> dict[tuple[str, str], str]:

@@ -403,7 +403,7 @@ def _run_model(
 ) -> None:
     started = time.perf_counter()
     try:
-        con.execute(model.render(incremental))
+        model.run(con, incremental)
     except (duckdb.Error, project.UnknownVar, sql_project.ProjectError) as exc:
         raise BuildError(f"{model.path}: {exc}") from exc
     if model.schema == "staging":

@@ -159,7 +159,7 @@ def run_models(settings: Settings, names: set[str]) -> duckdb.DuckDBPyConnection
     wanted |= {relations[up] for model in models if model.relation in wanted for up in model.depends_on}
     for model in models:
         if model.relation in wanted:
-            con.execute(model.render(incremental=False))
+            model.run(con, incremental=False)
     return con
 
 

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
@@ -96,27 +97,69 @@ def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path
     (sql / "macros").mkdir()
     (sql / "dbt_project.yml").write_text(
         "name: socialrank\nmodel-paths: [models]\nmacro-paths: [macros]\n"
-        "models:\n  socialrank:\n    core:\n      +schema: core\n",
+        "models:\n  socialrank:\n    core:\n      +schema: core\n      +materialized: table\n",
         encoding="utf-8",
     )
-    (sql / "models" / "core" / "a.sql").write_text(
-        "CREATE TABLE {{ this }} AS SELECT 1 AS x", encoding="utf-8"
-    )
+    (sql / "models" / "core" / "a.sql").write_text("SELECT 1 AS x", encoding="utf-8")
     reader = sql / "models" / "core" / "b.sql"
     reader.write_text(
-        "CREATE TABLE {{ this }} AS SELECT 1{% if is_incremental() %} FROM {{ ref('a') }}{% endif %}",
+        "{{ config(materialized='incremental') }}\n"
+        "SELECT 1 AS x{% if is_incremental() %} FROM {{ ref('a') }}{% endif %}",
         encoding="utf-8",
     )
     model = sql_project.load(sql).model("b")
     assert model.depends_on == frozenset()  # as dbt's parse: is_incremental() is false
     with pytest.raises(sql_project.ProjectError, match="depends_on"):
-        model.render(incremental=True)
+        model.statements(incremental=True)
     reader.write_text(
         "-- depends_on: {{ ref('a') }}\n" + reader.read_text(encoding="utf-8"), encoding="utf-8"
     )
     declared = sql_project.load(sql).model("b")
     assert declared.depends_on == {"a"}
-    assert declared.render(incremental=True).endswith("SELECT 1 FROM core.a")
+    [appended] = declared.statements(incremental=True)
+    assert appended.startswith("INSERT INTO core.b BY NAME") and "SELECT 1 AS x FROM core.a" in appended
+
+
+def test_models_run_as_dbts_materializations_run_them(tmp_path: Path) -> None:
+    """A view, a table, and an incremental model: a table in a full build; in an incremental one its
+    pre-hook (deleting what it redoes) and its rows appended. Run on DuckDB, as the build runs them."""
+    sql = tmp_path / "sql"
+    (sql / "models" / "core").mkdir(parents=True)
+    (sql / "macros").mkdir()
+    (sql / "dbt_project.yml").write_text(
+        "name: socialrank\nmodel-paths: [models]\nmacro-paths: [macros]\n"
+        "models:\n  socialrank:\n    core:\n      +schema: core\n      +materialized: table\n",
+        encoding="utf-8",
+    )
+    models = sql / "models" / "core"
+    (models / "days.sql").write_text("SELECT * FROM range(getvariable('days')) AS t(day)", encoding="utf-8")
+    (models / "days_view.sql").write_text(
+        "{{ config(materialized='view') }}\nSELECT day FROM {{ ref('days') }}", encoding="utf-8"
+    )
+    (models / "daily.sql").write_text(
+        "{{ config(materialized='incremental', pre_hook=\"{% if is_incremental() %}"
+        "DELETE FROM {{ this }} WHERE day >= getvariable('days') - 2{% endif %}\") }}\n"
+        "SELECT day, getvariable('days') AS built_with FROM {{ ref('days_view') }}\n"
+        "{% if is_incremental() %}WHERE day >= getvariable('days') - 2{% endif %}",
+        encoding="utf-8",
+    )
+    project = sql_project.load(sql)
+    assert [model.name for model in project.models] == ["days", "days_view", "daily"]
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA core")
+
+    def build(days: int, incremental: bool) -> list[tuple[int, int]]:
+        con.execute("SET VARIABLE days = ?", [days])
+        for model in project.models:
+            model.run(con, incremental)
+        return con.execute("SELECT day, built_with FROM core.daily ORDER BY day").fetchall()
+
+    assert build(2, incremental=False) == [(0, 2), (1, 2)]
+    # Incremental: day 1 redone (deleted by the pre-hook, appended again), day 2 new, day 0 kept as it was.
+    assert build(3, incremental=True) == [(0, 2), (1, 3), (2, 3)]
+    views = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'core'").fetchall()
+    assert views == [("days_view",)]
+    assert build(3, incremental=False) == [(0, 3), (1, 3), (2, 3)]
 
 
 def test_the_build_fingerprint_follows_the_projects_files_not_what_dbt_writes_beside_them(

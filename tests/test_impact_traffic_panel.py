@@ -59,7 +59,7 @@ def _traffic_panel(traffic: pa.Table, pages: list[str], weeks: list[dt.date]) ->
     )
     models = sql_project.load(PROJECT_DIR / "sql")
     for model in ("impact_traffic_sites", "impact_traffic_weekly_panel"):
-        con.execute(models.model(model).render(incremental=False))
+        models.model(model).run(con, incremental=False)
     return con
 
 

@@ -3,7 +3,6 @@
 -- A flag holds when every link from the page to the target carries it (a page-level meta or X-Robots-Tag
 -- nofollow counts as nofollow). Flags and anchor come from the latest fetch of the source page that has
 -- the link; a link missing from the page's latest fetch is lost.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH page_fetches AS (
     SELECT fetch_id,
            row_number() OVER (PARTITION BY url_canonical ORDER BY fetched_at DESC, fetch_id) AS recency
@@ -39,4 +38,4 @@ SELECT source_url, target_url,
        max(day) AS last_seen,
        min(recency) > 1 AS lost
 FROM per_fetch
-GROUP BY source_url, target_url;
+GROUP BY source_url, target_url

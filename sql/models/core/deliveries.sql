@@ -1,5 +1,4 @@
 -- Every landed delivery the ledger knows, with what was read, kept and quarantined from it.
-CREATE OR REPLACE TABLE {{ this }} AS
 SELECT delivery_id, landing_path, format, size_bytes, status, message, records_read, records_kept,
        records_quarantined, ingested_at
-FROM {{ ref('stg_ingest_ledger') }};
+FROM {{ ref('stg_ingest_ledger') }}

@@ -2,14 +2,11 @@
 -- Counts stay NULL where no export reported them (unknown, not zero).
 -- Incremental: only the groups of meta.changed_engagement are redone.
 -- depends_on: {{ ref('changed_engagement') }}
-{% if is_incremental() %}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
 DELETE FROM {{ this }} AS e
 USING {{ ref('changed_engagement') }} AS g
-WHERE e.canonical_url = g.canonical_url AND e.platform = g.platform AND e.day = g.day;
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+WHERE e.canonical_url = g.canonical_url AND e.platform = g.platform AND e.day = g.day
+{% endif %}") }}
 WITH owned_links AS (
     SELECT DISTINCT l.platform, l.post_id, l.canonical_url, l.post_day
     FROM {{ ref('social_links') }} AS l
@@ -30,4 +27,4 @@ SELECT l.canonical_url, l.platform, l.post_day AS day,
        sum(e.shares) AS shares
 FROM owned_links AS l
 LEFT JOIN {{ ref('post_engagement') }} AS e USING (platform, post_id)
-GROUP BY l.canonical_url, l.platform, l.post_day;
+GROUP BY l.canonical_url, l.platform, l.post_day

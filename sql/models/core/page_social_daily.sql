@@ -1,24 +1,17 @@
 -- Running totals per owned page of social links (posts linking it) and their engagement
 -- (likes + reposts + replies), by platform, on each day something new happened.
 -- Incremental: a page's totals change only from the first day of its redone engagement groups on. Those
--- rows are redone from the page's totals the day before and its engagement rows from that day on; the
--- replaced rows are kept aside (a temporary table) for meta.changed_pages.
+-- rows (meta.changed_social_pages) are redone from the page's totals the day before and its engagement rows
+-- from that day on; their old rows are kept first (meta.replaced_page_social_daily) for meta.changed_pages.
 -- A column pair per platform of var('panel_platforms') (sql/dbt_project.yml); `any` counts every platform.
--- depends_on: {{ ref('changed_engagement') }}
-{% set platforms = var('panel_platforms') %}
-{% if is_incremental() %}
-CREATE OR REPLACE TEMP TABLE changed_social_pages AS
-SELECT canonical_url, min(day) AS from_day FROM {{ ref('changed_engagement') }} GROUP BY canonical_url;
-CREATE OR REPLACE TEMP TABLE replaced_page_social_daily AS
-SELECT s.* FROM {{ this }} AS s
-JOIN changed_social_pages AS p ON p.canonical_url = s.canonical_url AND s.day >= p.from_day;
+-- depends_on: {{ ref('changed_social_pages') }}
+-- depends_on: {{ ref('replaced_page_social_daily') }}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
 DELETE FROM {{ this }} AS s
-USING changed_social_pages AS p
-WHERE p.canonical_url = s.canonical_url AND s.day >= p.from_day;
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+USING {{ ref('changed_social_pages') }} AS p
+WHERE p.canonical_url = s.canonical_url AND s.day >= p.from_day
+{% endif %}") }}
+{% set platforms = var('panel_platforms') %}
 WITH new_by_day AS (
     SELECT e.canonical_url, e.day,
            sum(e.posts) AS links_any,
@@ -32,14 +25,14 @@ WITH new_by_day AS (
 {%- endfor %}
     FROM {{ ref('engagement_daily') }} AS e
     {% if is_incremental() %}
-    JOIN changed_social_pages AS p ON p.canonical_url = e.canonical_url AND e.day >= p.from_day
+    JOIN {{ ref('changed_social_pages') }} AS p ON p.canonical_url = e.canonical_url AND e.day >= p.from_day
     {% endif %}
     GROUP BY e.canonical_url, e.day
 ){% if is_incremental() %},
 totals_before AS (
     -- A redone page's last row before its first redone day: its totals so far.
     SELECT * FROM {{ this }}
-    SEMI JOIN changed_social_pages USING (canonical_url)
+    SEMI JOIN {{ ref('changed_social_pages') }} USING (canonical_url)
     QUALIFY row_number() OVER (PARTITION BY canonical_url ORDER BY day DESC) = 1
 ){% endif %}
 SELECT n.canonical_url, n.day,
@@ -52,4 +45,4 @@ SELECT n.canonical_url, n.day,
 {%- endfor %}
 FROM new_by_day AS n
 {% if is_incremental() %}LEFT JOIN totals_before AS b USING (canonical_url){% endif %}
-WINDOW running AS (PARTITION BY n.canonical_url ORDER BY n.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+WINDOW running AS (PARTITION BY n.canonical_url ORDER BY n.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)

@@ -4,14 +4,11 @@
 -- that, the id it names.
 -- Incremental: only meta.changed_engagement_posts are redone, each from every snapshot that can map to it.
 -- depends_on: {{ ref('changed_engagement_posts') }}
-{% if is_incremental() %}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
 DELETE FROM {{ this }} AS e
 USING {{ ref('changed_engagement_posts') }} AS c
-WHERE e.platform = c.platform AND e.post_id = c.post_id;
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+WHERE e.platform = c.platform AND e.post_id = c.post_id
+{% endif %}") }}
 WITH snapshots AS (
     SELECT *
     FROM {{ ref('stg_engagement_snapshots') }}
@@ -56,4 +53,4 @@ SELECT platform, post_id,
 FROM mapped
 WHERE post_id IS NOT NULL
 {% if is_incremental() %}AND (platform, post_id) IN (SELECT (platform, post_id) FROM {{ ref('changed_engagement_posts') }}){% endif %}
-GROUP BY platform, post_id;
+GROUP BY platform, post_id

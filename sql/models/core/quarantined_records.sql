@@ -1,4 +1,3 @@
 -- Records that could not be used: file, place in the file, reason and a redacted, bounded excerpt.
-CREATE OR REPLACE TABLE {{ this }} AS
 SELECT delivery_id, landing_path, member, location, reason, excerpt, quarantined_at
-FROM {{ ref('stg_quarantined_records') }};
+FROM {{ ref('stg_quarantined_records') }}

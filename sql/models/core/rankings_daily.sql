@@ -5,12 +5,9 @@
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 -- depends_on: {{ ref('changed_days') }}
-{% if is_incremental() %}
-DELETE FROM {{ this }} WHERE day IN (SELECT day FROM {{ ref('changed_days') }});
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
+DELETE FROM {{ this }} WHERE day IN (SELECT day FROM {{ ref('changed_days') }})
+{% endif %}") }}
 WITH ledger AS (
     SELECT delivery_id, max(ingested_at) AS ingested_at FROM {{ ref('stg_ingest_ledger') }} GROUP BY delivery_id
 ),
@@ -34,4 +31,4 @@ SELECT canonical_url, query, ranking_date AS day,
        list_sort(list_distinct(list(source))) AS sources,
        count(*) AS observations
 FROM observations
-GROUP BY canonical_url, query, ranking_date;
+GROUP BY canonical_url, query, ranking_date

@@ -8,7 +8,6 @@
 -- among equals the one ingested last (a report downloaded again, over an overlapping range).
 -- Averages and rates are NULL unless every row aggregated reported them. Sums of doubles are taken as exact
 -- decimals: a float sum depends on the order rows arrive in, and the same run must give identical tables.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH ledger AS (
     SELECT delivery_id, max(ingested_at) AS ingested_at FROM {{ ref('stg_ingest_ledger') }} GROUP BY delivery_id
 ),
@@ -51,4 +50,4 @@ SELECT canonical_url, traffic_date AS day, channel, tool,
        END AS bounce_rate,
        count(*) AS observations
 FROM sessions
-GROUP BY canonical_url, traffic_date, channel, tool;
+GROUP BY canonical_url, traffic_date, channel, tool

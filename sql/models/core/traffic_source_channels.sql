@@ -2,7 +2,6 @@
 -- as: the one classification rule, applied to the reference the build writes from pipeline/referrals.py
 -- (staging.referral_sources; its docstring states the order below) and to the hosts of the ingested Mastodon
 -- posts. A source is a host ("t.co", "l.facebook.com"), a referrer URL, or a name ("facebook", "(direct)").
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH observed AS (
     SELECT DISTINCT session_source, session_medium, channel_group FROM {{ ref('stg_traffic_sessions') }}
 ),
@@ -59,4 +58,4 @@ LEFT JOIN by_host USING (session_source)
 LEFT JOIN search_hosts USING (session_source)
 LEFT JOIN staging.referral_sources AS name ON name.kind = 'name' AND name.key = k.source_key
 LEFT JOIN staging.referral_sources AS medium ON medium.kind = 'medium' AND medium.key = k.medium_key
-LEFT JOIN staging.referral_sources AS grp ON grp.kind = 'channel_group' AND grp.key = k.group_key;
+LEFT JOIN staging.referral_sources AS grp ON grp.kind = 'channel_group' AND grp.key = k.group_key

@@ -1,7 +1,6 @@
 -- Where a crawled link really goes: per requested canonical URL, its latest successful fetch as of the run's
 -- date, resolved through shorteners, shims, redirects and meta refreshes to the final page, then to that
 -- page's rel=canonical when it gives one (conflicting HTML and header canonicals give none).
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH latest AS (
     SELECT *
     FROM {{ ref('stg_crawl_fetches') }}
@@ -18,4 +17,4 @@ SELECT url_canonical AS url,
            AS permanent,
        noindex,
        site_day(fetched_at) AS fetched_day
-FROM latest;
+FROM latest

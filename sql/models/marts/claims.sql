@@ -10,7 +10,7 @@
 -- controls) over event weeks 0-8 and its Rambachan-Roth robust interval; the engagement claim reads
 -- mart.engagement_comparison (sessions compared, a page-clustered interval).
 -- A view: it reads the estimate tables the build fills after the models run.
-CREATE OR REPLACE VIEW {{ this }} AS
+{{ config(materialized='view') }}
 WITH definitions (claim_order, claim, outcome, direction, band, band_text, unit, unit_short, subject_any, subject_one,
                   predicate, predicate_past, predicate_not, missing) AS (
     VALUES
@@ -143,4 +143,4 @@ SELECT claim_order::INTEGER AS claim_order,
                 || CASE WHEN verdict = 'inconclusive' THEN '; ' || reason ELSE '' END || '.'
        END AS sentence
 FROM judged
-ORDER BY claim_order, platform = 'any' DESC, platform;
+ORDER BY claim_order, platform = 'any' DESC, platform

@@ -3,6 +3,7 @@
 -- sessions) of the sessions from the platform minus that of the non-social sessions on the same pages, over the
 -- estimator's window (mart.engagement_page_sessions), in percentage points, with a page-clustered 95% interval.
 -- Rows are computed by pipeline.impact.engagement and inserted here.
+{{ config(materialized='ddl') }}
 CREATE TABLE IF NOT EXISTS {{ this }} (
     platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (every social channel)
     method VARCHAR NOT NULL,             -- session_comparison

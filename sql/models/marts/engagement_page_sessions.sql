@@ -5,7 +5,6 @@
 -- engaged sessions are left out; a page is kept only with sessions on both sides (the comparison is within
 -- pages). pipeline.impact.engagement compares the two engagement rates into mart.engagement_comparison.
 -- Rebuilt whole every build, like the window.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH windowed AS (
     SELECT t.canonical_url, t.channel, t.sessions, t.engaged_sessions
     FROM {{ ref('traffic_daily') }} AS t
@@ -35,4 +34,4 @@ SELECT s.canonical_url, s.platform,
        o.sessions::BIGINT AS other_sessions, o.engaged::BIGINT AS other_engaged_sessions
 FROM social AS s
 JOIN other AS o USING (canonical_url)
-WHERE s.sessions > 0 AND o.sessions > 0;
+WHERE s.sessions > 0 AND o.sessions > 0

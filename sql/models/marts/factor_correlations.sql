@@ -5,6 +5,7 @@
 -- Position 1 is best, so a negative correlation means "more of the factor, better rank". Rows are
 -- computed by pipeline.impact.correlations and inserted here. Correlation, not causation: pages that
 -- already rank well get shared more; see mart.impact_estimates.
+{{ config(materialized='ddl') }}
 CREATE OR REPLACE TABLE {{ this }} (
     factor VARCHAR NOT NULL,             -- social_links_<platform>, social_engagement_<platform>, referring_domains_nonsocial
     factor_kind VARCHAR NOT NULL,        -- social_links | social_engagement | referring_domains

@@ -5,7 +5,6 @@
 -- nothing to correlate (pipeline.impact.correlations computes the correlation and its interval).
 -- Factors no page has (a platform without any data) are left out.
 -- Float aggregates take their rows in a fixed order, so the same run gives byte-identical tables.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH latest_day AS (
     SELECT *
     FROM {{ ref('ranking_impact') }}
@@ -30,4 +29,4 @@ SELECT canonical_url, factor,
        count(*) AS queries
 FROM factor_values
 SEMI JOIN present_factors USING (factor)
-GROUP BY canonical_url, factor;
+GROUP BY canonical_url, factor

@@ -12,7 +12,6 @@
 -- out of the top 100 look untracked: export them.)
 -- Rebuilt whole every build: it covers only the window, and a cell's first ranked day moves the censoring.
 -- Sums of doubles are taken as exact decimals, so the same run gives byte-identical tables.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH last_week AS (
     SELECT max(week_start(day)) AS week
     FROM {{ ref('rankings_daily') }}
@@ -57,4 +56,4 @@ SELECT canonical_url, query,
        count(*) FILTER (WHERE censored) AS days_censored,
        sum(impressions) AS impressions
 FROM daily
-GROUP BY canonical_url, query, week, period;
+GROUP BY canonical_url, query, week, period

@@ -6,6 +6,7 @@
 -- mart.impact_traffic_weekly_panel (sessions, engagement rate), core.first_social_links and
 -- core.page_social_daily, then inserted here.
 -- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
+{{ config(materialized='ddl') }}
 CREATE TABLE IF NOT EXISTS {{ this }} (
     platform VARCHAR NOT NULL,           -- x, linkedin, ... or 'any' (first link from any platform)
     outcome VARCHAR NOT NULL,            -- position (lower is better), clicks, impressions (daily means), ctr,

@@ -4,6 +4,7 @@
 -- of k weeks, week -1 - k). Rows are computed
 -- by pipeline.impact.mart and inserted here.
 -- Created if missing: an incremental build keeps the base's rows when the estimator's inputs are unchanged.
+{{ config(materialized='ddl') }}
 CREATE TABLE IF NOT EXISTS {{ this }} (
     platform VARCHAR NOT NULL,
     outcome VARCHAR NOT NULL,

@@ -5,7 +5,6 @@
 -- bring others.
 -- Rebuilt whole every build: a redone backlink can move a first-seen day anywhere in the window, and the
 -- window is small.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH last_period AS (
     SELECT max(period) AS period FROM {{ ref('impact_weekly_panel') }} WHERE week + 6 <= getvariable('as_of')
 ),
@@ -19,4 +18,4 @@ SELECT w.canonical_url, 'referring_domains' AS outcome, w.week, w.period,
        coalesce(d.referring_domains, 0)::DOUBLE AS value
 FROM weeks AS w
 ASOF LEFT JOIN {{ ref('page_referring_domains_daily') }} AS d
-    ON d.canonical_url = w.canonical_url AND d.day <= w.week + 6;
+    ON d.canonical_url = w.canonical_url AND d.day <= w.week + 6

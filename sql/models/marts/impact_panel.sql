@@ -4,12 +4,9 @@
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 -- depends_on: {{ ref('changed_days') }}
-{% if is_incremental() %}
-DELETE FROM {{ this }} WHERE day IN (SELECT day FROM {{ ref('changed_days') }});
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
+DELETE FROM {{ this }} WHERE day IN (SELECT day FROM {{ ref('changed_days') }})
+{% endif %}") }}
 SELECT canonical_url, day,
        CASE WHEN sum(impressions) > 0
             THEN (sum((position * impressions)::DECIMAL(38, 9)) / sum(impressions))::DOUBLE
@@ -21,4 +18,4 @@ SELECT canonical_url, day,
 FROM {{ ref('rankings_daily') }}
 WHERE is_owned(canonical_url)
   {% if is_incremental() %}AND day IN (SELECT day FROM {{ ref('changed_days') }}){% endif %}
-GROUP BY canonical_url, day;
+GROUP BY canonical_url, day

@@ -4,7 +4,6 @@
 -- from one tool only, never a mix or a sum: the tool that reported the site by source (rows other than
 -- all_sources) on the most days of the window, ties to the tool named first. The others are listed, not used.
 -- Rebuilt whole every build, like the window.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH last_period AS (
     SELECT max(period) AS period FROM {{ ref('impact_weekly_panel') }} WHERE week + 6 <= getvariable('as_of')
 ),
@@ -26,4 +25,4 @@ SELECT r.site, r.tool, r.days_reported,
                           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)[2:] AS other_tools,
        w.window_start, w.window_end
 FROM reported AS r, window_days AS w
-QUALIFY row_number() OVER (PARTITION BY r.site ORDER BY r.days_reported DESC, r.tool) = 1;
+QUALIFY row_number() OVER (PARTITION BY r.site ORDER BY r.days_reported DESC, r.tool) = 1

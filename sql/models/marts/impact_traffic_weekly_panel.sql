@@ -13,7 +13,6 @@
 -- leaves out NULLs) in a week the page had no sessions with engaged sessions reported: a rate of nothing is not
 -- 0%. Pages: those of the position panel and any owned page with traffic.
 -- Rebuilt whole every build: the window moves and the tool choice with it.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH windowed AS (
     SELECT t.canonical_url, url_host(t.canonical_url) AS site, t.day, t.channel, t.sessions, t.engaged_sessions
     FROM {{ ref('traffic_daily') }} AS t
@@ -60,4 +59,4 @@ SELECT canonical_url, outcome, week,
 FROM (
     UNPIVOT weekly ON social_referral_sessions, organic_sessions, page_engagement_rate
     INTO NAME outcome VALUE value
-);
+)

@@ -8,7 +8,6 @@
 -- (shared pages already ranked differently); only the causal estimates account for it.
 -- Float aggregates take their rows in a fixed order: a sum of doubles depends on it, and the same run
 -- must give byte-identical tables.
-CREATE OR REPLACE TABLE {{ this }} AS
 WITH weekly AS (
     SELECT canonical_url, period, value AS position
     FROM {{ ref('impact_weekly_panel') }}
@@ -46,4 +45,4 @@ SELECT l.platform, l.event_week,
        min(n.pages) AS never_linked_pages
 FROM linked AS l
 LEFT JOIN never_linked AS n USING (period)
-GROUP BY l.platform, l.event_week;
+GROUP BY l.platform, l.event_week

@@ -7,13 +7,10 @@
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 -- depends_on: {{ ref('changed_days') }}
-{% if is_incremental() %}
+{{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
 DELETE FROM {{ this }}
-WHERE week IN (SELECT DISTINCT week_start(day) FROM {{ ref('changed_days') }});
-INSERT INTO {{ this }} BY NAME
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% endif %}
+WHERE week IN (SELECT DISTINCT week_start(day) FROM {{ ref('changed_days') }})
+{% endif %}") }}
 WITH daily AS (
     UNPIVOT (
         SELECT canonical_url, day,
@@ -33,4 +30,4 @@ SELECT canonical_url, outcome,
        (sum(value::DECIMAL(38, 9)) / count(value))::DOUBLE AS value,
        count(*) AS days_observed
 FROM daily
-GROUP BY canonical_url, outcome, week, period;
+GROUP BY canonical_url, outcome, week, period

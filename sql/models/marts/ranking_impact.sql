@@ -6,23 +6,19 @@
 -- constant filter (row groups of earlier days are skipped), the few pages changed earlier by their URL.
 -- depends_on: {{ ref('changed_days') }}
 -- depends_on: {{ ref('changed_pages') }}
+{{ config(materialized='incremental', pre_hook=[
+    "{% if is_incremental() %}
+SET VARIABLE redo_from = (SELECT coalesce(min(day), getvariable('as_of') + 1) FROM {{ ref('changed_days') }})
+{% endif %}",
+    "{% if is_incremental() %}
+DELETE FROM {{ this }}
+WHERE rowid IN ({{ redone_rows(this, 't.rowid', ref('changed_days'), ref('changed_pages')) }})
+{% endif %}"]) }}
 {% if is_incremental() %}
-{%- macro redone_rows(table, columns) %}
-SELECT {{ columns }} FROM {{ table }} AS t
-WHERE t.day >= getvariable('redo_from')
-  AND (t.day IN (SELECT day FROM {{ ref('changed_days') }})
-       OR EXISTS (SELECT 1 FROM {{ ref('changed_pages') }} AS c WHERE c.canonical_url = t.canonical_url AND t.day >= c.from_day))
-UNION
-SELECT {{ columns }} FROM {{ table }} AS t
-JOIN {{ ref('changed_pages') }} AS c ON c.canonical_url = t.canonical_url AND t.day >= c.from_day
-WHERE c.from_day < getvariable('redo_from')
-{%- endmacro %}
-SET VARIABLE redo_from = (SELECT coalesce(min(day), getvariable('as_of') + 1) FROM {{ ref('changed_days') }});
--- The same rows of the rankings (to redo) and of this table (to delete).
-CREATE OR REPLACE TEMP TABLE redone_rankings AS {{ redone_rows(ref('rankings_daily'), 't.*') }};
-DELETE FROM {{ this }} WHERE rowid IN ({{ redone_rows(this, 't.rowid') }});
-INSERT INTO {{ this }} BY NAME
-WITH redone_pages AS (
+WITH redone_rankings AS MATERIALIZED (
+    {{ redone_rows(ref('rankings_daily'), 't.*', ref('changed_days'), ref('changed_pages')) }}
+),
+redone_pages AS (
     SELECT canonical_url, min(day) AS first_day FROM redone_rankings GROUP BY canonical_url
 ),
 -- For each redone page, its running totals from the last row at or before its first redone day on: all the
@@ -41,8 +37,6 @@ WITH redone_pages AS (
     WHERE t.day >= coalesce(f.from_day, p.first_day)
 ){{ "," if not loop.last }}
 {%- endfor %}
-{% else %}
-CREATE OR REPLACE TABLE {{ this }} AS
 {% endif %}
 SELECT r.canonical_url, r.query, r.day,
        r.position, r.clicks, r.impressions,
@@ -65,4 +59,4 @@ ASOF LEFT JOIN {{ ref('page_social_daily') }} AS s ON r.canonical_url = s.canoni
 ASOF LEFT JOIN {{ ref('page_referring_domains_daily') }} AS d
     ON r.canonical_url = d.canonical_url AND r.day >= d.day
 {% endif %}
-LEFT JOIN {{ ref('first_social_links') }} AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any';
+LEFT JOIN {{ ref('first_social_links') }} AS f ON f.canonical_url = r.canonical_url AND f.platform = 'any'

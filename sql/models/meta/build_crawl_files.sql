@@ -3,8 +3,7 @@
 -- what its core tables were built from.
 -- Their lake datasets, for dbt's lineage (the files are listed with glob(), not read):
 -- depends_on: {{ source('lake', 'crawl_fetches') }}, {{ source('lake', 'crawl_links') }}
-CREATE OR REPLACE TABLE {{ this }} AS
 SELECT staging.lake_file_key(file) AS lake_file FROM glob('lake/crawl_fetches/**/*.parquet')
 UNION ALL
 SELECT staging.lake_file_key(file) FROM glob('lake/crawl_links/**/*.parquet')
-ORDER BY lake_file;
+ORDER BY lake_file

@@ -2,15 +2,14 @@
 -- these deliveries' files (through staging.ingest_ledger), so a delivery ingested during or after the build
 -- belongs to a later build and the published file's staging keeps matching its core tables. The next
 -- incremental build treats every other ledger entry as new.
-CREATE OR REPLACE TABLE {{ this }} AS
-SELECT DISTINCT delivery_id
-FROM {{ source('lake', 'ingest_ledger') }}
-ORDER BY delivery_id;
-{% if is_incremental() %}
--- As a constant list: staging views take delivery ids from file names, so a filter on this list reads the
--- new deliveries' lake files only.
+-- An incremental build then sets new_deliveries (post-hook), as a constant list: staging views take delivery ids
+-- from file names, so a filter on this list reads the new deliveries' lake files only.
+{{ config(post_hook="{% if var('incremental_build', false) %}
 SET VARIABLE new_deliveries = (
     SELECT coalesce(list(delivery_id ORDER BY delivery_id), [])
     FROM (SELECT delivery_id FROM {{ this }} EXCEPT SELECT delivery_id FROM meta.base_deliveries)
-);
-{% endif %}
+)
+{% endif %}") }}
+SELECT DISTINCT delivery_id
+FROM {{ source('lake', 'ingest_ledger') }}
+ORDER BY delivery_id

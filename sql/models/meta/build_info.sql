@@ -1,4 +1,5 @@
 -- What this warehouse file is: one row written by the build, read by the gate, the report and analysts.
+{{ config(materialized='ddl') }}
 CREATE OR REPLACE TABLE {{ this }} (
     version VARCHAR NOT NULL,
     run_date DATE NOT NULL,

@@ -7,17 +7,17 @@
 -- depends_on: {{ ref('crawled_links') }}
 -- depends_on: {{ ref('social_links') }}
 -- depends_on: {{ ref('stg_backlinks') }}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% if is_incremental() %}
+-- depends_on: {{ ref('replaced_social_links') }}
+{% if var('incremental_build', false) %}
 WITH social AS (
-    -- Only the redone posts' links can differ (their old rows: replaced_social_links).
+    -- Only the redone posts' links can differ (their old rows: meta.replaced_social_links).
     SELECT permalink, canonical_url, platform, post_day
     FROM {{ ref('social_links') }} SEMI JOIN {{ ref('changed_posts') }} USING (platform, post_id)
     WHERE is_owned AND permalink IS NOT NULL
 ),
 replaced_social AS (
     SELECT permalink, canonical_url, platform, post_day
-    FROM replaced_social_links
+    FROM {{ ref('replaced_social_links') }}
     WHERE is_owned AND permalink IS NOT NULL
 ),
 social_changes AS (
@@ -53,4 +53,4 @@ ORDER BY source_url, target_url
 {% else %}
 SELECT NULL::VARCHAR AS source_url, NULL::VARCHAR AS target_url, NULL::BOOLEAN AS rebuilt, NULL::UBIGINT AS link_key
 WHERE FALSE
-{% endif %};
+{% endif %}

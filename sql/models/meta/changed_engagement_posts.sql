@@ -6,12 +6,12 @@
 -- depends_on: {{ ref('changed_posts') }}
 -- depends_on: {{ ref('social_posts') }}
 -- depends_on: {{ ref('stg_engagement_snapshots') }}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% if is_incremental() %}
+-- depends_on: {{ ref('replaced_social_posts') }}
+{% if var('incremental_build', false) %}
 WITH touched_permalinks AS (
     SELECT platform, permalink FROM {{ ref('social_posts') }} SEMI JOIN {{ ref('changed_posts') }} USING (platform, post_id)
     UNION
-    SELECT platform, permalink FROM replaced_social_posts
+    SELECT platform, permalink FROM {{ ref('replaced_social_posts') }}
 ),
 snapshots AS (
     SELECT platform, post_id, permalink
@@ -33,11 +33,11 @@ UNION
 SELECT p.platform, p.post_id
 FROM (SELECT platform, post_id, permalink FROM {{ ref('social_posts') }}
       UNION ALL
-      SELECT platform, post_id, permalink FROM replaced_social_posts) AS p
+      SELECT platform, post_id, permalink FROM {{ ref('replaced_social_posts') }}) AS p
 SEMI JOIN snapshots AS s ON s.platform = p.platform AND s.permalink = p.permalink
 UNION
 SELECT platform, post_id FROM {{ ref('changed_posts') }}
 ORDER BY platform, post_id
 {% else %}
 SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS post_id WHERE FALSE
-{% endif %};
+{% endif %}

@@ -5,34 +5,39 @@
 -- depends_on: {{ ref('first_social_links') }}
 -- depends_on: {{ ref('page_referring_domains_daily') }}
 -- depends_on: {{ ref('page_social_daily') }}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% if is_incremental() %}
+-- depends_on: {{ ref('changed_domain_pages') }}
+-- depends_on: {{ ref('changed_link_pages') }}
+-- depends_on: {{ ref('changed_social_pages') }}
+-- depends_on: {{ ref('replaced_first_social_links') }}
+-- depends_on: {{ ref('replaced_page_social_daily') }}
+-- depends_on: {{ ref('replaced_referring_domains') }}
+{% if var('incremental_build', false) %}
 WITH redone_social AS (
     SELECT s.* FROM {{ ref('page_social_daily') }} AS s
-    JOIN changed_social_pages AS p ON p.canonical_url = s.canonical_url AND s.day >= p.from_day
+    JOIN {{ ref('changed_social_pages') }} AS p ON p.canonical_url = s.canonical_url AND s.day >= p.from_day
 ),
 social AS (
-    -- Only the redone rows can differ (their old rows: replaced_page_social_daily).
-    (SELECT * FROM redone_social EXCEPT ALL SELECT * FROM replaced_page_social_daily)
+    -- Only the redone rows can differ (their old rows: meta.replaced_page_social_daily).
+    (SELECT * FROM redone_social EXCEPT ALL SELECT * FROM {{ ref('replaced_page_social_daily') }})
     UNION ALL
-    (SELECT * FROM replaced_page_social_daily EXCEPT ALL SELECT * FROM redone_social)
+    (SELECT * FROM {{ ref('replaced_page_social_daily') }} EXCEPT ALL SELECT * FROM redone_social)
 ),
 recounted AS (
     SELECT d.* FROM {{ ref('page_referring_domains_daily') }} AS d
-    JOIN changed_domain_pages AS p ON p.canonical_url = d.canonical_url AND d.day >= p.from_day
+    JOIN {{ ref('changed_domain_pages') }} AS p ON p.canonical_url = d.canonical_url AND d.day >= p.from_day
 ),
 domains AS (
-    -- Only the recounted rows can differ (their old rows: replaced_referring_domains).
-    (SELECT * FROM recounted EXCEPT ALL SELECT * FROM replaced_referring_domains)
+    -- Only the recounted rows can differ (their old rows: meta.replaced_referring_domains).
+    (SELECT * FROM recounted EXCEPT ALL SELECT * FROM {{ ref('replaced_referring_domains') }})
     UNION ALL
-    (SELECT * FROM replaced_referring_domains EXCEPT ALL SELECT * FROM recounted)
+    (SELECT * FROM {{ ref('replaced_referring_domains') }} EXCEPT ALL SELECT * FROM recounted)
 ),
 first_links AS (
     SELECT canonical_url, first_day FROM {{ ref('first_social_links') }}
-    WHERE platform = 'any' AND canonical_url IN (SELECT canonical_url FROM changed_link_pages)
+    WHERE platform = 'any' AND canonical_url IN (SELECT canonical_url FROM {{ ref('changed_link_pages') }})
 ),
 replaced_first_links AS (
-    SELECT canonical_url, first_day FROM replaced_first_social_links WHERE platform = 'any'
+    SELECT canonical_url, first_day FROM {{ ref('replaced_first_social_links') }} WHERE platform = 'any'
 ),
 firsts AS (
     (SELECT * FROM first_links EXCEPT ALL SELECT * FROM replaced_first_links)
@@ -52,4 +57,4 @@ GROUP BY canonical_url
 ORDER BY canonical_url
 {% else %}
 SELECT NULL::VARCHAR AS canonical_url, NULL::DATE AS from_day WHERE FALSE
-{% endif %};
+{% endif %}

@@ -5,8 +5,7 @@
 -- depends_on: {{ ref('stg_social_links') }}
 -- depends_on: {{ ref('stg_social_posts') }}
 -- depends_on: {{ ref('url_resolution') }}
-CREATE OR REPLACE TABLE {{ this }} AS
-{% if is_incremental() %}
+{% if var('incremental_build', false) %}
 WITH changed_resolutions AS (
     (SELECT * FROM {{ ref('url_resolution') }} EXCEPT ALL SELECT * FROM meta.base_url_resolution)
     UNION ALL
@@ -28,4 +27,4 @@ WHERE canonical_url IN (SELECT url FROM changed_resolutions)
 ORDER BY platform, post_id
 {% else %}
 SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS post_id WHERE FALSE
-{% endif %};
+{% endif %}

@@ -3,11 +3,10 @@
 -- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 -- delivery_id from the file's name (staging.lake_file_delivery_id).
 {{ config(alias='engagement_snapshots') }}
-CREATE OR REPLACE VIEW {{ this }} AS
 SELECT platform, post_id, permalink, snapshot_date, likes, reposts, replies, impressions, clicks, views, shares,
        delivery_id
 FROM (
     SELECT * REPLACE (staging.lake_file_delivery_id(filename) AS delivery_id)
     FROM {{ source('lake', 'engagement_snapshots') }}
 )
-WHERE delivery_id IN (SELECT delivery_id FROM {{ ref('stg_ingest_ledger') }});
+WHERE delivery_id IN (SELECT delivery_id FROM {{ ref('stg_ingest_ledger') }})

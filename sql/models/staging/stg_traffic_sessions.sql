@@ -5,7 +5,6 @@
 -- Only deliveries with a ledger entry: the entry is written last, so files of an ingest that died are never read.
 -- delivery_id from the file's name (staging.lake_file_delivery_id).
 {{ config(alias='traffic_sessions') }}
-CREATE OR REPLACE VIEW {{ this }} AS
 SELECT format, tool, property, traffic_date, landing_page, canonical_url,
        nullif(trim(session_source), '') AS session_source, nullif(trim(session_medium), '') AS session_medium,
        nullif(trim(channel_group), '') AS channel_group, sessions, engaged_sessions,
@@ -14,4 +13,4 @@ FROM (
     SELECT * REPLACE (staging.lake_file_delivery_id(filename) AS delivery_id)
     FROM {{ source('lake', 'traffic_sessions') }}
 )
-WHERE delivery_id IN (SELECT delivery_id FROM {{ ref('stg_ingest_ledger') }});
+WHERE delivery_id IN (SELECT delivery_id FROM {{ ref('stg_ingest_ledger') }})
