@@ -147,6 +147,8 @@ class Project:
     """``(source, table)``: the SQL a ``source()`` of it renders as."""
     models: list[Model] = field(default_factory=list)
     """Dependencies first."""
+    run_vars: dict[str, Any] = field(default_factory=dict)
+    """The run's vars (``dbt run --vars``): ``as_of``, ``site_timezone``, ... (the build sets them)."""
     _templates: jinja2.Environment = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -179,6 +181,13 @@ class Project:
         found = (path for folder in folders for path in folder.rglob("*") if path.suffix in {".sql", ".yml"})
         return sorted([self.root / PROJECT_FILE, *found])
 
+    def macro_sql(self, name: str, **arguments: Any) -> str:
+        """What one of the project's Jinja macros renders."""
+        macro = self._templates.globals[name]
+        if not isinstance(macro, jinja2.runtime.Macro):
+            raise ProjectError(f"no macro {name!r} in {self.root / self._setting('macro-paths')[0]}")
+        return str(macro(**arguments))
+
     def hooks(self, kind: str, incremental: bool) -> list[str]:
         """The SQL of ``on-run-start`` or ``on-run-end``, each hook rendered (empty ones left out)."""
         rendered = (
@@ -209,6 +218,8 @@ class Project:
         def var(name: str, default: Any = _NO_DEFAULT) -> Any:
             if name == INCREMENTAL_BUILD_VAR:
                 return incremental
+            if name in self.run_vars:
+                return self.run_vars[name]
             return project.var(name) if default is _NO_DEFAULT else project.var(name, default)
 
         def is_incremental() -> bool:

@@ -50,7 +50,9 @@ from pipeline.hosts import owned_url_pattern
 from pipeline.ingest import ingested_delivery_ids
 from pipeline.progress import progress_bar
 from pipeline.project import resource_dir
+from pipeline.run_variables import set_run_variables
 from pipeline.schemas import ALL_DATASETS, QUARANTINED_RECORDS, RECORD_DATASETS
+from pipeline.sql_quoting import quoted_identifier
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +109,11 @@ class IncrementalBase:
 
 
 def define_macros(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """The site's variables (its time zone, the owned-site rule) and the DuckDB macros of
-    ``sql/macros/duckdb_macros.sql`` (the ``on-run-start`` hooks of a full build)."""
-    _run_start(con, settings, sql_project.load(resource_dir() / "sql"), incremental=False)
-
-
-def _run_start(
-    con: duckdb.DuckDBPyConnection, settings: Settings, sql: sql_project.Project, incremental: bool
-) -> None:
-    """The site's variables, then ``on-run-start``: the macros (and in an incremental build, the snapshot)."""
+    """The site's variables (its time zone, the owned-site rule) and, as temporary macros, the DuckDB macros
+    of ``sql/macros/duckdb_macros.sql``: what tests of single models and the benchmarks need."""
     con.execute("SET VARIABLE site_timezone = ?", [settings.timezone.key])
     con.execute("SET VARIABLE owned_url_pattern = ?", [owned_url_pattern(settings.owned_sites)])
-    for hook in sql.hooks("on-run-start", incremental):
-        con.execute(hook)
+    con.execute(sql_project.load(resource_dir() / "sql").macro_sql("duckdb_macros", temporary=True))
 
 
 def build_fingerprint(settings: Settings) -> str:
@@ -343,15 +337,22 @@ def build(
     try:
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        con.execute("SET VARIABLE as_of = ?", [as_of])
-        con.execute("SET VARIABLE base_as_of = ?", [base.as_of if base else None])
-        con.execute("SET VARIABLE impact_window_weeks = ?", [settings.impact.window_weeks])
+        sql.run_vars.update(
+            as_of=as_of.isoformat(),
+            base_as_of=base.as_of.isoformat() if base else None,
+            site_timezone=settings.timezone.key,
+            owned_url_pattern=owned_url_pattern(settings.owned_sites),
+            impact_window_weeks=settings.impact.window_weeks,
+        )
         with _timed("on-run-start hooks"):
-            _run_start(con, settings, sql, incremental)
+            for hook in sql.hooks("on-run-start", incremental):
+                con.execute(hook)
+            set_run_variables(con)
         referrals.write_reference(con, dict(settings.traffic.social_hosts))
         with progress_bar("build", total=len(models)) as advance:
             for model in models:
                 _run_model(con, model, result, incremental)
+                set_run_variables(con)  # a model may set a parameter for later ones (dbt: a new cursor's)
                 fault_point("build.model")
                 advance()
         for hook in sql.hooks("on-run-end", incremental):
@@ -363,6 +364,7 @@ def build(
             result.row_counts.update(impact.write_correlations(con))
         with _timed("engagement comparison"):
             result.row_counts.update(impact.write_engagement(con))
+        _drop_build_macros(con)
         with _timed("table and column comments (schema.yml)"):
             schema_docs.persist(con, resource_dir() / "sql")
         with _timed("build info"):
@@ -412,6 +414,18 @@ def _run_model(
     rows = _count(con, model.relation)
     result.row_counts[model.relation] = rows
     log.debug("  %-34s %9d rows  %.2fs", model.relation, rows, time.perf_counter() - started)
+
+
+def _drop_build_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the build-time macros (``sql/macros/duckdb_macros.sql``, stored in ``main`` so that every cursor
+    of the build sees them): they read the run's variables, which an analyst's connection does not have."""
+    macros = con.execute(
+        "SELECT DISTINCT function_name FROM duckdb_functions() "
+        "WHERE function_type = 'macro' AND schema_name = 'main' AND database_name = current_database() "
+        "AND NOT internal"
+    ).fetchall()
+    for (name,) in macros:  # names from the catalog, quoted
+        con.execute(f"DROP MACRO main.{quoted_identifier(name)}")
 
 
 # Which rows a dataset's lake count counts: a rank tracker's "not ranked" rows only mark the days a query was

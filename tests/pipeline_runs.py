@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from pipeline import sql_project
 from pipeline.faults import FAULT_ENV
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS
 from socialrank_demo.sample import write_demo_landing
@@ -386,3 +387,54 @@ def listing_differences(left: LakeListing, right: LakeListing, shown: int = 8) -
     return [f"{key}: {left.get(key)} != {right.get(key)}" for key in keys[:shown]] + (
         [f"... and {len(keys) - shown} more"] if len(keys) > shown else []
     )
+
+
+# The tables the build's Python fills after the models: dbt creates them (the `ddl` materialization), empty.
+PYTHON_FILLED = frozenset(
+    {
+        "mart.impact_estimates",
+        "mart.impact_event_time",
+        "mart.factor_correlations",
+        "mart.engagement_comparison",
+    }
+)
+
+
+def dbt_run_vars(build: Path) -> dict[str, Any]:
+    """The vars a build ran with (its ``meta.run_parameters``), as ``dbt run --vars`` takes them."""
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        cursor = con.execute(
+            "SELECT as_of, base_as_of, site_timezone, owned_url_pattern, impact_window_weeks "
+            "FROM meta.run_parameters"
+        )
+        names = [column[0] for column in cursor.description or ()]
+        values = cursor.fetchone()
+    finally:
+        con.close()
+    assert values is not None
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value
+        for name, value in zip(names, values, strict=True)
+    }
+
+
+def run_dbt(build: Path, home: Path, run_vars: dict[str, Any]) -> None:
+    """``dbt run`` of ``sql/`` into ``build`` over the lake of the data root ``home``, as a data engineer runs
+    it: the ``dbt`` command, the committed profile, in a process of its own (dbt-duckdb keeps the file open in
+    the process that ran it, and tests open it again read-only); dbt's files beside ``build``."""
+    sql = PROJECT_DIR / "sql"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")), "run", "--vars", json.dumps(run_vars),
+            "--project-dir", str(sql), "--profiles-dir", str(sql),
+            "--target-path", str(build.parent / "dbt-target"), "--log-path", str(build.parent / "dbt-logs"),
+        ],
+        env={**os.environ, "DO_NOT_TRACK": "1", "SOCIALRANK_BUILD_PATH": str(build),
+             "SOCIALRANK_HOME": str(home)},
+        capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    project = sql_project.load(sql)
+    hooks = len(project.settings["on-run-start"]) + len(project.settings["on-run-end"])
+    assert f"PASS={len(project.models) + hooks} WARN=0 ERROR=0 SKIP=0" in done.stdout, done.stdout[-3000:]

@@ -17,9 +17,10 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
-from pipeline import sql_project, warehouse
+from pipeline import referrals, sql_project, warehouse
 from pipeline.config import Settings
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, demo_world_settings
+from tests.pipeline_runs import PYTHON_FILLED, Reference, dbt_run_vars, run_dbt, table_checksums
 
 SQL_DIR = PROJECT_DIR / "sql"
 
@@ -35,7 +36,12 @@ def _dbt(target: Path, *args: str) -> Any:
             "--quiet",
         ]
     )  # fmt: skip
-    assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
+    failures = [
+        f"{outcome.node.name}: {outcome.message}"
+        for outcome in getattr(result.result, "results", [])
+        if outcome.status in ("error", "fail")
+    ]
+    assert result.success, f"dbt {' '.join(args)} failed: {result.exception or failures}"
     return result.result
 
 
@@ -175,3 +181,39 @@ def test_the_build_fingerprint_follows_the_projects_files_not_what_dbt_writes_be
     model = tmp_path / "project" / "sql" / "models" / "core" / "social_links.sql"
     model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
     assert warehouse.build_fingerprint(settings) != before
+
+
+def test_dbt_run_builds_the_tables_the_build_builds(sample_run: Reference, tmp_path: Path) -> None:
+    """Real `dbt run` (the committed profile, its plugin, the project's hooks and the `ddl` materialization)
+    of the published sample world's lake, with the vars that build ran with (its meta.run_parameters): every
+    core and mart table a model builds equals the published one."""
+    world = sample_run.world
+    run_vars = dbt_run_vars(world.warehouse)
+    build_path = tmp_path / "warehouse-dbt-build.duckdb"
+    con = duckdb.connect(str(build_path))
+    con.execute("CREATE SCHEMA staging")
+    referrals.write_reference(con, dict(demo_world_settings(world.root).traffic.social_hosts))
+    con.close()
+    run_dbt(build_path, world.home, run_vars)
+    built = table_checksums(build_path)
+    published = table_checksums(world.warehouse)
+    assert built.keys() == published.keys()
+    differing_tables = [
+        name for name in built if name not in PYTHON_FILLED and built[name] != published[name]
+    ]
+    assert not differing_tables
+    assert all(built[name][0] == 0 for name in PYTHON_FILLED)
+    # Published under another name, its views still read its own tables (no database name stored in them).
+    published_copy = tmp_path / "published" / "warehouse.duckdb"
+    published_copy.parent.mkdir()
+    shutil.copyfile(build_path, published_copy)
+    con = duckdb.connect(str(published_copy), read_only=True, config={"file_search_path": str(world.home)})
+    try:
+        views = con.execute(
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY ALL"
+        ).fetchall()
+        assert ("mart", "claims") in views and ("staging", "social_links") in views
+        for schema, view in views:  # names from the catalog
+            con.execute(f'SELECT count(*) FROM "{schema}"."{view}"').fetchone()
+    finally:
+        con.close()

@@ -30,6 +30,7 @@ from tests.conftest import (
     x_tweet,
     x_tweets_js,
 )
+from tests.pipeline_runs import PYTHON_FILLED, dbt_run_vars, run_dbt, table_checksums
 
 RUN_DATE = DEMO_RUN_DATE
 NEXT_DAY = RUN_DATE + dt.timedelta(days=1)
@@ -289,6 +290,27 @@ def test_incremental_build_equals_a_full_build(settings: Settings, caplog: pytes
     assert len(full_contents["core.rankings_daily"]) > len(
         _contents(settings.warehouse)["core.rankings_daily"]
     )
+
+
+def test_dbt_run_makes_the_incremental_build_too(settings: Settings, tmp_path: Path) -> None:
+    """Real incremental `dbt run` on a copy of the published warehouse, with the vars the build's incremental
+    build ran with: dbt's is_incremental(), the models' pre-hooks and its append build every core and mart
+    table a model builds as the build did (the Python-filled ones are the build's Python's)."""
+    _land_next_day(settings)
+    run_ingest(settings)
+    incremental = keep_build(warehouse.build(settings, NEXT_DAY))
+    base_copy = tmp_path / "dbt" / "warehouse.duckdb"
+    base_copy.parent.mkdir()
+    shutil.copyfile(settings.warehouse, base_copy)
+    run_dbt(base_copy, settings.data.root, dbt_run_vars(incremental.path) | {"incremental_build": True})
+    by_dbt, by_build = table_checksums(base_copy), table_checksums(incremental.path)
+    assert by_dbt.keys() == by_build.keys()
+    assert [name for name in by_build if name not in PYTHON_FILLED and by_dbt[name] != by_build[name]] == []
+    con = duckdb.connect(str(base_copy), read_only=True)
+    try:  # it was incremental: the slices are those of the build's incremental build
+        assert con.execute("SELECT day FROM meta.changed_days").fetchall() == [(NEXT_DAY,)]
+    finally:
+        con.close()
 
 
 def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Settings) -> None:

@@ -9,5 +9,6 @@
     {{ sql }}
   {%- endcall %}
   {{ run_hooks(post_hooks) }}
+  {{ adapter.commit() }}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}

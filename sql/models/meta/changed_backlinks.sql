@@ -3,6 +3,7 @@
 -- deliveries it had not seen, or newly reached by the as-of date), merged into their row, and pairs whose
 -- social or crawler links differ from the base build's (rebuilt: such a link can be gone). link_key as in
 -- core.backlinks.
+-- depends_on: {{ ref('build_deliveries') }}
 -- depends_on: {{ ref('changed_posts') }}
 -- depends_on: {{ ref('crawled_links') }}
 -- depends_on: {{ ref('social_links') }}

@@ -1,5 +1,6 @@
 -- The ranking days an incremental build recomputes (empty in a full build, which recomputes all): days
 -- with observations from deliveries the base build had not seen, and days the as-of date newly reaches.
+-- depends_on: {{ ref('build_deliveries') }}
 -- depends_on: {{ ref('stg_rankings') }}
 {% if var('incremental_build', false) %}
 SELECT ranking_date AS day

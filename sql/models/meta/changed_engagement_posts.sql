@@ -3,6 +3,7 @@
 -- id or its permalink (core.post_engagement). So these are the posts a snapshot the base build did not
 -- count can map to, and those a counted snapshot naming a changed post's id or old or new permalink mapped
 -- to before or maps to now: the id it names, and every post, old or new, with its permalink.
+-- depends_on: {{ ref('build_deliveries') }}
 -- depends_on: {{ ref('changed_posts') }}
 -- depends_on: {{ ref('social_posts') }}
 -- depends_on: {{ ref('stg_engagement_snapshots') }}

@@ -2,6 +2,7 @@
 -- with lake rows the base build did not count (from deliveries it had not seen, or dated after its as-of
 -- date) and posts linking a URL whose resolution by the crawler changed. A post's rows in core.social_posts
 -- and core.social_links depend only on its own lake rows and those resolutions, so redoing these is exact.
+-- depends_on: {{ ref('build_deliveries') }}
 -- depends_on: {{ ref('stg_social_links') }}
 -- depends_on: {{ ref('stg_social_posts') }}
 -- depends_on: {{ ref('url_resolution') }}

@@ -4,6 +4,7 @@
 -- only for pairs that have some; every other pair only gained tool rows, which are merged into its old row
 -- (meta.replaced_backlinks): each column is a minimum, a maximum or a union (a latest report's value is the
 -- maximum of its key), so merging gives what aggregating every row would. Dropped at the end of the build.
+-- depends_on: {{ ref('build_deliveries') }}
 -- depends_on: {{ ref('changed_backlinks') }}
 -- depends_on: {{ ref('replaced_backlinks') }}
 {{ config(materialized='table' if var('incremental_build', false) else 'view') }}
