@@ -307,12 +307,15 @@ class _Parsed:
 
 
 def _sources(model_dir: Path) -> dict[tuple[str, str], str]:
-    """Every declared source table and the SQL it renders as: its ``external_location``, ``{name}`` filled."""
+    """Every declared source table and the SQL it renders as: its ``external_location`` (``{name}`` filled),
+    else ``schema.identifier``."""
     sources: dict[tuple[str, str], str] = {}
     for path in sorted(model_dir.glob("*/*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for source in document.get("sources", []):
             for table in source["tables"]:
-                location: str = {**source.get("meta", {}), **table.get("meta", {})}["external_location"]
-                sources[source["name"], table["name"]] = location.format_map({"name": table["name"]})
+                location = {**source.get("meta", {}), **table.get("meta", {})}.get("external_location")
+                if location is None:  # a table in the warehouse: schema.identifier, as dbt renders it
+                    location = f"{source.get('schema', source['name'])}.{table.get('identifier', '{name}')}"
+                sources[source["name"], table["name"]] = str(location).format_map({"name": table["name"]})
     return sources

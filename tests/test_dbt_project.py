@@ -97,7 +97,8 @@ def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -
         assert location in (compiled / f"{model.name}.sql").read_text(encoding="utf-8"), model.name
 
 
-def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path) -> None:
+def _one_folder_project(tmp_path: Path) -> Path:
+    """A dbt project of one folder, ``models/core`` (schema core, tables), with no model yet."""
     sql = tmp_path / "sql"
     (sql / "models" / "core").mkdir(parents=True)
     (sql / "macros").mkdir()
@@ -106,6 +107,11 @@ def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path
         "models:\n  socialrank:\n    core:\n      +schema: core\n      +materialized: table\n",
         encoding="utf-8",
     )
+    return sql
+
+
+def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path) -> None:
+    sql = _one_folder_project(tmp_path)
     (sql / "models" / "core" / "a.sql").write_text("SELECT 1 AS x", encoding="utf-8")
     reader = sql / "models" / "core" / "b.sql"
     reader.write_text(
@@ -129,14 +135,7 @@ def test_a_ref_only_the_incremental_branch_makes_must_be_declared(tmp_path: Path
 def test_models_run_as_dbts_materializations_run_them(tmp_path: Path) -> None:
     """A view, a table, and an incremental model: a table in a full build; in an incremental one its
     pre-hook (deleting what it redoes) and its rows appended. Run on DuckDB, as the build runs them."""
-    sql = tmp_path / "sql"
-    (sql / "models" / "core").mkdir(parents=True)
-    (sql / "macros").mkdir()
-    (sql / "dbt_project.yml").write_text(
-        "name: socialrank\nmodel-paths: [models]\nmacro-paths: [macros]\n"
-        "models:\n  socialrank:\n    core:\n      +schema: core\n      +materialized: table\n",
-        encoding="utf-8",
-    )
+    sql = _one_folder_project(tmp_path)
     models = sql / "models" / "core"
     (models / "days.sql").write_text("SELECT * FROM range(getvariable('days')) AS t(day)", encoding="utf-8")
     (models / "days_view.sql").write_text(

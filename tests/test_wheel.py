@@ -61,6 +61,7 @@ def test_wheel_runs_the_pipeline_from_a_fresh_venv(tmp_path: Path) -> None:
     installed = next((venv / "lib").glob("python*/site-packages/pipeline"))
     assert not (installed / "sql").is_symlink() and (installed / "sql" / "dbt_project.yml").is_file()
     assert (installed / "sql" / "macros" / "duckdb_macros.sql").is_file()
+    assert (installed / "sql" / "macros" / "materializations" / "ddl.sql").is_file()  # the whole dbt project
     assert (installed / "sql" / "models" / "staging" / "sources.yml").is_file()
     assert (installed / "sql" / "models" / "core" / "schema.yml").is_file()  # the build comments with it
     assert (user / "data" / "warehouse" / "warehouse.duckdb").is_file()

@@ -17,7 +17,7 @@ keyed AS (
     FROM observed
 ),
 social_hosts AS (
-    SELECT key AS host, channel FROM staging.referral_sources WHERE kind = 'host'
+    SELECT key AS host, channel FROM {{ source('build', 'referral_sources') }} WHERE kind = 'host'
     UNION
     SELECT DISTINCT regexp_replace(lower(url_host(permalink)), '^www\.', '') AS host, 'mastodon' AS channel
     FROM {{ ref('social_posts') }}
@@ -33,7 +33,7 @@ by_host AS (
 search_hosts AS (
     SELECT DISTINCT k.session_source
     FROM keyed AS k
-    JOIN staging.referral_sources AS r
+    JOIN {{ source('build', 'referral_sources') }} AS r
         ON r.kind = 'search'
        AND (k.source_key = r.key OR k.source_host = r.key OR k.source_host LIKE '%.' || r.key)
 )
@@ -56,6 +56,6 @@ SELECT k.session_source, k.session_medium, k.channel_group,
 FROM keyed AS k
 LEFT JOIN by_host USING (session_source)
 LEFT JOIN search_hosts USING (session_source)
-LEFT JOIN staging.referral_sources AS name ON name.kind = 'name' AND name.key = k.source_key
-LEFT JOIN staging.referral_sources AS medium ON medium.kind = 'medium' AND medium.key = k.medium_key
-LEFT JOIN staging.referral_sources AS grp ON grp.kind = 'channel_group' AND grp.key = k.group_key
+LEFT JOIN {{ source('build', 'referral_sources') }} AS name ON name.kind = 'name' AND name.key = k.source_key
+LEFT JOIN {{ source('build', 'referral_sources') }} AS medium ON medium.kind = 'medium' AND medium.key = k.medium_key
+LEFT JOIN {{ source('build', 'referral_sources') }} AS grp ON grp.kind = 'channel_group' AND grp.key = k.group_key
