@@ -90,6 +90,7 @@ bench-dags: install
 
 bench-build: install
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_dbt_runner.py
 
 # The causal estimate's coverage study: 100 rank worlds of each kind, the mart's method against the
 # earlier one (about an hour on 2 cores); bench/results/impact.json.
