@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -113,8 +114,9 @@ def test_the_report_links_the_lineage_docs_of_the_published_warehouse(published_
 
 @pytest.fixture(scope="module")
 def copied(published_demo_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A copy of the published sample world (the report and its docs not copied)."""
+    """A copy of the published sample world, its report and lineage docs not copied."""
     world = copy_world(World(published_demo_world), tmp_path_factory.mktemp("docs") / "world")
+    shutil.rmtree(world.home / "reports", ignore_errors=True)
     yield demo_world_settings(world.root)
 
 
