@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from pipeline import scorecard
+from pipeline import dbt_docs, scorecard
 from pipeline.config import Settings
 from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.impact import wording
@@ -108,6 +108,12 @@ def write_report(settings: Settings) -> Path:
     """Render the report from the published warehouse into ``reports/``; return its path."""
     context = gather(settings)
     context["figures"] = _figures(context)
+    # After gather() closed its connection: dbt opens the published file with its own (read-only) settings.
+    docs = dbt_docs.write_docs(settings)
+    context["lineage"] = {
+        "href": docs.path.relative_to(settings.data.reports).as_posix() if docs.path else None,
+        "problem": docs.problem,
+    }
     # The template is named *.html.j2: select_autoescape's default list (html, htm, xml) would not match it.
     environment = Environment(
         loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(("html.j2",))

@@ -106,12 +106,17 @@ def copy_world(source: World, root: Path) -> World:
     """Another world in the same state: landing, lake, warehouse and run notes.
 
     The GX project and reports are left behind: GX keeps absolute paths (its Data Docs folder) in
-    its config, and a copy must not write into the source's folders. A run recreates both.
+    its config, and a copy must not write into the source's folders. A run recreates both. The lineage
+    docs (``reports/dbt_docs``, no paths of the world in them) are copied: a run of the copy keeps them
+    while the warehouse's schema is the same, and does not spend seconds of dbt regenerating them.
     """
     world = World(root)
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.config, world.config)
     shutil.copytree(source.home, world.home, ignore=shutil.ignore_patterns("gx", "reports"), symlinks=True)
+    lineage = source.home / "reports" / "dbt_docs"
+    if lineage.is_dir():
+        shutil.copytree(lineage, world.home / "reports" / "dbt_docs")
     return world
 
 

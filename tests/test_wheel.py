@@ -65,3 +65,7 @@ def test_wheel_runs_the_pipeline_from_a_fresh_venv(tmp_path: Path) -> None:
     assert (installed / "sql" / "models" / "staging" / "sources.yml").is_file()
     assert (installed / "sql" / "models" / "core" / "schema.yml").is_file()  # the build comments with it
     assert (user / "data" / "warehouse" / "warehouse.duckdb").is_file()
+    # The report's lineage docs: dbt run on the installed project, nothing written beside it.
+    assert (installed / "sql" / "models" / "overview.md").is_file()
+    assert (user / "data" / "reports" / "dbt_docs" / "index.html").is_file()
+    assert not (installed / "sql" / "target").exists() and not (installed / "sql" / "logs").exists()
