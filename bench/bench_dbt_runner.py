@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import referrals, sql_project
 from pipeline.config import Settings
-from pipeline.run_variables import set_run_variables
+from pipeline.run_variables import build_vars, set_run_variables
 from tests.conftest import demo_world_settings
-from tests.pipeline_runs import PROJECT_DIR, World, dbt_run_vars, new_world, run_dbt, run_ok
+from tests.pipeline_runs import PROJECT_DIR, World, new_world, run_dbt, run_ok
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dbt_runner.json"
 DEFAULT_WORKDIR = Path(os.environ.get("TMPDIR", "/tmp")) / "socialrank-bench-dbt-runner"
@@ -83,7 +83,7 @@ def main() -> None:
     if not world.warehouse.exists():
         print(f"running the sample world once into {world.root} ...", flush=True)
         run_ok(new_world(world.root))
-    run_vars = dbt_run_vars(world.warehouse)
+    run_vars = build_vars(world.warehouse)
     seconds: dict[str, list[float]] = {"engine": [], "dbt": []}
     for repeat in range(args.repeats):
         seconds["engine"].append(engine_seconds(world, args.workdir / "engine.duckdb", run_vars))

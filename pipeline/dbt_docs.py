@@ -37,6 +37,7 @@ import duckdb
 from pipeline import sql_project
 from pipeline.config import Settings
 from pipeline.project import resource_dir
+from pipeline.run_variables import build_vars
 from pipeline.warehouse import connect_read_only
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,12 @@ def _generate(settings: Settings) -> str:
     sql_dir = resource_dir() / "sql"
     logs = dbt_log_dir(settings)
     logs.mkdir(parents=True, exist_ok=True)
+    try:  # the hooks compile with the vars the published build ran with
+        run_vars = build_vars(settings.warehouse)
+    except (duckdb.Error, ValueError) as exc:
+        raise DocsError(
+            f"the published warehouse has no run parameters ({exc}): run 'socialrank run' again"
+        ) from exc
     with tempfile.TemporaryDirectory(prefix="socialrank-dbt-docs-") as scratch, _environment(settings):
         target = Path(scratch) / "target"
         args = [
@@ -170,6 +177,7 @@ def _generate(settings: Settings) -> str:
             "--no-use-colors-file",
             "--no-send-anonymous-usage-stats",
             "--no-partial-parse",
+            "--vars", json.dumps(run_vars),
         ]  # fmt: skip
         try:
             result = dbtRunner().invoke(args)

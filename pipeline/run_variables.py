@@ -10,7 +10,10 @@ build's own connection after the hooks and after every model, dbt's cursors thro
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -33,3 +36,21 @@ def set_run_variables(con: duckdb.DuckDBPyConnection) -> bool:
         # From the table, not a bound value: a NULL keeps its type (VARCHAR[] for new_deliveries).
         con.execute(f"SET VARIABLE {name} = (SELECT {name} FROM {RUN_PARAMETERS})")
     return True
+
+
+def build_vars(build: Path) -> dict[str, Any]:
+    """The vars a finished build ran with (its ``meta.run_parameters``, but the ``new_deliveries`` a model
+    records), as ``dbt --vars`` takes them: to compile the project as that build did."""
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        cursor = con.execute(f"SELECT * EXCLUDE (new_deliveries) FROM {RUN_PARAMETERS}")
+        names = [column[0] for column in cursor.description or ()]
+        row = cursor.fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise ValueError(f"{build}: {RUN_PARAMETERS} is empty")
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value
+        for name, value in zip(names, row, strict=True)
+    }

@@ -405,25 +405,6 @@ PYTHON_FILLED = frozenset(
 )
 
 
-def dbt_run_vars(build: Path) -> dict[str, Any]:
-    """The vars a build ran with (its ``meta.run_parameters``), as ``dbt run --vars`` takes them."""
-    con = duckdb.connect(str(build), read_only=True)
-    try:
-        cursor = con.execute(
-            "SELECT as_of, base_as_of, site_timezone, owned_url_pattern, impact_window_weeks "
-            "FROM meta.run_parameters"
-        )
-        names = [column[0] for column in cursor.description or ()]
-        values = cursor.fetchone()
-    finally:
-        con.close()
-    assert values is not None
-    return {
-        name: value.isoformat() if isinstance(value, dt.date) else value
-        for name, value in zip(names, values, strict=True)
-    }
-
-
 def run_dbt(build: Path, home: Path, run_vars: dict[str, Any]) -> None:
     """``dbt run`` of ``sql/`` into ``build`` over the lake of the data root ``home``, as a data engineer runs
     it: the ``dbt`` command, the committed profile, in a process of its own (dbt-duckdb keeps the file open in

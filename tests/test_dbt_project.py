@@ -19,8 +19,9 @@ from dbt.cli.main import dbtRunner
 
 from pipeline import referrals, sql_project, warehouse
 from pipeline.config import Settings
+from pipeline.run_variables import build_vars
 from tests.conftest import PROJECT_DIR, demo_world_settings
-from tests.pipeline_runs import PYTHON_FILLED, Reference, dbt_run_vars, run_dbt, table_checksums
+from tests.pipeline_runs import PYTHON_FILLED, Reference, run_dbt, table_checksums
 
 SQL_DIR = PROJECT_DIR / "sql"
 
@@ -187,7 +188,7 @@ def test_dbt_run_builds_the_tables_the_build_builds(sample_run: Reference, tmp_p
     of the published sample world's lake, with the vars that build ran with (its meta.run_parameters): every
     core and mart table a model builds equals the published one."""
     world = sample_run.world
-    run_vars = dbt_run_vars(world.warehouse)
+    run_vars = build_vars(world.warehouse)
     build_path = tmp_path / "warehouse-dbt-build.duckdb"
     con = duckdb.connect(str(build_path))
     con.execute("CREATE SCHEMA staging")

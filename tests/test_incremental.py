@@ -19,6 +19,7 @@ import pytest
 from pipeline import gate, warehouse
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
+from pipeline.run_variables import build_vars
 from socialrank_demo.sample import AHREFS_COLUMNS
 from tests.conftest import (
     DEMO_RUN_DATE,
@@ -30,7 +31,7 @@ from tests.conftest import (
     x_tweet,
     x_tweets_js,
 )
-from tests.pipeline_runs import PYTHON_FILLED, dbt_run_vars, run_dbt, table_checksums
+from tests.pipeline_runs import PYTHON_FILLED, run_dbt, table_checksums
 
 RUN_DATE = DEMO_RUN_DATE
 NEXT_DAY = RUN_DATE + dt.timedelta(days=1)
@@ -302,7 +303,7 @@ def test_dbt_run_makes_the_incremental_build_too(settings: Settings, tmp_path: P
     base_copy = tmp_path / "dbt" / "warehouse.duckdb"
     base_copy.parent.mkdir()
     shutil.copyfile(settings.warehouse, base_copy)
-    run_dbt(base_copy, settings.data.root, dbt_run_vars(incremental.path) | {"incremental_build": True})
+    run_dbt(base_copy, settings.data.root, build_vars(incremental.path) | {"incremental_build": True})
     by_dbt, by_build = table_checksums(base_copy), table_checksums(incremental.path)
     assert by_dbt.keys() == by_build.keys()
     assert [name for name in by_build if name not in PYTHON_FILLED and by_dbt[name] != by_build[name]] == []
