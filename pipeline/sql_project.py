@@ -6,8 +6,8 @@ vars (:mod:`pipeline.project`). A model is a Jinja template rendered with dbt's 
 is the relation another model builds (``schema.alias``, the alias from the model's ``config(alias=...)``, else
 its name), ``{{ source('lake', 'dataset') }}`` a lake dataset (the ``meta: external_location`` of
 ``models/*/sources.yml``, dbt-duckdb's idiom for external Parquet), ``{{ this }}`` the model's own relation,
-``is_incremental()`` whether the build updates a copy of the published warehouse, and the Jinja macros of
-``sql/macros/`` are callable.
+``is_incremental()`` whether an incremental model updates its table in a copy of the published warehouse
+(dbt: the table exists), and the Jinja macros of ``sql/macros/`` are callable.
 
 Each model is one ``SELECT``, materialized as dbt does (:meth:`Model.statements`): a view, a table, an
 ``incremental`` model's rows appended in an incremental build after its ``pre_hook`` deleted what it redoes,
