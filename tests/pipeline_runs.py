@@ -405,14 +405,16 @@ PYTHON_FILLED = frozenset(
 )
 
 
-def run_dbt(build: Path, home: Path, run_vars: dict[str, Any]) -> None:
+def run_dbt(build: Path, home: Path, run_vars: dict[str, Any], select: str | None = None) -> None:
     """``dbt run`` of ``sql/`` into ``build`` over the lake of the data root ``home``, as a data engineer runs
     it: the ``dbt`` command, the committed profile, in a process of its own (dbt-duckdb keeps the file open in
-    the process that ran it, and tests open it again read-only); dbt's files beside ``build``."""
+    the process that ran it, and tests open it again read-only); dbt's files beside ``build``.
+    ``select``: that model alone."""
     sql = PROJECT_DIR / "sql"
     done = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")), "run", "--vars", json.dumps(run_vars),
+            *(["--select", select] if select else []),
             "--project-dir", str(sql), "--profiles-dir", str(sql),
             "--target-path", str(build.parent / "dbt-target"), "--log-path", str(build.parent / "dbt-logs"),
         ],
@@ -423,4 +425,5 @@ def run_dbt(build: Path, home: Path, run_vars: dict[str, Any]) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     project = sql_project.load(sql)
     hooks = len(project.settings["on-run-start"]) + len(project.settings["on-run-end"])
-    assert f"PASS={len(project.models) + hooks} WARN=0 ERROR=0 SKIP=0" in done.stdout, done.stdout[-3000:]
+    models = 1 if select else len(project.models)
+    assert f"PASS={models + hooks} WARN=0 ERROR=0 SKIP=0" in done.stdout, done.stdout[-3000:]

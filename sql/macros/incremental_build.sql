@@ -12,26 +12,26 @@ CREATE OR REPLACE TABLE meta.base_crawled_links AS SELECT * FROM core.crawled_li
 
 {% macro cleanup_incremental_build() %}
 -- Incremental build, last step: the base build's snapshots are not part of the warehouse.
-DROP TABLE meta.base_deliveries;
-DROP TABLE meta.base_url_resolution;
-DROP TABLE meta.base_crawled_links;
+DROP TABLE IF EXISTS meta.base_deliveries;
+DROP TABLE IF EXISTS meta.base_url_resolution;
+DROP TABLE IF EXISTS meta.base_crawled_links;
 {% endmacro %}
 
 {% macro drop_build_scratch(incremental) %}
 -- Every build's last step: the meta models that hand an incremental build's slices and replaced rows from one
 -- model to the next are not part of the warehouse (in a full build they are empty, and meta.redone_backlinks
--- is a view over the lake).
-DROP TABLE meta.replaced_social_posts;
-DROP TABLE meta.replaced_social_links;
-DROP TABLE meta.changed_link_pages;
-DROP TABLE meta.replaced_first_social_links;
-DROP TABLE meta.changed_social_pages;
-DROP TABLE meta.replaced_page_social_daily;
-DROP TABLE meta.replaced_backlinks;
-{% if incremental %}DROP TABLE{% else %}DROP VIEW{% endif %} meta.redone_backlinks;
-DROP TABLE meta.changed_domain_days;
-DROP TABLE meta.changed_domain_pages;
-DROP TABLE meta.replaced_referring_domains;
+-- is a view over the lake). IF EXISTS: a `dbt run --select` of some models builds only some of them.
+DROP TABLE IF EXISTS meta.replaced_social_posts;
+DROP TABLE IF EXISTS meta.replaced_social_links;
+DROP TABLE IF EXISTS meta.changed_link_pages;
+DROP TABLE IF EXISTS meta.replaced_first_social_links;
+DROP TABLE IF EXISTS meta.changed_social_pages;
+DROP TABLE IF EXISTS meta.replaced_page_social_daily;
+DROP TABLE IF EXISTS meta.replaced_backlinks;
+{% if incremental %}DROP TABLE{% else %}DROP VIEW{% endif %} IF EXISTS meta.redone_backlinks;
+DROP TABLE IF EXISTS meta.changed_domain_days;
+DROP TABLE IF EXISTS meta.changed_domain_pages;
+DROP TABLE IF EXISTS meta.replaced_referring_domains;
 {% endmacro %}
 
 {#- mart.ranking_impact's rows an incremental build redoes, of `table` (the rankings, or the mart itself): the days
