@@ -24,11 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +33,7 @@ import duckdb
 
 from pipeline import sql_project
 from pipeline.config import Settings
+from pipeline.dbt_invoke import Connection, invoke, project_arguments
 from pipeline.project import resource_dir
 from pipeline.run_variables import build_vars
 from pipeline.warehouse import connect_read_only
@@ -128,33 +126,10 @@ def _key(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _environment(settings: Settings) -> Iterator[None]:
-    """The committed profile's variables (the published file, the data root), no tracking; then as before."""
-    values = {
-        "SOCIALRANK_BUILD_PATH": str(settings.warehouse),
-        "SOCIALRANK_HOME": str(settings.data.root),
-        "DO_NOT_TRACK": "1",
-    }
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _generate(settings: Settings) -> str:
     """``dbt docs generate --static`` on the published warehouse, read-only; the static page's HTML."""
     if not settings.warehouse.is_file():
         raise DocsError(f"no published warehouse at {settings.warehouse}: run 'socialrank run' first")
-    from dbt.cli.main import dbtRunner
-
-    sql_dir = resource_dir() / "sql"
     logs = dbt_log_dir(settings)
     logs.mkdir(parents=True, exist_ok=True)
     try:  # the hooks compile with the vars the published build ran with
@@ -163,12 +138,11 @@ def _generate(settings: Settings) -> str:
         raise DocsError(
             f"the published warehouse has no run parameters ({exc}): run 'socialrank run' again"
         ) from exc
-    with tempfile.TemporaryDirectory(prefix="socialrank-dbt-docs-") as scratch, _environment(settings):
+    with tempfile.TemporaryDirectory(prefix="socialrank-dbt-docs-") as scratch:
         target = Path(scratch) / "target"
         args = [
             "docs", "generate", "--static",
-            "--project-dir", str(sql_dir),
-            "--profiles-dir", str(sql_dir),
+            *project_arguments(),
             "--target", PROFILE_TARGET,
             "--target-path", str(target),
             "--log-path", str(logs),
@@ -180,11 +154,9 @@ def _generate(settings: Settings) -> str:
             "--vars", json.dumps(run_vars),
         ]  # fmt: skip
         try:
-            result = dbtRunner().invoke(args)
+            result = invoke(args, Connection(settings.warehouse, settings.data.root))
         except Exception as exc:  # dbt's own bug or a broken install: said, not raised at the analyst
             raise DocsError(f"dbt docs generate crashed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            _close_dbt_duckdb()
         if not result.success:
             reason = result.exception or "see the log"
             raise DocsError(f"dbt docs generate failed: {reason} (dbt's log: {logs / 'dbt.log'})")
@@ -192,19 +164,6 @@ def _generate(settings: Settings) -> str:
         if not static.is_file():
             raise DocsError(f"dbt docs generate wrote no {static.name} (dbt's log: {logs / 'dbt.log'})")
         return static.read_text(encoding="utf-8")
-
-
-def _close_dbt_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in the process after a run (a class attribute): else
-    the file stays open here with dbt's settings, and this process's next read-only connection to it (the
-    next report) is refused ("a different configuration than existing connections")."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        if environment is not None:
-            environment.close()  # type: ignore[no-untyped-call]
-        DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
 
 
 def make_offline(html: str) -> str:

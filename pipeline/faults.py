@@ -11,8 +11,8 @@ Points (``grep -rn fault_point pipeline``): ``lake.written`` (a data file writte
 ``lake.renamed`` (renamed, directory not yet synced), ``ingest.data_written`` (a delivery's data files
 written, its rejections and ledger entry not), ``ingest.ledger_written``,
 ``purge.landing_deleted`` (a delivery's landed copies deleted), ``purge.derived_deleted`` (its lake
-files and quarantine copy deleted, its ledger entry not yet), ``build.model`` (after each
-model), ``build.checkpoint`` (the build about to be checkpointed; ``fill`` fills its folder's file system),
+files and quarantine copy deleted, its ledger entry not yet), ``build.models`` (dbt
+about to run the models; ``fill`` fills the build folder's file system), ``build.model`` (after each model),
 ``build.done`` (the build file complete), ``gate.rewritten_copied`` (an incremental build's
 rewritten rows of one table copied for the gate), ``gate.validated`` (validation finished, summary not
 recorded), ``publish.previous_kept`` (the old warehouse linked to ``previous``, the new one not yet in

@@ -1,14 +1,16 @@
 """The warehouse: built from ``sql/`` into a new DuckDB file, gated, then swapped into place.
 
-``sql/`` is a dbt project (:mod:`pipeline.sql_project`): the models are the ``.sql`` files under
-``sql/models/{staging,core,marts,meta}``, one per table or view, run in the order of their ``ref()``s, after
-the ``on-run-start`` hooks of ``sql/dbt_project.yml`` (the DuckDB macros of ``sql/macros/``) and before its
-``on-run-end`` ones. ``{{ var('platforms') }}`` is a value of the project's shared constants (the ``vars:`` of
-``sql/dbt_project.yml``, :mod:`pipeline.project`), as in dbt.
-Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are DuckDB variables set with bound
-parameters, so no SQL is ever assembled from data. Every core and mart table and column is described in
-``sql/models/{core,marts}/schema.yml`` (dbt's format); the build stores the descriptions as the catalog's
-comments (:mod:`pipeline.schema_docs`).
+``sql/`` is a dbt project, and dbt runs it (:mod:`pipeline.dbt_build`, in process): the models are the
+``.sql`` files under ``sql/models/{staging,core,marts,meta}``, one per table or view, run in the order of
+their ``ref()``s, after the ``on-run-start`` hooks of ``sql/dbt_project.yml`` (the run's parameters, the
+DuckDB macros of ``sql/macros/``) and before its ``on-run-end`` ones. ``{{ var('platforms') }}`` is a value
+of the project's shared constants (the ``vars:`` of ``sql/dbt_project.yml``, :mod:`pipeline.project`).
+After dbt, the build's Python fills the tables of the estimators and stores the catalog's comments.
+Run parameters (``as_of``, ``site_timezone``, ``owned_url_pattern``) are dbt vars, which the first hook
+writes into ``meta.run_parameters`` and every connection reads as DuckDB variables
+(:mod:`pipeline.run_variables`), so no SQL is ever assembled from data. Every core and mart table and
+column is described in ``sql/models/{core,marts}/schema.yml`` (dbt's format); the build stores the
+descriptions as the catalog's comments (:mod:`pipeline.schema_docs`).
 
 Builds are incremental when they can be (dbt's pattern): the new file starts as a copy of the
 published warehouse, the day-keyed models (``{% if is_incremental() %}`` in their SQL) redo only the days
@@ -34,16 +36,18 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipeline import impact, lake, locks, project, referrals, schema_docs, sql_project
+from pipeline import dbt_build, impact, lake, locks, referrals, schema_docs, sql_project
 from pipeline.config import Settings
+from pipeline.dbt_build import ModelRun
+from pipeline.dbt_invoke import Connection
 from pipeline.faults import fault_point
 from pipeline.freshness import Freshness, last_ranking_day
 from pipeline.hosts import owned_url_pattern
@@ -56,7 +60,6 @@ from pipeline.sql_quoting import quoted_identifier
 
 log = logging.getLogger(__name__)
 
-LAYERS = ("staging", "core", "mart", "meta")
 PUBLISHED_MANIFEST = "published.json"
 CURRENT_BUILD = "current.json"
 # Lake datasets whose files are named after their delivery (staging views take delivery_id from the name).
@@ -311,8 +314,6 @@ def build(
     builds.mkdir(parents=True, exist_ok=True)
     path = builds / f"warehouse-{version}.duckdb"
     path.unlink(missing_ok=True)
-    sql = sql_project.load(resource_dir() / "sql")
-    models = sql.models
     base, why = (None, "a full build was asked for") if full else incremental_base(settings, as_of)
     result = BuildResult(path, version, run_date, as_of, started_from=started_from)
     if base is not None:
@@ -320,13 +321,16 @@ def build(
         log.info("build %s: incremental from %s (as of %s), as of %s -> %s", version, base.version,
                  base.as_of, as_of, path)  # fmt: skip
     else:
-        log.info("build %s: full (%s), %d models, as of %s (run date %s) -> %s", version, why, len(models),
-                 as_of, run_date, path)  # fmt: skip
-    incremental = base is not None
+        log.info("build %s: full (%s), as of %s (run date %s) -> %s", version, why, as_of, run_date,
+                 path)  # fmt: skip
     try:
         if base is not None:
             with _timed("copy of the published warehouse"):
                 shutil.copyfile(base.path, path)
+        _write_references(path, settings)
+        fault_point("build.models", path.parent)
+        with _timed("dbt run (hooks and models)"):
+            _run_models(settings, result, base)
     except BaseException:
         _remove_build(path)
         raise
@@ -335,28 +339,7 @@ def build(
         config={"file_search_path": str(settings.data.root), "memory_limit": settings.warehouse_memory_limit},
     )
     try:
-        for layer in LAYERS:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        sql.run_vars.update(
-            as_of=as_of.isoformat(),
-            base_as_of=base.as_of.isoformat() if base else None,
-            site_timezone=settings.timezone.key,
-            owned_url_pattern=owned_url_pattern(settings.owned_sites),
-            impact_window_weeks=settings.impact.window_weeks,
-        )
-        with _timed("on-run-start hooks"):
-            for hook in sql.hooks("on-run-start", incremental):
-                con.execute(hook)
-            set_run_variables(con)
-        referrals.write_reference(con, dict(settings.traffic.social_hosts))
-        with progress_bar("build", total=len(models)) as advance:
-            for model in models:
-                _run_model(con, model, result, incremental)
-                set_run_variables(con)  # a model may set a parameter for later ones (dbt: a new cursor's)
-                fault_point("build.model")
-                advance()
-        for hook in sql.hooks("on-run-end", incremental):
-            con.execute(hook)
+        set_run_variables(con)
         result.data_through = last_ranking_day(con)
         with _timed("impact estimates"):
             result.row_counts.update(impact.write_estimates(con, settings.impact))
@@ -369,7 +352,6 @@ def build(
             schema_docs.persist(con, resource_dir() / "sql")
         with _timed("build info"):
             _write_build_info(con, settings, result, now, base)
-        fault_point("build.checkpoint", path.parent)
         with _timed("checkpoint"):
             con.execute("CHECKPOINT")
     except BaseException:
@@ -390,6 +372,64 @@ def _timed(step: str) -> Iterator[None]:
     log.info("  %-44s %.2fs", step, time.perf_counter() - started)
 
 
+def _write_references(path: Path, settings: Settings) -> None:
+    """What the models read besides the lake: the referrer hosts of each platform (a dbt source)."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        referrals.write_reference(con, dict(settings.traffic.social_hosts))
+    finally:
+        con.close()
+
+
+def _run_models(settings: Settings, result: BuildResult, base: IncrementalBase | None) -> None:
+    """dbt's run of the project into the build file, with the progress bar, a log line and a row count per
+    model (counted after the run: dbt-duckdb reports none)."""
+    run_vars = {
+        "as_of": result.as_of.isoformat(),
+        "base_as_of": base.as_of.isoformat() if base else None,
+        "site_timezone": settings.timezone.key,
+        "owned_url_pattern": owned_url_pattern(settings.owned_sites),
+        "impact_window_weeks": settings.impact.window_weeks,
+        "incremental_build": base is not None,
+    }
+    connection = Connection(result.path, settings.data.root, settings.warehouse_memory_limit)
+    with ExitStack() as stack:
+        advance: list[Callable[[], None]] = []
+
+        def parsed(models: int) -> None:
+            advance.append(stack.enter_context(progress_bar("build", total=models)))
+
+        def model_done(model: ModelRun) -> None:
+            log.debug("  %-34s %.2fs", model.relation, model.seconds)
+            fault_point("build.model")
+            advance[0]()
+
+        try:
+            models = dbt_build.run_models(
+                connection, settings.data.warehouse_dir / "dbt", run_vars, base is None, model_done, parsed
+            )
+        except dbt_build.DbtRunError as exc:
+            raise BuildError(str(exc)) from exc
+    con = duckdb.connect(str(result.path), read_only=True)
+    try:
+        for model in models:
+            if not model.relation.startswith("staging.") and _exists(con, model.relation):
+                result.row_counts[model.relation] = _count(con, model.relation)
+    finally:
+        con.close()
+
+
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, name = relation.split(".")
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     counted = con.sql(f"SELECT count(*) FROM {relation}").fetchone()  # a model name: fixed identifiers
     return int(counted[0]) if counted else 0
@@ -398,22 +438,6 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 def _remove_build(path: Path) -> None:
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
-
-
-def _run_model(
-    con: duckdb.DuckDBPyConnection, model: sql_project.Model, result: BuildResult, incremental: bool
-) -> None:
-    started = time.perf_counter()
-    try:
-        model.run(con, incremental)
-    except (duckdb.Error, project.UnknownVar, sql_project.ProjectError) as exc:
-        raise BuildError(f"{model.path}: {exc}") from exc
-    if model.schema == "staging":
-        log.debug("  %-34s defined  %.2fs", model.relation, time.perf_counter() - started)
-        return
-    rows = _count(con, model.relation)
-    result.row_counts[model.relation] = rows
-    log.debug("  %-34s %9d rows  %.2fs", model.relation, rows, time.perf_counter() - started)
 
 
 def _drop_build_macros(con: duckdb.DuckDBPyConnection) -> None:

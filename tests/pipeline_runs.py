@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from pipeline import sql_project
+from pipeline.dbt_invoke import Connection, invoke, project_arguments
 from pipeline.faults import FAULT_ENV
 from pipeline.schemas import INGEST_LEDGER, QUARANTINED_RECORDS
 from socialrank_demo.sample import write_demo_landing
@@ -406,24 +406,20 @@ PYTHON_FILLED = frozenset(
 
 
 def run_dbt(build: Path, home: Path, run_vars: dict[str, Any], select: str | None = None) -> None:
-    """``dbt run`` of ``sql/`` into ``build`` over the lake of the data root ``home``, as a data engineer runs
-    it: the ``dbt`` command, the committed profile, in a process of its own (dbt-duckdb keeps the file open in
-    the process that ran it, and tests open it again read-only); dbt's files beside ``build``.
-    ``select``: that model alone."""
-    sql = PROJECT_DIR / "sql"
-    done = subprocess.run(
+    """``dbt run`` of ``sql/`` into ``build`` over the lake of the data root ``home``, in process as
+    ``socialrank build`` runs it (:mod:`pipeline.dbt_invoke`: the committed profile, dbt-duckdb's database
+    closed after the run); dbt's files beside ``build``. ``select``: that model alone. Every model and hook
+    must pass."""
+    ran = invoke(
         [
-            str(Path(sys.executable).with_name("dbt")), "run", "--vars", json.dumps(run_vars),
-            *(["--select", select] if select else []),
-            "--project-dir", str(sql), "--profiles-dir", str(sql),
+            "run", "--vars", json.dumps(run_vars), *(["--select", select] if select else []),
+            *project_arguments(), "--log-level", "none",
             "--target-path", str(build.parent / "dbt-target"), "--log-path", str(build.parent / "dbt-logs"),
         ],
-        env={**os.environ, "DO_NOT_TRACK": "1", "SOCIALRANK_BUILD_PATH": str(build),
-             "SOCIALRANK_HOME": str(home)},
-        capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT,
+        Connection(build, home),
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:]
-    project = sql_project.load(sql)
-    hooks = len(project.settings["on-run-start"]) + len(project.settings["on-run-end"])
-    models = 1 if select else len(project.models)
-    assert f"PASS={models + hooks} WARN=0 ERROR=0 SKIP=0" in done.stdout, done.stdout[-3000:]
+    outcomes = list(getattr(ran.result, "results", None) or ())
+    failed = [f"{each.node.name}: {each.message}" for each in outcomes if each.status != "success"]
+    assert ran.success and not failed, f"dbt run failed: {ran.exception or failed}"
+    models = [outcome for outcome in outcomes if outcome.node.unique_id.startswith("model.")]
+    assert len(models) == (1 if select else len(list((PROJECT_DIR / "sql" / "models").rglob("*.sql"))))

@@ -1,41 +1,48 @@
 """sql/ is a dbt project that dbt itself parses, and dbt sees the models the build runs as the build does.
 
-One rule in one place: the build's engine (pipeline/sql_project.py) takes a model's dependencies from the
-ref() calls of its parse, as dbt does; this checks dbt's manifest against it, model for model. Real dbt, in
-process, offline (no package hub, no usage statistics), with the committed profile and a build file under
-tmp_path.
+One rule in one place: the engine (pipeline/sql_project.py, which the tests' SQL checks still use) takes a
+model's dependencies from the ref() calls of its parse, as dbt does; this checks dbt's manifest against it,
+model for model. Real dbt, in process as the build runs it (pipeline/dbt_invoke.py), offline (no package hub,
+no usage statistics), with the committed profile and a build file under tmp_path.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
 from pipeline import referrals, sql_project, warehouse
 from pipeline.config import Settings
+from pipeline.dbt_invoke import Connection, invoke, project_arguments
 from pipeline.run_variables import build_vars
 from tests.conftest import PROJECT_DIR, demo_world_settings
-from tests.pipeline_runs import PYTHON_FILLED, Reference, run_dbt, table_checksums
+from tests.pipeline_runs import (
+    PYTHON_FILLED,
+    RUN_TIMEOUT,
+    Reference,
+    cli_command,
+    cli_env,
+    copy_world,
+    run_dbt,
+    table_checksums,
+)
 
 SQL_DIR = PROJECT_DIR / "sql"
 
 
 def _dbt(target: Path, *args: str) -> Any:
-    result = dbtRunner().invoke(
+    result = invoke(
         [
-            *args,
-            "--project-dir", str(SQL_DIR),
-            "--profiles-dir", str(SQL_DIR),
-            "--target-path", str(target / "target"),
-            "--log-path", str(target / "logs"),
-            "--quiet",
-        ]
+            *args, *project_arguments(),
+            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--quiet",
+        ],
+        Connection(target / "warehouse.duckdb", target / "data"),
     )  # fmt: skip
     failures = [
         f"{outcome.node.name}: {outcome.message}"
@@ -49,14 +56,9 @@ def _dbt(target: Path, *args: str) -> Any:
 @pytest.fixture(scope="module")
 def dbt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("dbt")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DO_NOT_TRACK", "1")
-        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        env.setenv("SOCIALRANK_BUILD_PATH", str(target / "warehouse.duckdb"))
-        env.setenv("SOCIALRANK_HOME", str(target / "data"))
-        _dbt(target, "parse")
-        listed = _dbt(target, "ls", "--resource-type", "model", "--output", "name")
-        _dbt(target, "compile", "--select", "path:models/staging")
+    _dbt(target, "parse")
+    listed = _dbt(target, "ls", "--resource-type", "model", "--output", "name")
+    _dbt(target, "compile", "--select", "path:models/staging")
     (target / "listed.json").write_text(json.dumps(sorted(listed)), encoding="utf-8")
     return target
 
@@ -219,3 +221,41 @@ def test_dbt_run_builds_the_tables_the_build_builds(sample_run: Reference, tmp_p
             con.execute(f'SELECT count(*) FROM "{schema}"."{view}"').fetchone()
     finally:
         con.close()
+
+
+def test_a_model_that_fails_fails_the_build_naming_its_file(sample_run: Reference, tmp_path: Path) -> None:
+    """`socialrank build` over a project whose core model refers to a column that is not there: exit 1, one
+    ERROR line naming the model's file and DuckDB's error (dbt's, not a traceback), nothing published, and
+    no build file left."""
+    world = copy_world(sample_run.world, tmp_path / "world")
+    project = tmp_path / "project"
+    shutil.copytree(SQL_DIR, project / "sql", ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(PROJECT_DIR / "expectations", project / "expectations")
+    broken = project / "sql" / "models" / "core" / "rankings_daily.sql"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("ranking_date", "ranking_dat", 1), encoding="utf-8"
+    )
+    published_before = world.warehouse.read_bytes()
+    done = subprocess.run(
+        cli_command(world, "build", "--full"),
+        cwd=world.root,
+        env={**cli_env(world), "SOCIALRANK_PROJECT_DIR": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"build failed: {broken}: " in errors[0], done.stderr[-3000:]
+    assert "ranking_dat" in errors[0] and "dbt's log" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert world.warehouse.read_bytes() == published_before
+    assert not list(world.builds.glob("warehouse-*")), "the failed build left its file"
+
+
+def test_the_profiles_memory_limit_default_is_the_settings_default() -> None:
+    """sql/profiles.yml's DuckDB memory limit, when socialrank does not set it (a plain `dbt run`), is the
+    default of socialrank.toml's [warehouse] memory_limit."""
+    profile = (SQL_DIR / "profiles.yml").read_text(encoding="utf-8")
+    assert f"env_var('SOCIALRANK_MEMORY_LIMIT', '{Settings.warehouse_memory_limit}')" in profile

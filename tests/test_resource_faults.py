@@ -204,21 +204,22 @@ def test_a_really_full_disk_under_the_build(
     _assert_reported_as_an_error(failed)
 
 
-def test_a_full_disk_during_the_builds_checkpoint_exits_3(
+def test_a_full_disk_during_the_dbt_run_exits_3(
     published: Reference, with_new_deliveries: Reference, tmp_path: Path
 ) -> None:
-    """The builds folder on a small file system that fills up just before the build's CHECKPOINT:
-    DuckDB's own write fails (a FatalException). The run exits 3 (environment) with one ERROR line
-    and no traceback; nothing published changes; a rerun with room finishes the job."""
+    """The builds folder on a small file system that fills up just before dbt runs the models: DuckDB's
+    own write fails inside dbt (its first hook's commit), which keeps only its message. The run still
+    exits 3 (environment, not a bug in the SQL) with one ERROR line naming the project file and no
+    traceback; nothing published changes; a rerun with room finishes the job."""
     world = copy_world(published.world, tmp_path)
     _land_new_deliveries(world)
     with _small_disk(world.builds, "64m"):
-        failed = run_pipeline(world, fault="build.checkpoint:fill")
+        failed = run_pipeline(world, fault="build.models:fill")
         leftovers = sorted(path.name for path in world.builds.iterdir() if path.name != FILLER)
         (world.builds / FILLER).unlink()
     assert failed.returncode == 3, f"exit {failed.returncode}:\n{failed.tail()}"
     assert "Traceback" not in failed.stderr, failed.tail(40)
-    assert NO_SPACE in failed.stderr and "checkpoint" in failed.stderr, failed.tail()
+    assert NO_SPACE in failed.stderr and "sql/dbt_project.yml" in failed.stderr, failed.tail()
     _assert_published_unchanged(world, published.after)
     assert not leftovers, f"the failed build left {leftovers}"
 
