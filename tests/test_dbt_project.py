@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
-from pipeline import referrals, sql_project, warehouse
+from pipeline import gate, referrals, sql_project, warehouse
 from pipeline.config import Settings
 from pipeline.run_variables import build_vars
 from tests.conftest import PROJECT_DIR, demo_world_settings
@@ -85,6 +85,29 @@ def test_dbts_manifest_has_the_engines_relations_and_dependencies(dbt_dir: Path)
     assert engine["stg_social_links"].relation == "staging.social_links"
     assert engine["social_links"].relation == "core.social_links"
     assert {model.schema for model in engine.values()} == {"staging", "core", "mart", "meta"}
+
+
+def test_every_incremental_table_with_a_suite_has_a_documented_rewritten_rows_view(dbt_dir: Path) -> None:
+    """The gate's naming rule (pipeline/gate.py): the suite of core.<name> or mart.<name> checks an
+    incremental build's rows in the view meta.rewritten_<name>. dbt's parse says which tables are incremental,
+    and that each such view is a view, documented in sql/models/meta/schema.yml; no view without a suite."""
+    manifest = json.loads((dbt_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
+    models = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    incremental = {
+        suite.rewritten_model: suite.table
+        for suite in gate.load_suites(PROJECT_DIR / "expectations")
+        if models[suite.table.split(".")[1]]["config"]["materialized"] == "incremental"
+    }
+    rewritten = {
+        f"meta.{name}": node for name, node in models.items() if name.startswith(gate.REWRITTEN_PREFIX)
+    }
+    # mart.impact_panel (one row per owned page and day, small) is checked whole after every build.
+    assert sorted(rewritten) == sorted(set(incremental) - {"meta.rewritten_impact_panel"})
+    assert len(rewritten) == 5
+    for name, node in rewritten.items():
+        assert node["schema"] == "meta" and node["config"]["materialized"] == "view", name
+        assert node["description"].startswith(f"The rows of {incremental[name]} the last build rewrote"), name
+        assert node["patch_path"] == "socialrank://models/meta/schema.yml", name
 
 
 def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -> None:
