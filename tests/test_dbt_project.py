@@ -110,6 +110,21 @@ def test_every_incremental_table_with_a_suite_has_a_documented_rewritten_rows_vi
         assert node["patch_path"] == "socialrank://models/meta/schema.yml", name
 
 
+def test_the_gate_finds_a_suites_rewritten_rows_by_name_and_refuses_a_view_with_no_suite() -> None:
+    suites = gate.load_suites(PROJECT_DIR / "expectations")
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE VIEW meta.rewritten_rankings_daily AS SELECT 1 AS day")
+        con.execute("CREATE VIEW meta.changed_days AS SELECT 1 AS day")
+        assert gate.rewritten_models(con, suites) == {"core.rankings_daily": "meta.rewritten_rankings_daily"}
+        con.execute("CREATE VIEW meta.rewritten_ranking_daily AS SELECT 1 AS day")  # a misnamed model
+        with pytest.raises(ValueError, match=r"meta\.rewritten_ranking_daily: no suite"):
+            gate.rewritten_models(con, suites)
+    finally:
+        con.close()
+
+
 def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -> None:
     compiled = dbt_dir / "target" / "compiled" / "socialrank" / "models" / "staging"
     staging = [model for model in sql_project.load(SQL_DIR).models if model.schema == "staging"]
