@@ -1,6 +1,6 @@
 """The model phase of a full build, run by the build's engine and by real dbt (issue 19, the runner step).
 
-Both build the 61 models of ``sql/`` over the lake of the bundled sample world (landed and run once by
+Both build the models of ``sql/`` over the lake of the bundled sample world (landed and run once by
 ``socialrank run`` into ``--workdir``) into a new file, with the same run parameters (the published build's
 ``meta.run_parameters``): the engine's loop (:mod:`pipeline.sql_project`: hooks, models, hooks) in this
 process, and the ``dbt run`` command (the committed profile and plugin) in its own, as a data engineer runs

@@ -10,11 +10,12 @@ expression (``"{{ var('platforms') + ['any'] }}"``), replaced by its value when 
 dbt renders its tests' arguments. Results are rendered as Data Docs under the data root.
 
 An incremental build rewrites only some rows of its big tables; the rest were validated when the build
-it started from was gated. For a suite with an ``expectations/<table>.changed_rows.sql`` query (the rows
-the build rewrote), an incremental build's gate copies those rows into a side file its connections
-attach (once, instead of every metric query selecting them from the whole table again) and checks the
-row-level expectations on the copy, and the table-level ones (``expect_table_*``) on the whole table,
-as two validations of the same suite.
+it started from was gated. The build says which: the suite of ``core.<name>`` or ``mart.<name>`` has the
+view ``meta.rewritten_<name>`` (a model of ``sql/models/meta/``, selecting the slice the table's pre_hook
+redid with the same macro), if the table is built incrementally. An incremental build's gate copies those
+rows into a side file its connections attach (once, instead of every metric query selecting them from the
+whole table again) and checks the row-level expectations on the copy, and the table-level ones
+(``expect_table_*``) on the whole table, as two validations of the same suite.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ GX_LOG = "gate-great-expectations.log"
 _TABLE_NAME = re.compile(r"^(core|mart)\.[a-z_][a-z0-9_]*$")
 MAX_POSITION = 100
 CHANGED_ROWS = "changed_rows"
+# The naming rule from a suite to the build's view of its rewritten rows: meta.rewritten_<table's name>.
+REWRITTEN_SCHEMA = "meta"
+REWRITTEN_PREFIX = "rewritten_"
 # Beyond this many rewritten rows (a backfill, a late bulk delivery) the whole table is validated:
 # checking most of a table costs about what checking all of it does.
 MAX_CHANGED_ROWS = 500_000
@@ -84,8 +88,11 @@ class Suite:
     table: str
     path: Path
     spec: dict[str, Any] = field(repr=False)
-    changed_rows: str | None = field(default=None, repr=False)
-    """A query selecting the rows an incremental build rewrote, if the table is built incrementally."""
+
+    @property
+    def rewritten_model(self) -> str:
+        """The build's view of the rows an incremental build rewrote (if the table is built incrementally)."""
+        return f"{REWRITTEN_SCHEMA}.{REWRITTEN_PREFIX}{self.table.split('.')[1]}"
 
     def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The suite's table-level and row-level expectations, as two suites."""
@@ -110,11 +117,7 @@ def load_suites(directory: Path) -> list[Suite]:
             raise ValueError(f"{path}: {exc}") from exc
         if spec.get("name") != table:
             raise ValueError(f"{path}: suite name {spec.get('name')!r} must match the file name {table!r}")
-        query_path = directory / f"{table}.{CHANGED_ROWS}.sql"
-        suites.append(Suite(table, path, spec, _query(query_path) if query_path.exists() else None))
-    for path in sorted(directory.glob(f"*.{CHANGED_ROWS}.sql")):
-        if not path.with_name(path.name.removesuffix(f".{CHANGED_ROWS}.sql") + ".json").exists():
-            raise ValueError(f"{path}: no suite of that table to go with it")
+        suites.append(Suite(table, path, spec))
     return suites
 
 
@@ -128,12 +131,6 @@ def with_vars(value: Any) -> Any:
     if isinstance(value, str) and _VARS_EXPRESSION.match(value):
         return _SUITE_VALUES.from_string(value).render()
     return value
-
-
-def _query(path: Path) -> str:
-    """The query without its comment lines and final semicolon, to copy its rows with CREATE TABLE AS."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip().rstrip(";")
 
 
 def suite_parameters(build_path: Path, settings: Settings) -> dict[str, Any]:
@@ -171,8 +168,25 @@ def rewritten_table(suite: Suite) -> str:
     return suite.table.replace(".", "_")
 
 
+def rewritten_models(con: duckdb.DuckDBPyConnection, suites: list[Suite]) -> dict[str, str]:
+    """Suite's table -> the build's view of its rewritten rows, for the suites whose table has one. A view
+    of that name with no suite is an error: the naming rule or a suite's file name is wrong."""
+    views = {
+        f"{REWRITTEN_SCHEMA}.{name}"
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = ? AND starts_with(view_name, ?)",
+            [REWRITTEN_SCHEMA, REWRITTEN_PREFIX],
+        ).fetchall()
+    }
+    found = {suite.table: suite.rewritten_model for suite in suites if suite.rewritten_model in views}
+    orphans = sorted(views - set(found.values()))
+    if orphans:
+        raise ValueError(f"{', '.join(orphans)}: no suite in expectations/ for the table of that name")
+    return found
+
+
 def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite]) -> dict[str, int]:
-    """Copy an incremental build's rewritten rows (each ``changed_rows`` query's result) into the
+    """Copy an incremental build's rewritten rows (each ``meta.rewritten_<name>`` view's rows) into the
     rewritten-rows file, one table per suite; return their row counts. Every row-level metric then
     reads the copy instead of selecting the rows from the whole table again."""
     from pipeline.sql_quoting import sql_string
@@ -184,12 +198,13 @@ def copy_rewritten_rows(settings: Settings, build_path: Path, suites: list[Suite
     )
     try:
         con.execute(f"ATTACH {sql_string(str(target))} AS {REWRITTEN_CATALOG} (READ_WRITE)")
+        models = rewritten_models(con, suites)
         for suite in suites:
-            if suite.changed_rows is None:
+            if suite.table not in models:
                 continue
-            # Names made from a suite file's name (checked against _TABLE_NAME) and a query from a file.
+            # Names made from a suite file's name (checked against _TABLE_NAME) and found in the catalog.
             table = f"{REWRITTEN_CATALOG}.{rewritten_table(suite)}"
-            con.execute(f"CREATE TABLE {table} AS {suite.changed_rows}")
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {models[suite.table]}")
             counted = con.sql(f"SELECT count(*) FROM {table}").fetchone()
             counts[suite.table] = int(counted[0]) if counted else 0
             fault_point("gate.rewritten_copied")

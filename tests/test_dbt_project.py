@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline import referrals, sql_project, warehouse
+from pipeline import gate, referrals, sql_project, warehouse
 from pipeline.config import Settings
 from pipeline.dbt_invoke import Connection, invoke, project_arguments
 from pipeline.run_variables import build_vars
@@ -87,6 +87,44 @@ def test_dbts_manifest_has_the_engines_relations_and_dependencies(dbt_dir: Path)
     assert engine["stg_social_links"].relation == "staging.social_links"
     assert engine["social_links"].relation == "core.social_links"
     assert {model.schema for model in engine.values()} == {"staging", "core", "mart", "meta"}
+
+
+def test_every_incremental_table_with_a_suite_has_a_documented_rewritten_rows_view(dbt_dir: Path) -> None:
+    """The gate's naming rule (pipeline/gate.py): the suite of core.<name> or mart.<name> checks an
+    incremental build's rows in the view meta.rewritten_<name>. dbt's parse says which tables are incremental,
+    and that each such view is a view, documented in sql/models/meta/schema.yml; no view without a suite."""
+    manifest = json.loads((dbt_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
+    models = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    incremental = {
+        suite.rewritten_model: suite.table
+        for suite in gate.load_suites(PROJECT_DIR / "expectations")
+        if models[suite.table.split(".")[1]]["config"]["materialized"] == "incremental"
+    }
+    rewritten = {
+        f"meta.{name}": node for name, node in models.items() if name.startswith(gate.REWRITTEN_PREFIX)
+    }
+    # mart.impact_panel (one row per owned page and day, small) is checked whole after every build.
+    assert sorted(rewritten) == sorted(set(incremental) - {"meta.rewritten_impact_panel"})
+    assert len(rewritten) == 5
+    for name, node in rewritten.items():
+        assert node["schema"] == "meta" and node["config"]["materialized"] == "view", name
+        assert node["description"].startswith(f"The rows of {incremental[name]} the last build rewrote"), name
+        assert node["patch_path"] == "socialrank://models/meta/schema.yml", name
+
+
+def test_the_gate_finds_a_suites_rewritten_rows_by_name_and_refuses_a_view_with_no_suite() -> None:
+    suites = gate.load_suites(PROJECT_DIR / "expectations")
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE VIEW meta.rewritten_rankings_daily AS SELECT 1 AS day")
+        con.execute("CREATE VIEW meta.changed_days AS SELECT 1 AS day")
+        assert gate.rewritten_models(con, suites) == {"core.rankings_daily": "meta.rewritten_rankings_daily"}
+        con.execute("CREATE VIEW meta.rewritten_ranking_daily AS SELECT 1 AS day")  # a misnamed model
+        with pytest.raises(ValueError, match=r"meta\.rewritten_ranking_daily: no suite"):
+            gate.rewritten_models(con, suites)
+    finally:
+        con.close()
 
 
 def test_dbt_duckdb_renders_the_lake_sources_as_the_engine_does(dbt_dir: Path) -> None:

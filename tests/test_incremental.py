@@ -20,6 +20,7 @@ from pipeline import gate, warehouse
 from pipeline.config import Settings
 from pipeline.ingest import run_ingest
 from pipeline.run_variables import build_vars
+from pipeline.sql_quoting import sql_string
 from socialrank_demo.sample import AHREFS_COLUMNS
 from tests.conftest import (
     DEMO_RUN_DATE,
@@ -327,6 +328,7 @@ def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Se
     finally:
         con.close()
     assert next_day_rankings is not None
+    _assert_the_rewritten_rows_are_what_changed(settings.warehouse, built.path)
 
     summary = gate.run_gate(settings, built.path)
     suites = summary["suites"]
@@ -378,6 +380,56 @@ def test_the_gate_of_an_incremental_build_checks_the_rewritten_rows(settings: Se
     assert [f["description"] for f in failing if f["expectation"] == "unexpected_rows_expectation"] == [
         "one row per canonical URL, query and day"
     ]
+
+
+GATED_INCREMENTAL_TABLES = [
+    "core.rankings_daily",
+    "core.engagement_daily",
+    "core.backlinks",
+    "mart.ranking_impact",
+    "mart.impact_weekly_panel",
+]
+
+
+def _assert_the_rewritten_rows_are_what_changed(base: Path, built: Path) -> None:
+    """The gate checks the rows of meta.rewritten_<table>: every row of the incremental build that is new or
+    differs from the base build's must be among them (else the gate would pass it unchecked), and for
+    core.rankings_daily, whose only changed day is a new one, they are exactly those rows."""
+    con = duckdb.connect(str(built), read_only=True)
+    try:
+        con.execute(f"ATTACH {sql_string(str(base))} AS base (READ_ONLY)")
+        views = {
+            name
+            for (name,) in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+                "AND schema_name = 'meta' AND view_name LIKE 'rewritten_%'"
+            ).fetchall()
+        }
+        assert views == {f"rewritten_{table.split('.')[1]}" for table in GATED_INCREMENTAL_TABLES}
+        for table in GATED_INCREMENTAL_TABLES:
+            rewritten = f"meta.rewritten_{table.split('.')[1]}"
+            changed = f"(FROM {table} EXCEPT ALL FROM base.{table})"
+            missed = con.sql(f"SELECT count(*) FROM ({changed} EXCEPT ALL FROM {rewritten})").fetchone()
+            assert missed == (0,), f"{table}: rows new or changed since the base build that the gate skips"
+            not_in_table = con.sql(
+                f"SELECT count(*) FROM (FROM {rewritten} EXCEPT ALL FROM {table})"
+            ).fetchone()
+            assert not_in_table == (0,), table
+        counts = con.sql(
+            "SELECT (SELECT count(*) FROM meta.rewritten_rankings_daily), "
+            "(SELECT count(*) FROM (FROM core.rankings_daily EXCEPT ALL FROM base.core.rankings_daily)), "
+            "(SELECT count(*) FROM (FROM meta.rewritten_rankings_daily "
+            "EXCEPT ALL (FROM core.rankings_daily EXCEPT ALL FROM base.core.rankings_daily)))"
+        ).fetchone()
+        assert counts is not None and counts[0] > 0
+        assert counts[0] == counts[1] and counts[2] == 0  # exactly the new rows: one new day
+        # More than the changed day's rows for the mart: pages changed from earlier days, redone from then on.
+        extra = con.sql(
+            "SELECT count(*) FILTER (WHERE day < ?) FROM meta.rewritten_ranking_impact", params=[NEXT_DAY]
+        ).fetchone()
+        assert extra is not None and extra[0] > 0
+    finally:
+        con.close()
 
 
 def _duplicate_a_ranking_row(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:

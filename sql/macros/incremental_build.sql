@@ -34,17 +34,55 @@ DROP TABLE IF EXISTS meta.changed_domain_pages;
 DROP TABLE IF EXISTS meta.replaced_referring_domains;
 {% endmacro %}
 
+{#- The slices an incremental build redoes of its five gated tables, each written once here: the table's
+    pre_hook deletes the slice's old rows with it, and the view meta.rewritten_<table> (sql/models/meta/) selects
+    the slice's new rows with it, the rows the gate checks row by row (pipeline/gate.py). A predicate on the
+    table's alias `t`, or (where the rows are found in steps) a SELECT of `columns`. No build-time DuckDB macro or
+    variable: the views are read after the build. -#}
+
+{#- core.rankings_daily: a day's rows depend only on that day's observations. -#}
+{% macro rankings_daily_slice(changed_days) -%}
+t.day IN (SELECT day FROM {{ changed_days }})
+{%- endmacro %}
+
+{#- mart.impact_weekly_panel: the weeks holding a changed day. week_start() written out: the view reads it after
+    the build, which drops its DuckDB macros. -#}
+{% macro impact_weekly_panel_slice(changed_days) -%}
+t.week IN (SELECT DISTINCT date_trunc('week', day)::DATE FROM {{ changed_days }})
+{%- endmacro %}
+
+{#- core.engagement_daily: the (page, platform, day) groups of meta.changed_engagement. -#}
+{% macro engagement_daily_slice(changed_engagement) -%}
+EXISTS (SELECT 1 FROM {{ changed_engagement }} AS g
+        WHERE g.canonical_url = t.canonical_url AND g.platform = t.platform AND g.day = t.day)
+{%- endmacro %}
+
+{#- core.backlinks' rows of the (source, target) pairs of `changed_backlinks`: their old rows (meta.replaced_backlinks,
+    which core.backlinks deletes by row id) or their new ones. Found by link_key (one integer column read for
+    every row, not two long strings) and fetched by row id (rows appended together share row groups); the pair
+    itself decides, a hash does not. Materialized in steps: DuckDB would otherwise join on the URLs first. -#}
+{% macro backlinks_slice(table, columns, changed_backlinks) %}
+WITH found AS MATERIALIZED (
+    SELECT rowid AS link_row FROM {{ table }} WHERE link_key IN (SELECT link_key FROM {{ changed_backlinks }})
+),
+fetched AS MATERIALIZED (
+    SELECT {{ columns }} FROM {{ table }} WHERE rowid IN (SELECT link_row FROM found)
+)
+SELECT * FROM fetched SEMI JOIN {{ changed_backlinks }} USING (source_url, target_url)
+{% endmacro %}
+
 {#- mart.ranking_impact's rows an incremental build redoes, of `table` (the rankings, or the mart itself): the days
     of `changed_days`, and the pages of `changed_pages` from their first changed day on. Most changed pages change
-    from a changed day on: rows from the first changed day on (the variable redo_from) are picked by a constant
-    filter (row groups of earlier days are skipped), the few pages changed earlier by their URL. -#}
-{% macro redone_rows(table, columns, changed_days, changed_pages) %}
+    from a changed day on: rows from the first changed day on (`redo_from`: the build's variable, set by the
+    mart's pre_hook; a view, read outside the build, computes it) are picked by a constant filter (row groups of
+    earlier days are skipped), the few pages changed earlier by their URL. -#}
+{% macro redone_rows(table, columns, changed_days, changed_pages, redo_from="getvariable('redo_from')") %}
 SELECT {{ columns }} FROM {{ table }} AS t
-WHERE t.day >= getvariable('redo_from')
+WHERE t.day >= {{ redo_from }}
   AND (t.day IN (SELECT day FROM {{ changed_days }})
        OR EXISTS (SELECT 1 FROM {{ changed_pages }} AS c WHERE c.canonical_url = t.canonical_url AND t.day >= c.from_day))
 UNION
 SELECT {{ columns }} FROM {{ table }} AS t
 JOIN {{ changed_pages }} AS c ON c.canonical_url = t.canonical_url AND t.day >= c.from_day
-WHERE c.from_day < getvariable('redo_from')
+WHERE c.from_day < {{ redo_from }}
 {% endmacro %}

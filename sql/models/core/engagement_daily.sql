@@ -1,11 +1,10 @@
 -- Per owned target page, platform and day posted: posts linking it and their latest engagement counts.
 -- Counts stay NULL where no export reported them (unknown, not zero).
--- Incremental: only the groups of meta.changed_engagement are redone.
+-- Incremental: only the groups of meta.changed_engagement are redone (the slice: engagement_daily_slice,
+-- sql/macros/incremental_build.sql; meta.rewritten_engagement_daily shows it).
 -- depends_on: {{ ref('changed_engagement') }}
 {{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
-DELETE FROM {{ this }} AS e
-USING {{ ref('changed_engagement') }} AS g
-WHERE e.canonical_url = g.canonical_url AND e.platform = g.platform AND e.day = g.day
+DELETE FROM {{ this }} AS t WHERE {{ engagement_daily_slice(ref('changed_engagement')) }}
 {% endif %}") }}
 WITH owned_links AS (
     SELECT DISTINCT l.platform, l.post_id, l.canonical_url, l.post_day

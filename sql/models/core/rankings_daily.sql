@@ -1,12 +1,13 @@
 -- Per canonical URL, query and day: position (impression-weighted where several rows aggregate),
 -- clicks and impressions. A row delivered twice counts once: the latest delivery wins. Ranked rows only:
 -- a tracker's "not ranked" rows tell mart.impact_cell_weekly_panel which days a query was tracked.
--- Incremental: a day's rows depend only on that day's observations, so only meta.changed_days are redone.
+-- Incremental: a day's rows depend only on that day's observations, so only meta.changed_days are redone
+-- (the slice: rankings_daily_slice, sql/macros/incremental_build.sql; meta.rewritten_rankings_daily shows it).
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 -- depends_on: {{ ref('changed_days') }}
 {{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
-DELETE FROM {{ this }} WHERE day IN (SELECT day FROM {{ ref('changed_days') }})
+DELETE FROM {{ this }} AS t WHERE {{ rankings_daily_slice(ref('changed_days')) }}
 {% endif %}") }}
 WITH ledger AS (
     SELECT delivery_id, max(ingested_at) AS ingested_at FROM {{ ref('stg_ingest_ledger') }} GROUP BY delivery_id

@@ -3,13 +3,13 @@
 -- would carry a whole day's noise into every comparison, and 150 daily cohorts of one or two pages give
 -- the estimator little to work with. ``period`` numbers the weeks (week_period, sql/macros/duckdb_macros.sql), so a page's
 -- cohort is the ``period`` of the week of its first link (pipeline.impact.mart).
--- Incremental: the weeks holding a changed day are redone.
+-- Incremental: the weeks holding a changed day are redone (the slice: impact_weekly_panel_slice,
+-- sql/macros/incremental_build.sql; meta.rewritten_impact_weekly_panel shows it).
 -- Sums of doubles are taken as exact decimals: a float sum depends on the order rows arrive in, and the
 -- same run must give byte-identical tables (ordered aggregates would too, but they cannot spill to disk).
 -- depends_on: {{ ref('changed_days') }}
 {{ config(materialized='incremental', pre_hook="{% if is_incremental() %}
-DELETE FROM {{ this }}
-WHERE week IN (SELECT DISTINCT week_start(day) FROM {{ ref('changed_days') }})
+DELETE FROM {{ this }} AS t WHERE {{ impact_weekly_panel_slice(ref('changed_days')) }}
 {% endif %}") }}
 WITH daily AS (
     UNPIVOT (

@@ -1,7 +1,8 @@
 -- The analysts' panel: per canonical URL, query and day, the ranking outcome next to everything
 -- social and link-related known about the page on that day (running totals as of that day): social links and
 -- engagement from any platform and from each of var('panel_platforms') (sql/dbt_project.yml).
--- Incremental: the rows of meta.changed_days, and of meta.changed_pages from their first changed day on.
+-- Incremental: the rows of meta.changed_days, and of meta.changed_pages from their first changed day on (the
+-- slice: redone_rows, sql/macros/incremental_build.sql; meta.rewritten_ranking_impact shows it).
 -- Most changed pages change from a changed day on: rows from the first changed day on are picked by a
 -- constant filter (row groups of earlier days are skipped), the few pages changed earlier by their URL.
 -- depends_on: {{ ref('changed_days') }}
